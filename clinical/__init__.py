@@ -1,0 +1,101 @@
+"""Clinical rules and reference data for the IOP medication dashboard: pure Python, no UI, no database.
+
+Every rule the app applies (scale scoring, dose maxima, interactions, monitoring labs, levels, telehealth
+controlled-substance rules, and which findings raise a flag) lives here, with its data in clinical/data
+and each figure's source next to it. See README, "Clinical rules".
+"""
+
+from clinical.flags import (
+    SEVERITY_ORDER,
+    FlagFinding,
+    flag_for_lab_result,
+    flag_for_missed_doses,
+    flag_for_overdue_lab,
+    flag_for_refill_request,
+    flag_for_side_effect,
+    flags_for_score,
+    refill_is_early,
+)
+from clinical.formulary import (
+    DOSE_UNITS,
+    FREQUENCIES,
+    DoseCheck,
+    FormularyEntry,
+    allergy_matches,
+    check_dose,
+    daily_dose_mg,
+    drug_schedule,
+    formulary,
+    formulary_entry,
+    resolve_drug,
+)
+from clinical.interactions import Interaction, check_interactions, known_interacting_names
+from clinical.monitoring import (
+    LabDue,
+    LabInterpretation,
+    LabTest,
+    LevelCheck,
+    check_level,
+    classify_lab_result,
+    lab_test,
+    lab_tests,
+    monitoring_labs,
+)
+from clinical.scales import (
+    INSTRUMENTS,
+    InstrumentInfo,
+    InstrumentScore,
+    SeverityBand,
+    TreatmentOutcome,
+    canonical_instrument,
+    instrument_info,
+    score_instrument,
+    treatment_outcome,
+)
+from clinical.telehealth import PrescribingRule, telehealth_prescribing
+
+__all__ = [
+    "DOSE_UNITS",
+    "FREQUENCIES",
+    "INSTRUMENTS",
+    "SEVERITY_ORDER",
+    "DoseCheck",
+    "FlagFinding",
+    "FormularyEntry",
+    "InstrumentInfo",
+    "InstrumentScore",
+    "Interaction",
+    "LabDue",
+    "LabInterpretation",
+    "LabTest",
+    "LevelCheck",
+    "PrescribingRule",
+    "SeverityBand",
+    "TreatmentOutcome",
+    "allergy_matches",
+    "canonical_instrument",
+    "check_dose",
+    "check_interactions",
+    "check_level",
+    "classify_lab_result",
+    "daily_dose_mg",
+    "drug_schedule",
+    "flag_for_lab_result",
+    "flag_for_missed_doses",
+    "flag_for_overdue_lab",
+    "flag_for_refill_request",
+    "flag_for_side_effect",
+    "flags_for_score",
+    "formulary",
+    "formulary_entry",
+    "instrument_info",
+    "known_interacting_names",
+    "lab_test",
+    "lab_tests",
+    "monitoring_labs",
+    "refill_is_early",
+    "resolve_drug",
+    "score_instrument",
+    "telehealth_prescribing",
+    "treatment_outcome",
+]

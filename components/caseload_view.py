@@ -1,0 +1,81 @@
+"""The caseload table with its filters, patient selection and CSV download."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from db.queries.caseload import CASELOAD_COLUMNS
+
+CHART_PAGE = "pages/clinical/patient_chart.py"
+# Every caseload column except the ones used only for sorting, filtering and linking.
+VISIBLE_COLUMNS = [
+    column
+    for column in CASELOAD_COLUMNS
+    if column not in {"patient_id", "PHQ9 due", "GAD7 due", "Escalated", "Worsening", "Needs attention", "Attention"}
+]
+
+
+def filter_caseload(
+    table: pd.DataFrame, *, needs_attention: bool, visit_overdue: bool, open_flags: bool, search: str
+) -> pd.DataFrame:
+    """Apply the caseload page's filters (pure, so it is tested without a browser)."""
+    filtered = table
+    if needs_attention:
+        filtered = filtered[filtered["Needs attention"]]
+    if visit_overdue:
+        filtered = filtered[filtered["Visit overdue"]]
+    if open_flags:
+        filtered = filtered[filtered["Open flags"] > 0]
+    text = search.strip().lower()
+    if text:
+        filtered = filtered[
+            filtered["Patient"].str.lower().str.contains(text, regex=False)
+            | filtered["MRN"].str.lower().str.contains(text, regex=False)
+        ]
+    return filtered
+
+
+def render_caseload(table: pd.DataFrame, *, key: str = "caseload") -> None:
+    """Show the caseload; selecting a row opens that patient's chart."""
+    columns = st.columns([2, 1, 1, 1, 1])
+    search = columns[0].text_input("Search name or MRN", key=f"{key}_search", placeholder="e.g. Rivera or IOP-000123")
+    needs_attention = columns[1].toggle("Needs attention", key=f"{key}_attention")
+    visit_overdue = columns[2].toggle("Visit overdue", key=f"{key}_visit_overdue")
+    open_flags = columns[3].toggle("Open flags", key=f"{key}_open_flags")
+    shown = filter_caseload(
+        table, needs_attention=needs_attention, visit_overdue=visit_overdue, open_flags=open_flags, search=search
+    )
+    columns[4].download_button(
+        "Download CSV",
+        shown[VISIBLE_COLUMNS].to_csv(index=False).encode(),
+        file_name="caseload.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+    )
+    attention = int(table["Needs attention"].sum()) if not table.empty else 0
+    st.caption(
+        f"{len(shown)} of {len(table)} patients shown · {attention} need attention · "
+        "sorted by attention (urgent flags, escalations, overdue visits, worsening scores, overdue labs "
+        "and measures first). Select a row to open the chart."
+    )
+    event = st.dataframe(
+        shown[VISIBLE_COLUMNS],
+        key=f"{key}_table",
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "PHQ-9 Δ prev": st.column_config.NumberColumn("PHQ-9 Δ prev", format="%+d"),
+            "PHQ-9 Δ baseline": st.column_config.NumberColumn("PHQ-9 Δ base", format="%+d"),
+            "GAD-7 Δ prev": st.column_config.NumberColumn("GAD-7 Δ prev", format="%+d"),
+            "GAD-7 Δ baseline": st.column_config.NumberColumn("GAD-7 Δ base", format="%+d"),
+            "Visit overdue": st.column_config.CheckboxColumn("Visit overdue"),
+            "Medications": st.column_config.TextColumn("Medications", width="large"),
+        },
+    )
+    selected = event.selection.rows if event is not None else []
+    if selected:
+        mrn = str(shown.iloc[selected[0]]["MRN"])
+        st.switch_page(CHART_PAGE, query_params={"patient": mrn})

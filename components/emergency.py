@@ -1,0 +1,31 @@
+"""Emergency access ("break the glass") to a chart outside one's caseload."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.forms import show_save_error
+from db.commands import InvalidInput
+from db.commands.access import break_glass
+from db.permissions import Actor, PermissionDenied
+from db.settings import get_settings
+
+
+def emergency_access_form(actor: Actor, mrn: str) -> None:
+    minutes = get_settings().break_glass_minutes
+    with st.expander("Emergency access (break the glass)"):
+        st.caption(
+            f"For an emergency only: access lasts {minutes} minutes, is marked in the audit log and is "
+            "reviewed by supervisors."
+        )
+        reason = st.text_area("State the emergency", max_chars=2000, key="break_glass_reason")
+        if st.button("Open the chart for this emergency", key="break_glass_go"):
+            try:
+                break_glass(actor, mrn, reason)
+            except (InvalidInput, PermissionDenied) as error:
+                if isinstance(error, PermissionDenied):
+                    st.error(str(error))
+                else:
+                    show_save_error(error, "break_glass")
+                return
+            st.rerun()

@@ -1,0 +1,70 @@
+"""Pending and overdue lab orders, and entering a result."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.forms import show_save_error
+from db.commands import EditConflict, InvalidInput
+from db.commands.labs import LabResultInput, enter_lab_result
+from db.permissions import Actor
+from db.queries.caseload import program_today
+from db.queries.queues import lab_queue
+
+COLUMNS = ["overdue", "due_by", "patient", "mrn", "test", "reason", "drug", "ordered_at"]
+
+
+def render_labs(actor: Actor) -> None:
+    table = lab_queue(actor)
+    if table.empty:
+        st.success("No pending lab orders.")
+        return
+    st.caption(f"{len(table)} pending · {int(table['overdue'].sum())} overdue")
+    st.dataframe(
+        table[COLUMNS],
+        hide_index=True,
+        width="stretch",
+        key="lab_table",
+        column_config={"overdue": st.column_config.CheckboxColumn("Overdue")},
+    )
+    st.download_button(
+        "Download CSV", table[COLUMNS].to_csv(index=False).encode(), "labs.csv", "text/csv", key="labs_csv"
+    )
+    if not actor.can("enter_lab_result"):
+        return
+    st.subheader("Enter a result")
+    labels = {
+        int(row.lab_order_id): f"{row.patient} ({row.mrn}) · {row.test} · due {row.due_by}"
+        for row in table.itertuples()
+    }
+    order_id = st.selectbox("Lab order", list(labels), format_func=labels.__getitem__, key="lab_pick")
+    row = table[table["lab_order_id"] == order_id].iloc[0]
+    columns = st.columns(5)
+    value = columns[0].number_input("Value", value=None, format="%.3f", key=f"lab_value_{order_id}")
+    unit = columns[1].text_input("Unit", value=str(row.get("unit") or ""), max_chars=20, key=f"lab_unit_{order_id}")
+    low = columns[2].number_input("Reference low", value=None, format="%.3f", key=f"lab_low_{order_id}")
+    high = columns[3].number_input("Reference high", value=None, format="%.3f", key=f"lab_high_{order_id}")
+    collected = columns[4].date_input(
+        "Collected", value=program_today(), max_value=program_today(), key=f"lab_collected_{order_id}"
+    )
+    if st.button("Save result", type="primary", key="lab_save"):
+        if value is None:
+            st.error("Enter the result value.")
+            return
+        try:
+            result = enter_lab_result(
+                actor,
+                int(order_id),
+                LabResultInput(value=float(value), unit=unit, collected_on=collected, ref_low=low, ref_high=high),
+                expected_version=int(row["version"]),
+            )
+        except (InvalidInput, EditConflict) as error:
+            show_save_error(error, "lab")
+            return
+        st.session_state["lab_notice"] = f"Result saved: {result.interpretation}" + (
+            " — a flag was raised." if result.is_abnormal else "."
+        )
+        st.rerun()
+    notice = st.session_state.pop("lab_notice", None)
+    if notice:
+        st.success(notice)

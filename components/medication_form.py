@@ -1,0 +1,185 @@
+"""Start, adjust or stop a medication, with the rules engine's findings shown before saving."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import clinical
+from components.forms import escape_markdown, forget_form_version, form_version, show_save_error
+from db.commands import EditConflict, InvalidInput, SafetyBlock
+from db.commands.medications import (
+    MedicationOrder,
+    SafetyReview,
+    change_medication,
+    review_medication,
+    start_medication,
+)
+from db.permissions import Actor
+from db.queries.chart import ChartData
+from db.queries.patients import ChartHeader
+
+
+def render_review(review: SafetyReview) -> None:
+    """The findings, most serious first: blocks, overrides and acknowledgements needed, then information."""
+    for reason in review.blocking:
+        st.error(f"Blocked: {escape_markdown(reason)}")
+    for item in review.needs_override:
+        st.error(f"{escape_markdown(item)} — requires a documented override reason")
+    for item in review.needs_acknowledgement:
+        st.warning(f"{escape_markdown(item)} — requires acknowledgement")
+    for interaction in review.interactions:
+        st.caption(f"{interaction.severity}: {' + '.join(interaction.drugs)} — {interaction.advice}")
+    for warning in review.warnings:
+        st.warning(escape_markdown(warning))
+    if review.controlled_requirements:
+        st.info("Controlled substance: " + escape_markdown("; ".join(review.controlled_requirements)))
+    if review.dose_check is not None and review.dose_check.status == "ok":
+        st.success(escape_markdown(review.dose_check.message))
+    if review.labs_to_order:
+        st.caption(
+            "Monitoring labs that will be ordered: "
+            + escape_markdown("; ".join(f"{lab.test} by {lab.due_by} ({lab.reason})" for lab in review.labs_to_order))
+        )
+
+
+def _safety_inputs(key: str, review: SafetyReview | None) -> tuple[str, bool, bool]:
+    override = ""
+    acknowledge = False
+    pdmp = False
+    if review is None:
+        return override, acknowledge, pdmp
+    if review.needs_override:
+        override = st.text_area("Override reason (documented in the record)", max_chars=2000, key=f"{key}_override")
+    if any("interaction" in item.lower() for item in review.needs_acknowledgement):
+        acknowledge = st.checkbox(
+            "I have reviewed the major interaction(s) and accept the risk", key=f"{key}_acknowledge"
+        )
+    if review.schedule is not None:
+        pdmp = st.checkbox(
+            "I checked the prescription-monitoring program (PDMP) for the patient's state", key=f"{key}_pdmp"
+        )
+    return override, acknowledge, pdmp
+
+
+@st.fragment
+def start_medication_form(actor: Actor, header: ChartHeader) -> None:
+    key = f"start_med_{header.patient_id}"
+    expected_version = form_version(key, header.version)
+    entries = {entry.name: entry for entry in clinical.formulary()}
+    columns = st.columns([2, 1, 1, 2])
+    drug = columns[0].selectbox(
+        "Drug", list(entries), index=None, key=f"{key}_drug", placeholder="Choose from the formulary"
+    )
+    entry = entries.get(drug) if drug else None
+    dose = columns[1].number_input(
+        "Dose",
+        min_value=0.0,
+        value=float(entry.usual_start_daily_mg or 0) if entry else 0.0,
+        step=0.5,
+        key=f"{key}_dose_{drug}",
+    )
+    unit = columns[2].selectbox("Unit", list(clinical.DOSE_UNITS), key=f"{key}_unit")
+    frequency = columns[3].selectbox("Frequency", list(clinical.FREQUENCIES), key=f"{key}_frequency")
+    reason = st.text_input("Reason / indication", max_chars=2000, key=f"{key}_reason")
+    if entry is None:
+        return
+    order = MedicationOrder(drug=entry.name, dose=dose, unit=unit, frequency=frequency, reason=reason)
+    review = None
+    try:
+        review = review_medication(actor, header.patient_id, order)
+    except InvalidInput as error:
+        show_save_error(error, key)
+    if review is not None:
+        render_review(review)
+    override, acknowledge, pdmp = _safety_inputs(key, review)
+    if not st.button("Start medication", type="primary", key=f"{key}_save"):
+        return
+    order = MedicationOrder(
+        drug=entry.name,
+        dose=dose,
+        unit=unit,
+        frequency=frequency,
+        reason=reason,
+        override_reason=override,
+        acknowledge_major=acknowledge,
+        pdmp_checked=pdmp,
+    )
+    try:
+        prescription = start_medication(actor, header.patient_id, order, expected_patient_version=expected_version)
+    except (InvalidInput, SafetyBlock, EditConflict) as error:
+        show_save_error(error, key)
+        return
+    forget_form_version(key)
+    st.session_state["chart_notice"] = f"Started {prescription.drug} {prescription.dose:g} {prescription.unit}."
+    st.rerun()
+
+
+@st.fragment
+def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData) -> None:
+    active = (
+        data.prescriptions[data.prescriptions["status"] == "active"] if not data.prescriptions.empty else pd.DataFrame()
+    )
+    if active.empty:
+        st.info("No active medications to adjust or stop.")
+        return
+    labels = {int(row.id): f"{row.drug} {row.dose:g} {row.unit} {row.frequency}" for row in active.itertuples()}
+    prescription_id = st.selectbox(
+        "Medication", list(labels), format_func=labels.__getitem__, key=f"change_med_{header.patient_id}_which"
+    )
+    current = active[active["id"] == prescription_id].iloc[0]
+    key = f"change_med_{prescription_id}"
+    expected_version = form_version(key, int(current["version"]))
+    action = st.radio("Action", ["Adjust dose", "Stop"], horizontal=True, key=f"{key}_action")
+    reason = st.text_input("Reason", max_chars=2000, key=f"{key}_reason")
+    review = None
+    dose = float(current["dose"])
+    unit = str(current["unit"])
+    frequency = str(current["frequency"])
+    if action == "Adjust dose":
+        columns = st.columns(3)
+        dose = columns[0].number_input("New dose", min_value=0.0, value=dose, step=0.5, key=f"{key}_dose")
+        unit = columns[1].selectbox(
+            "Unit",
+            list(clinical.DOSE_UNITS),
+            index=list(clinical.DOSE_UNITS).index(unit) if unit in clinical.DOSE_UNITS else 0,
+            key=f"{key}_unit",
+        )
+        frequency = columns[2].selectbox(
+            "Frequency",
+            list(clinical.FREQUENCIES),
+            index=list(clinical.FREQUENCIES).index(frequency) if frequency in clinical.FREQUENCIES else 0,
+            key=f"{key}_frequency",
+        )
+        order = MedicationOrder(drug=str(current["drug"]), dose=dose, unit=unit, frequency=frequency, reason=reason)
+        try:
+            review = review_medication(actor, header.patient_id, order, replacing_prescription_id=prescription_id)
+        except InvalidInput as error:
+            show_save_error(error, key)
+        if review is not None:
+            render_review(review)
+    override, acknowledge, pdmp = _safety_inputs(key, review)
+    if not st.button(
+        "Save change" if action == "Adjust dose" else "Stop medication", type="primary", key=f"{key}_save"
+    ):
+        return
+    try:
+        change_medication(
+            actor,
+            prescription_id,
+            dose=dose,
+            unit=unit,
+            frequency=frequency,
+            reason=reason,
+            stop=action == "Stop",
+            expected_version=expected_version,
+            override_reason=override,
+            acknowledge_major=acknowledge,
+            pdmp_checked=pdmp,
+        )
+    except (InvalidInput, SafetyBlock, EditConflict) as error:
+        show_save_error(error, key)
+        return
+    forget_form_version(key)
+    st.session_state["chart_notice"] = f"{'Stopped' if action == 'Stop' else 'Adjusted'} {current['drug']}."
+    st.rerun()

@@ -1,0 +1,101 @@
+"""The prescriber's refill queue: everything needed to decide each request on one screen."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.forms import escape_markdown, show_save_error
+from db.commands import EditConflict, InvalidInput, SafetyBlock
+from db.commands.refills import decide_refill
+from db.permissions import Actor
+from db.queries.queues import refill_queue
+
+QUEUE_COLUMNS = [
+    "patient",
+    "mrn",
+    "drug",
+    "dose",
+    "unit",
+    "frequency",
+    "quantity",
+    "days_supply",
+    "last_fill_date",
+    "is_early",
+    "schedule",
+    "status",
+    "last_visit",
+    "next_visit_due",
+    "scores",
+    "open_flags",
+    "labs_pending",
+    "hold_reason",
+    "requested_at",
+]
+
+
+def render_refills(actor: Actor) -> None:
+    table = refill_queue(actor)
+    if table.empty:
+        st.success("No pending refill requests.")
+        return
+    st.caption(
+        f"{len(table)} requests · {int(table['is_early'].sum())} early · "
+        f"{int((table['hold_reason'] != '').sum())} waiting on an overdue monitoring lab"
+    )
+    st.dataframe(
+        table[QUEUE_COLUMNS],
+        hide_index=True,
+        width="stretch",
+        key="refill_table",
+        column_config={
+            "is_early": st.column_config.CheckboxColumn("Early"),
+            "hold_reason": st.column_config.TextColumn("On hold because", width="large"),
+            "scores": st.column_config.TextColumn("Latest scores (change)"),
+        },
+    )
+    st.download_button(
+        "Download CSV", table[QUEUE_COLUMNS].to_csv(index=False).encode(), "refills.csv", "text/csv", key="refills_csv"
+    )
+    st.subheader("Decide a request")
+    labels = {
+        int(row.refill_id): f"{row.patient} ({row.mrn}) · {row.drug} {row.dose:g} {row.unit} · qty {row.quantity}"
+        for row in table.itertuples()
+    }
+    refill_id = st.selectbox("Request", list(labels), format_func=labels.__getitem__, key="refill_pick")
+    row = table[table["refill_id"] == refill_id].iloc[0]
+    if row["hold_reason"]:
+        st.warning(escape_markdown(f"On hold: {row['hold_reason']}"))
+    if row["is_early"]:
+        st.warning(
+            "Early request" + (f" for a schedule {row['schedule']} controlled substance" if row["schedule"] else "")
+        )
+    decision = st.radio("Decision", ["approve", "deny", "hold"], horizontal=True, key="refill_decision")
+    quantity = st.number_input(
+        "Quantity", min_value=1, max_value=1000, value=int(row["quantity"]), key=f"refill_quantity_{refill_id}"
+    )
+    pdmp = False
+    if row["schedule"]:
+        pdmp = st.checkbox(
+            "I checked the prescription-monitoring program (PDMP) for the patient's state",
+            key=f"refill_pdmp_{refill_id}",
+        )
+    reason = st.text_input("Reason (required to deny or hold)", max_chars=2000, key=f"refill_reason_{refill_id}")
+    if st.button("Record decision", type="primary", key="refill_save"):
+        try:
+            decide_refill(
+                actor,
+                int(refill_id),
+                decision,
+                expected_version=int(row["version"]),
+                reason=reason,
+                approved_quantity=int(quantity) if decision == "approve" else None,
+                pdmp_checked=pdmp,
+            )
+        except (InvalidInput, SafetyBlock, EditConflict) as error:
+            show_save_error(error, "refill")
+            return
+        st.session_state["refill_notice"] = f"Refill {decision}d." if decision != "hold" else "Refill put on hold."
+        st.rerun()
+    notice = st.session_state.pop("refill_notice", None)
+    if notice:
+        st.success(notice)

@@ -1,0 +1,88 @@
+"""The triage queue (refreshing by itself) and the actions a nurse takes on a flag."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.forms import escape_markdown, show_save_error
+from db.commands import EditConflict, InvalidInput
+from db.commands.flags import act_on_flag
+from db.permissions import Actor
+from db.queries.queues import triage_queue
+
+REFRESH_SECONDS = 15
+ACTIONS = {
+    "take_ownership": "Take ownership",
+    "acknowledge": "Acknowledge",
+    "escalate": "Escalate to prescriber",
+    "resolve": "Resolve",
+}
+QUEUE_COLUMNS = ["severity", "overdue", "age", "patient", "mrn", "kind", "summary", "state", "owner"]
+
+
+def format_age(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes // (24 * 60)} d"
+
+
+def queue_table(table: pd.DataFrame) -> pd.DataFrame:
+    shown = table.copy()
+    shown["age"] = shown["age_minutes"].map(format_age)
+    shown["kind"] = shown["kind"].str.replace("_", " ")
+    return shown[QUEUE_COLUMNS]
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_queue(actor: Actor) -> None:
+    """Re-reads the queue every few seconds; only this fragment reruns, so forms elsewhere keep their input."""
+    table = triage_queue(actor)
+    if table.empty:
+        st.success("No open flags for your team.")
+        return
+    overdue = int(table["overdue"].sum())
+    counts = table["severity"].value_counts()
+    st.caption(
+        " · ".join(f"{counts.get(s, 0)} {s}" for s in ("urgent", "high", "moderate", "low"))
+        + f" · {overdue} past their response-time target · refreshes every {REFRESH_SECONDS} s"
+    )
+    st.dataframe(
+        queue_table(table),
+        hide_index=True,
+        width="stretch",
+        key="triage_table",
+        column_config={
+            "overdue": st.column_config.CheckboxColumn("Overdue"),
+            "summary": st.column_config.TextColumn("What raised it", width="large"),
+        },
+    )
+
+
+def action_panel(actor: Actor) -> None:
+    table = triage_queue(actor)
+    if table.empty:
+        return
+    labels = {
+        int(row.flag_id): f"[{row.severity}] {row.patient} ({row.mrn}) · {row.kind.replace('_', ' ')} · {row.state}"
+        for row in table.itertuples()
+    }
+    flag_id = st.selectbox("Flag", list(labels), format_func=labels.__getitem__, key="triage_flag")
+    row = table[table["flag_id"] == flag_id].iloc[0]
+    st.text(f"What raised it: {row['summary']}")
+    action = st.radio("Action", list(ACTIONS), format_func=ACTIONS.__getitem__, horizontal=True, key="triage_action")
+    note = st.text_area("Note (required to acknowledge, escalate or resolve)", max_chars=4000, key="triage_note")
+    if st.button("Save", type="primary", key="triage_save"):
+        try:
+            act_on_flag(actor, int(flag_id), action, expected_version=int(row["version"]), note=note)
+        except (InvalidInput, EditConflict) as error:
+            show_save_error(error, "triage")
+            return
+        st.session_state.pop("triage_note", None)
+        st.session_state["triage_notice"] = f"{ACTIONS[action]}: done."
+        st.rerun()
+    notice = st.session_state.pop("triage_notice", None)
+    if notice:
+        st.success(escape_markdown(notice))

@@ -1,0 +1,75 @@
+"""User administration: list, create, reset a password, deactivate."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.forms import escape_markdown, show_save_error
+from db.commands import EditConflict, InvalidInput
+from db.commands.users import MIN_PASSWORD_LENGTH, create_user, deactivate_user, reset_password
+from db.models import ROLES
+from db.permissions import Actor
+from db.queries.program import list_users, teams
+
+
+def render_users(actor: Actor) -> None:
+    users = list_users(actor)
+    st.dataframe(users.drop(columns=["version"], errors="ignore"), hide_index=True, width="stretch", key="users_table")
+    notice = st.session_state.pop("users_notice", None)
+    if notice:
+        st.success(escape_markdown(notice))
+    create, manage = st.tabs(["Create a user", "Reset password or deactivate"])
+    with create, st.form("create_user", clear_on_submit=True):
+        columns = st.columns(3)
+        username = columns[0].text_input("User name", max_chars=64)
+        full_name = columns[1].text_input("Full name", max_chars=120)
+        role = columns[2].selectbox("Role", ROLES)
+        team_options = dict(teams())
+        team = columns[0].selectbox("Team", list(team_options), index=None, format_func=team_options.__getitem__)
+        states = columns[1].text_input("Licensed states (e.g. NY, NJ)")
+        credentials = columns[2].text_input("Credentials (e.g. MD, PMHNP-BC, RN)", max_chars=40)
+        password = st.text_input(f"Initial password (at least {MIN_PASSWORD_LENGTH} characters)", type="password")
+        if st.form_submit_button("Create user", type="primary"):
+            try:
+                create_user(
+                    actor,
+                    username=username,
+                    full_name=full_name,
+                    role=role,
+                    password=password,
+                    licensed_states=states.replace(";", ",").split(","),
+                    team_id=team,
+                    credentials=credentials,
+                )
+            except InvalidInput as error:
+                show_save_error(error, "create_user")
+            else:
+                st.session_state["users_notice"] = f"Created {username}."
+                st.rerun()
+    with manage:
+        if users.empty:
+            return
+        labels = {
+            int(row.id): f"{row.username} · {row.full_name} · {row.role}" + ("" if row.is_active else " (inactive)")
+            for row in users.itertuples()
+        }
+        user_id = st.selectbox("User", list(labels), format_func=labels.__getitem__, key="manage_user")
+        version = int(users[users["id"] == user_id].iloc[0]["version"])
+        new_password = st.text_input("New password", type="password", key="manage_password")
+        if st.button("Reset password", key="manage_reset"):
+            try:
+                ended = reset_password(actor, int(user_id), new_password, expected_version=version)
+            except (InvalidInput, EditConflict) as error:
+                show_save_error(error, "manage_user")
+            else:
+                st.session_state["users_notice"] = f"Password reset; {ended} session(s) ended."
+                st.rerun()
+        reason = st.text_input("Reason for deactivation", max_chars=500, key="manage_reason")
+        if st.button("Deactivate", key="manage_deactivate"):
+            try:
+                ended = deactivate_user(actor, int(user_id), reason, expected_version=version)
+            except (InvalidInput, EditConflict) as error:
+                show_save_error(error, "manage_user")
+            else:
+                st.session_state["users_notice"] = f"Deactivated; {ended} session(s) ended."
+                st.rerun()

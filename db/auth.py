@@ -1,0 +1,279 @@
+"""Login, lockout and server-side sessions.
+
+The browser's login cookie (streamlit-authenticator's signed JWT) only identifies a row of
+``auth_sessions``; that row decides whether the user is still logged in. So logout, a password reset
+or a deactivation ends a session at its next interaction even if someone kept a copy of the cookie,
+and idle and absolute timeouts hold on every app server that shares the database.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+import bcrypt
+from sqlalchemy import Engine, func, select, update
+
+from db.audit import AuditActor, record_event
+from db.engine import read_session, utcnow, write_session
+from db.models import AuthSession, LoginAttempt, User
+from db.permissions import Actor
+from db.settings import Settings, get_settings
+
+GENERIC_LOGIN_FAILURE = "Invalid username or password."
+LOCKED_MESSAGE = (
+    "Too many failed logins for this account. Logins are refused for 15 minutes; "
+    "contact an administrator if you need access sooner."
+)
+# Session activity is written at most this often, so ordinary page use does not write on every click.
+_LAST_SEEN_WRITE_INTERVAL = timedelta(seconds=30)
+
+
+class LoginOutcome(Enum):
+    SUCCESS = "success"
+    INVALID = "invalid"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: LoginOutcome
+    message: str
+    actor: Actor | None = None
+
+
+def hash_password(password: str, *, rounds: int = 12) -> str:
+    """A bcrypt hash (cost 12 by default; tests pass a lower cost to stay fast)."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), password_hash.encode())
+    except ValueError:
+        return False
+
+
+# Checking a password against this dummy hash when the user does not exist keeps response times alike,
+# so timing does not tell which user names exist.
+_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds=12)).decode()
+
+
+def actor_for(user: User, session_id: str | None = None) -> Actor:
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        team_id=user.team_id,
+        licensed_states=tuple(user.licensed_states or ()),
+        may_break_glass=user.may_break_glass,
+        session_id=session_id,
+    )
+
+
+def _failures_in_window(session, username: str, since: datetime) -> int:  # type: ignore[no-untyped-def]
+    last_success = session.scalar(
+        select(func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
+        )
+    )
+    start = max(since, last_success) if last_success else since
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                LoginAttempt.username == username,
+                LoginAttempt.succeeded.is_(False),
+                LoginAttempt.attempted_at > start,
+            )
+        )
+        or 0
+    )
+
+
+def login(
+    username: str,
+    password: str,
+    *,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> LoginResult:
+    """Check a login attempt, keep count of failures in the database, and open a session on success.
+
+    Lockout is counted per user name (existing or not), so the answer never reveals which accounts exist.
+    """
+    settings = settings or get_settings()
+    now = now or utcnow()
+    username = (username or "").strip()[:64]
+    with write_session(engine) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        audit_actor = AuditActor(user.id if user else None, username or None, user.role if user else None)
+        lock_start = now - timedelta(minutes=settings.lockout_window_minutes)
+        locked_until = user.locked_until if user else None
+        if locked_until is not None and locked_until > now:
+            session.add(
+                LoginAttempt(username=username, user_id=user.id if user else None, attempted_at=now, succeeded=False)
+            )
+            record_event(
+                session, audit_actor, "login_refused_locked", outcome="denied", data_category="security", at=now
+            )
+            return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
+        # Failures while a lock was in force do not count towards the next one.
+        window_start = max(lock_start, locked_until) if locked_until else lock_start
+        if _failures_in_window(session, username, window_start) >= settings.lockout_threshold and user is None:
+            session.add(LoginAttempt(username=username, attempted_at=now, succeeded=False))
+            record_event(
+                session, audit_actor, "login_refused_locked", outcome="denied", data_category="security", at=now
+            )
+            return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
+
+        valid = password_matches(password, user.password_hash if user else _DUMMY_HASH) and bool(user)
+        if valid and user is not None and user.is_active:
+            session.add(LoginAttempt(username=username, user_id=user.id, attempted_at=now, succeeded=True))
+            auth_session = AuthSession(
+                id=secrets.token_urlsafe(32),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=settings.session_lifetime_hours),
+            )
+            session.add(auth_session)
+            record_event(
+                session,
+                audit_actor,
+                "login",
+                data_category="security",
+                record_type="auth_session",
+                record_id=auth_session.id[:8],
+                at=now,
+            )
+            return LoginResult(LoginOutcome.SUCCESS, "Logged in.", actor_for(user, auth_session.id))
+
+        session.add(
+            LoginAttempt(username=username, user_id=user.id if user else None, attempted_at=now, succeeded=False)
+        )
+        session.flush()
+        record_event(
+            session,
+            audit_actor,
+            "login_failed",
+            outcome="failure",
+            data_category="security",
+            detail="inactive account" if (valid and user is not None) else None,
+            at=now,
+        )
+        if _failures_in_window(session, username, window_start) >= settings.lockout_threshold:
+            if user is not None:
+                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            record_event(
+                session,
+                audit_actor,
+                "account_locked",
+                outcome="denied",
+                data_category="security",
+                detail=f"{settings.lockout_threshold} failed logins within {settings.lockout_window_minutes} minutes",
+                at=now,
+            )
+        return LoginResult(LoginOutcome.INVALID, GENERIC_LOGIN_FAILURE)
+
+
+def attach_cookie(session_id: str, cookie_exp: float, *, engine: Engine | None = None) -> None:
+    """Remember the expiry stamped into the browser's cookie, so a returning cookie finds this session."""
+    with write_session(engine) as session:
+        session.execute(update(AuthSession).where(AuthSession.id == session_id).values(cookie_exp=cookie_exp))
+
+
+def resume_from_cookie(
+    username: str,
+    cookie_exp: float,
+    *,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Actor | None:
+    """Find the live session a login cookie belongs to; None if it was revoked, expired or never existed."""
+    with read_session(engine) as session:
+        session_id = session.scalar(
+            select(AuthSession.id)
+            .join(User, User.id == AuthSession.user_id)
+            .where(User.username == username, AuthSession.cookie_exp == cookie_exp)
+        )
+    if session_id is None:
+        return None
+    return resolve_session(session_id, engine=engine, settings=settings, now=now)
+
+
+def resolve_session(
+    session_id: str | None,
+    *,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Actor | None:
+    """The actor of a live session, re-read from the database on every request; None ends the session.
+
+    A session ends when it was revoked (logout, password reset, deactivation), when the user is no longer
+    active, after the idle timeout, or after the absolute lifetime.
+    """
+    if not session_id:
+        return None
+    settings = settings or get_settings()
+    now = now or utcnow()
+    # Most requests only read; the session row is written only to end it or to note activity.
+    with read_session(engine) as session:
+        row = session.execute(
+            select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(AuthSession.id == session_id)
+        ).first()
+    if row is None:
+        return None
+    auth_session, user = row
+    if auth_session.revoked_at is not None:
+        return None
+    reason = None
+    if not user.is_active:
+        reason = "user deactivated"
+    elif now >= auth_session.expires_at:
+        reason = "session lifetime reached"
+    elif now - auth_session.last_seen_at > timedelta(minutes=settings.idle_timeout_minutes):
+        reason = "idle timeout"
+    if reason is not None:
+        with write_session(engine) as session:
+            ended = session.execute(
+                update(AuthSession)
+                .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_reason=reason)
+            )
+            if ended.rowcount:
+                record_event(session, actor_for(user), "session_ended", data_category="security", detail=reason, at=now)
+        return None
+    if now - auth_session.last_seen_at >= _LAST_SEEN_WRITE_INTERVAL:
+        with write_session(engine) as session:
+            session.execute(update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now))
+    return actor_for(user, session_id)
+
+
+def logout(session_id: str | None, *, engine: Engine | None = None) -> None:
+    """End one session server-side; its cookie no longer opens anything."""
+    if not session_id:
+        return
+    with write_session(engine) as session:
+        auth_session = session.get(AuthSession, session_id)
+        if auth_session is None or auth_session.revoked_at is not None:
+            return
+        auth_session.revoked_at = utcnow()
+        auth_session.revoked_reason = "logout"
+        user = session.get(User, auth_session.user_id)
+        record_event(session, actor_for(user) if user else None, "logout", data_category="security")
+
+
+def revoke_user_sessions(session, user_id: int, reason: str) -> int:  # type: ignore[no-untyped-def]
+    """End every live session of a user inside the caller's transaction (password reset, deactivation)."""
+    result = session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    return int(result.rowcount or 0)

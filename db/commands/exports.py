@@ -1,0 +1,24 @@
+"""Recording that data left the application (CSV downloads, FHIR exports): a disclosure is audited."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from db.audit import record_event
+from db.engine import write_session
+from db.permissions import Actor
+
+
+def record_export(
+    actor: Actor, what: str, *, rows: int, patient_id: int | None = None, engine: Engine | None = None
+) -> None:
+    with write_session(engine) as session:
+        record_event(
+            session,
+            actor,
+            "export",
+            patient_id=patient_id,
+            data_category="export",
+            record_type=what,
+            detail=f"{rows} rows",
+        )

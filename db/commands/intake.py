@@ -1,0 +1,159 @@
+"""The intake evaluation: the first visit, with histories, reconciliation, allergies, diagnoses and a C-SSRS screen."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from db.audit import record_event
+from db.commands import EditConflict, InvalidInput
+from db.commands.visits import VisitInput, VisitResult, save_visit, validate_visit
+from db.engine import utcnow, write_session
+from db.models import Allergy, Diagnosis
+from db.permissions import Actor, require_patient
+from db.queries.caseload import program_today
+
+ICD10_PATTERN = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
+RECONCILIATION_DECISIONS = ("continue", "change", "stop")
+MAX_TEXT = 10_000
+
+
+@dataclass(frozen=True)
+class PriorTrial:
+    drug: str
+    highest_dose: str
+    response: str
+    side_effects: str = ""
+
+
+@dataclass(frozen=True)
+class OutsideMedication:
+    drug: str
+    dose: str
+    decision: str  # continue, change, stop
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class IntakeInput:
+    visit: VisitInput
+    cssrs: dict[str, Any]
+    medical_history: str = ""
+    psychiatric_history: str = ""
+    substance_use: str = ""
+    treatment_plan: str = ""
+    prior_trials: list[PriorTrial] = field(default_factory=list)
+    outside_medications: list[OutsideMedication] = field(default_factory=list)
+    allergies: list[tuple[str, str]] = field(default_factory=list)  # (substance, reaction)
+    diagnoses: list[tuple[str, str, bool]] = field(default_factory=list)  # (ICD-10-CM, description, primary)
+    higher_level_of_care_considered: bool = False
+    higher_level_of_care_note: str = ""
+
+
+def _validate(intake: IntakeInput) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name in (
+        "medical_history",
+        "psychiatric_history",
+        "substance_use",
+        "treatment_plan",
+        "higher_level_of_care_note",
+    ):
+        if len(getattr(intake, name)) > MAX_TEXT:
+            errors[name.replace("_", " ")] = f"at most {MAX_TEXT} characters"
+    if not intake.treatment_plan.strip():
+        errors["treatment plan"] = "is required"
+    for index, medication in enumerate(intake.outside_medications, start=1):
+        if medication.decision not in RECONCILIATION_DECISIONS:
+            errors[f"outside medication {index}"] = f"decision must be one of {', '.join(RECONCILIATION_DECISIONS)}"
+        if not medication.drug.strip():
+            errors[f"outside medication {index}"] = "drug is required"
+    for index, trial in enumerate(intake.prior_trials, start=1):
+        if not trial.drug.strip():
+            errors[f"prior trial {index}"] = "drug is required"
+    for code, description, _ in intake.diagnoses:
+        if not ICD10_PATTERN.match(code.strip().upper()):
+            errors["diagnoses"] = f"{code!r} is not an ICD-10-CM code (for example F33.1)"
+        elif not description.strip():
+            errors["diagnoses"] = f"{code} needs a description"
+    if intake.diagnoses and sum(1 for *_, primary in intake.diagnoses if primary) != 1:
+        errors["diagnoses"] = "mark exactly one diagnosis as primary"
+    for substance, _ in intake.allergies:
+        if not substance.strip() or len(substance) > 120:
+            errors["allergies"] = "each allergy needs a substance (at most 120 characters)"
+    return errors
+
+
+def record_intake(
+    actor: Actor, patient_id: int, intake: IntakeInput, *, expected_patient_version: int, engine: Engine | None = None
+) -> VisitResult:
+    """Save the intake in one transaction. A high-risk C-SSRS screen raises an urgent flag and requires that a
+    higher level of care was considered (recorded with the visit)."""
+    visit = VisitInput(**{**intake.visit.__dict__, "visit_type": "intake", "cssrs": intake.cssrs})
+    errors, scores = validate_visit(visit, now=utcnow(), today=program_today())
+    errors.update(_validate(intake))
+    screen = next((s for s in scores if s.instrument == "C-SSRS screener"), None)
+    if screen is not None and screen.severity == "high" and not intake.higher_level_of_care_considered:
+        errors["higher level of care"] = (
+            "a high-risk C-SSRS screen requires recording that a higher level of care was considered"
+        )
+    if errors:
+        raise InvalidInput(errors)
+    details = {
+        "medical_history": intake.medical_history.strip(),
+        "psychiatric_history": intake.psychiatric_history.strip(),
+        "substance_use": intake.substance_use.strip(),
+        "treatment_plan": intake.treatment_plan.strip(),
+        "prior_trials": [trial.__dict__ for trial in intake.prior_trials],
+        "outside_medications": [medication.__dict__ for medication in intake.outside_medications],
+        "higher_level_of_care_considered": intake.higher_level_of_care_considered,
+        "higher_level_of_care_note": intake.higher_level_of_care_note.strip(),
+        "cssrs_risk": screen.severity if screen else None,
+    }
+    visit = VisitInput(**{**visit.__dict__, "details": details})
+    with write_session(engine) as session:
+        patient = require_patient(session, actor, patient_id, "log_visit")
+        if patient.version != expected_patient_version:
+            raise EditConflict(
+                "This patient's record was changed by someone else after you opened the intake form. "
+                "Nothing was saved; reload and try again."
+            )
+        existing = {
+            a.lower() for a in session.scalars(select(Allergy.substance).where(Allergy.patient_id == patient.id))
+        }
+        for substance, reaction in intake.allergies:
+            if substance.strip().lower() not in existing:
+                session.add(
+                    Allergy(patient_id=patient.id, substance=substance.strip(), reaction=reaction.strip() or None)
+                )
+        if intake.diagnoses:
+            for diagnosis in session.scalars(select(Diagnosis).where(Diagnosis.patient_id == patient.id)):
+                diagnosis.is_primary = False
+            for code, description, primary in intake.diagnoses:
+                session.add(
+                    Diagnosis(
+                        patient_id=patient.id,
+                        icd10_code=code.strip().upper(),
+                        description=description.strip(),
+                        is_primary=primary,
+                    )
+                )
+        result = save_visit(session, actor, patient, visit, scores)
+        record_event(
+            session,
+            actor,
+            "record_intake",
+            patient_id=patient.id,
+            data_category="visit",
+            record_type="visit",
+            record_id=result.visit_id,
+            detail=f"C-SSRS {details['cssrs_risk']}; {len(intake.outside_medications)} outside medications "
+            f"reconciled" + ("; higher level of care considered" if intake.higher_level_of_care_considered else ""),
+        )
+        return result
+
+
+__all__ = ["IntakeInput", "OutsideMedication", "PriorTrial", "record_intake"]

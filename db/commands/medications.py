@@ -1,0 +1,412 @@
+"""Start, adjust and stop a medication, with the rules engine's safety review run again at save time.
+
+The form shows ``review_medication`` before saving; the command runs the same review inside its
+transaction (never trusting what the form showed), appends to the dose history, orders the monitoring
+labs and records the audit event, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+import clinical
+from db.audit import record_event
+from db.commands import EditConflict, InvalidInput, SafetyBlock
+from db.commands.labs import order_labs
+from db.engine import read_session, utcnow, write_session
+from db.models import Allergy, DoseChange, Patient, Prescription
+from db.permissions import Actor, require_patient
+from db.queries.caseload import program_today
+from db.queries.patients import age_on
+
+MAX_REASON_LENGTH = 2000
+MAX_DAILY_DOSE_SANITY_MG = 100_000  # beyond any drug's maximum: catches unit slips before the rules engine
+
+
+@dataclass(frozen=True)
+class MedicationOrder:
+    drug: str
+    dose: float
+    unit: str
+    frequency: str
+    reason: str
+    route: str = "oral"
+    formulation: str | None = None
+    indication: str | None = None
+    quantity: int | None = None
+    days_supply: int | None = None
+    override_reason: str = ""
+    acknowledge_major: bool = False
+    pdmp_checked: bool = False
+    modality: str = "video"
+
+
+@dataclass
+class SafetyReview:
+    """What the rules engine says about a proposed medication change."""
+
+    drug: str
+    daily_mg: float | None
+    dose_check: clinical.DoseCheck | None
+    interactions: list[clinical.Interaction] = field(default_factory=list)
+    allergy_matches: list[str] = field(default_factory=list)
+    schedule: str | None = None
+    controlled_requirements: list[str] = field(default_factory=list)
+    labs_to_order: list[clinical.LabDue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    blocking: list[str] = field(default_factory=list)
+    needs_override: list[str] = field(default_factory=list)
+    needs_acknowledgement: list[str] = field(default_factory=list)
+
+    def problems_for(self, order: MedicationOrder) -> list[str]:
+        """Reasons the save must be refused, given the override and acknowledgement on the order."""
+        problems = list(self.blocking)
+        if self.needs_override and not order.override_reason.strip():
+            problems += [f"{item} — a documented override reason is required." for item in self.needs_override]
+        if self.needs_acknowledgement and not order.acknowledge_major:
+            problems += [f"{item} — acknowledge it to proceed." for item in self.needs_acknowledgement]
+        return problems
+
+
+def _validate_order(order: MedicationOrder, *, require_reason: bool = True) -> tuple[str, float]:
+    errors: dict[str, str] = {}
+    canonical = clinical.resolve_drug(order.drug or "")
+    if canonical is None:
+        errors["drug"] = f"'{order.drug}' is not in the formulary"
+    dose = order.dose
+    if isinstance(dose, bool) or not isinstance(dose, int | float) or not math.isfinite(dose) or dose <= 0:
+        errors["dose"] = "must be a number greater than 0"
+    if order.unit not in clinical.DOSE_UNITS:
+        errors["unit"] = f"must be one of {', '.join(clinical.DOSE_UNITS)}"
+    if order.frequency not in clinical.FREQUENCIES:
+        errors["frequency"] = f"must be one of {', '.join(clinical.FREQUENCIES)}"
+    if require_reason and not order.reason.strip():
+        errors["reason"] = "a reason is required"
+    if len(order.reason) > MAX_REASON_LENGTH or len(order.override_reason) > MAX_REASON_LENGTH:
+        errors["reason"] = f"at most {MAX_REASON_LENGTH} characters"
+    for name, value, upper in (("quantity", order.quantity, 1000), ("days_supply", order.days_supply, 90)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= upper):
+            errors[name] = f"must be a whole number from 1 to {upper}"
+    daily_mg = 0.0
+    if not errors:
+        try:
+            daily_mg = clinical.daily_dose_mg(dose, order.unit, order.frequency)
+        except ValueError as error:
+            errors["dose"] = str(error)
+        else:
+            if daily_mg > MAX_DAILY_DOSE_SANITY_MG:
+                errors["dose"] = f"{daily_mg:g} mg/day is not a plausible dose (check the unit)"
+    if errors:
+        raise InvalidInput(errors)
+    assert canonical is not None
+    return canonical, daily_mg
+
+
+def _review(
+    session: Session,
+    actor: Actor,
+    patient: Patient,
+    order: MedicationOrder,
+    drug: str,
+    daily_mg: float,
+    *,
+    event: str,
+    excluding_prescription_id: int | None,
+    today: date,
+) -> SafetyReview:
+    dose_check = clinical.check_dose(
+        drug,
+        daily_mg,
+        age=age_on(patient.date_of_birth, today),
+        formulation=order.formulation,
+        indication=order.indication,
+    )
+    review = SafetyReview(drug=drug, daily_mg=daily_mg, dose_check=dose_check)
+    if dose_check.status != "ok":
+        review.blocking.append(dose_check.message)
+    other_drugs = list(
+        session.scalars(
+            select(Prescription.drug).where(
+                Prescription.patient_id == patient.id,
+                Prescription.status == "active",
+                Prescription.id != (excluding_prescription_id or -1),
+            )
+        )
+    )
+    for interaction in clinical.check_interactions([drug, *other_drugs]):
+        if (
+            drug not in interaction.drugs
+            and clinical.resolve_drug(interaction.drugs[0]) != drug
+            and clinical.resolve_drug(interaction.drugs[1]) != drug
+        ):
+            continue  # a pair among the other medications is not this change's finding
+        review.interactions.append(interaction)
+        label = f"{interaction.severity.title()} interaction: {' + '.join(interaction.drugs)}"
+        if interaction.severity == "contraindicated":
+            review.needs_override.append(label)
+        elif interaction.severity == "major":
+            review.needs_acknowledgement.append(label)
+        else:
+            review.warnings.append(f"{label}: {interaction.advice}")
+    allergies = list(session.scalars(select(Allergy.substance).where(Allergy.patient_id == patient.id)))
+    review.allergy_matches = clinical.allergy_matches(drug, allergies)
+    for allergy in review.allergy_matches:
+        review.needs_override.append(f"Allergy on file: {allergy}")
+    review.schedule = clinical.drug_schedule(drug)
+    if review.schedule is not None:
+        review.controlled_requirements.append(f"Schedule {review.schedule} controlled substance")
+        if patient.state_of_residence not in actor.licensed_states:
+            review.blocking.append(
+                f"You are not licensed in {patient.state_of_residence}, the patient's state: "
+                "a controlled substance cannot be prescribed."
+            )
+        rule = clinical.telehealth_prescribing(drug, modality=order.modality, on=today)
+        review.controlled_requirements.extend(rule.requirements)
+        if not rule.permitted:
+            review.blocking.append(rule.reason)
+        if not order.pdmp_checked:
+            review.needs_acknowledgement.append("Prescription-monitoring-program (PDMP) check not attested")
+    if patient.telehealth_consent_date is None:
+        review.warnings.append("No telehealth consent is on file for this patient.")
+    review.labs_to_order = clinical.monitoring_labs(drug, event, on=today, ancestry=patient.ancestry)
+    return review
+
+
+def review_medication(
+    actor: Actor,
+    patient_id: int,
+    order: MedicationOrder,
+    *,
+    replacing_prescription_id: int | None = None,
+    engine: Engine | None = None,
+) -> SafetyReview:
+    """The safety review the form shows before saving (reads only)."""
+    drug, daily_mg = _validate_order(order, require_reason=False)
+    with read_session(engine) as session:
+        patient = require_patient(session, actor, patient_id, "prescribe")
+        return _review(
+            session,
+            actor,
+            patient,
+            order,
+            drug,
+            daily_mg,
+            event="dose_change" if replacing_prescription_id else "start",
+            excluding_prescription_id=replacing_prescription_id,
+            today=program_today(),
+        )
+
+
+def _check_version(record: Patient | Prescription, expected_version: int, what: str) -> None:
+    if record.version != expected_version:
+        raise EditConflict(
+            f"This {what} was changed by someone else after you opened the form. "
+            "Nothing was saved; review the current record and try again."
+        )
+
+
+def start_medication(
+    actor: Actor,
+    patient_id: int,
+    order: MedicationOrder,
+    *,
+    expected_patient_version: int,
+    engine: Engine | None = None,
+) -> Prescription:
+    """Start a new medication: review, prescription, first dose-history row, labs and audit in one transaction."""
+    drug, daily_mg = _validate_order(order)
+    today = program_today()
+    with write_session(engine) as session:
+        patient = require_patient(session, actor, patient_id, "prescribe")
+        _check_version(patient, expected_patient_version, "patient's record")
+        review = _review(
+            session, actor, patient, order, drug, daily_mg, event="start", excluding_prescription_id=None, today=today
+        )
+        problems = review.problems_for(order)
+        if problems:
+            raise SafetyBlock(problems)
+        entry = clinical.formulary_entry(drug)
+        prescription = Prescription(
+            patient_id=patient.id,
+            drug=drug,
+            rxnorm=entry.rxnorm,
+            dose=float(order.dose),
+            unit=order.unit,
+            frequency=order.frequency,
+            route=order.route,
+            daily_dose_mg=daily_mg,
+            formulation=order.formulation,
+            indication=order.indication,
+            quantity=order.quantity,
+            days_supply=order.days_supply,
+            status="active",
+            is_psychiatric=True,
+            start_date=today,
+            prescriber_id=actor.user_id,
+        )
+        session.add(prescription)
+        session.flush()
+        session.add(
+            DoseChange(
+                prescription_id=prescription.id,
+                patient_id=patient.id,
+                change_type="start",
+                drug=drug,
+                old_dose=None,
+                new_dose=float(order.dose),
+                unit=order.unit,
+                old_frequency=None,
+                new_frequency=order.frequency,
+                old_daily_mg=None,
+                new_daily_mg=daily_mg,
+                reason=order.reason.strip(),
+                override_reason=order.override_reason.strip() or None,
+                author_id=actor.user_id,
+            )
+        )
+        order_labs(session, actor, patient.id, review.labs_to_order, drug=drug, prescription_id=prescription.id)
+        record_event(
+            session,
+            actor,
+            "start_medication",
+            patient_id=patient.id,
+            data_category="medication",
+            record_type="prescription",
+            record_id=prescription.id,
+            detail=f"{drug} {order.dose:g} {order.unit} {order.frequency}"
+            + (f"; override: {order.override_reason.strip()}" if order.override_reason.strip() else ""),
+        )
+        return prescription
+
+
+def change_medication(
+    actor: Actor,
+    prescription_id: int,
+    *,
+    dose: float | None = None,
+    unit: str | None = None,
+    frequency: str | None = None,
+    reason: str,
+    stop: bool = False,
+    expected_version: int,
+    override_reason: str = "",
+    acknowledge_major: bool = False,
+    pdmp_checked: bool = False,
+    modality: str = "video",
+    engine: Engine | None = None,
+) -> Prescription:
+    """Adjust the dose or frequency of a prescription, or stop it; the history row is appended, never edited."""
+    now = utcnow()
+    today = program_today()
+    with write_session(engine) as session:
+        prescription = session.get(Prescription, prescription_id)
+        if prescription is None:
+            raise InvalidInput({"prescription": "no such prescription"})
+        patient = require_patient(session, actor, prescription.patient_id, "prescribe")
+        _check_version(prescription, expected_version, "prescription")
+        if prescription.status != "active":
+            raise InvalidInput({"prescription": f"this prescription is already {prescription.status}"})
+        if not reason.strip():
+            raise InvalidInput({"reason": "a reason is required"})
+        if len(reason) > MAX_REASON_LENGTH:
+            raise InvalidInput({"reason": f"at most {MAX_REASON_LENGTH} characters"})
+        if stop:
+            change = DoseChange(
+                prescription_id=prescription.id,
+                patient_id=patient.id,
+                change_type="stop",
+                drug=prescription.drug,
+                old_dose=prescription.dose,
+                new_dose=None,
+                unit=prescription.unit,
+                old_frequency=prescription.frequency,
+                new_frequency=None,
+                old_daily_mg=prescription.daily_dose_mg,
+                new_daily_mg=None,
+                reason=reason.strip(),
+                author_id=actor.user_id,
+                changed_at=now,
+            )
+            prescription.status = "stopped"
+            prescription.stop_date = today
+            prescription.stop_reason = reason.strip()[:200]
+            action, labs = "stop_medication", []
+        else:
+            order = MedicationOrder(
+                drug=prescription.drug,
+                dose=dose if dose is not None else prescription.dose,
+                unit=unit or prescription.unit,
+                frequency=frequency or prescription.frequency,
+                reason=reason,
+                formulation=prescription.formulation,
+                indication=prescription.indication,
+                override_reason=override_reason,
+                acknowledge_major=acknowledge_major,
+                pdmp_checked=pdmp_checked,
+                modality=modality,
+            )
+            drug, daily_mg = _validate_order(order)
+            review = _review(
+                session,
+                actor,
+                patient,
+                order,
+                drug,
+                daily_mg,
+                event="dose_change",
+                excluding_prescription_id=prescription.id,
+                today=today,
+            )
+            problems = review.problems_for(order)
+            if problems:
+                raise SafetyBlock(problems)
+            old_daily = prescription.daily_dose_mg
+            change_type = "increase" if daily_mg > old_daily else "decrease" if daily_mg < old_daily else "change"
+            change = DoseChange(
+                prescription_id=prescription.id,
+                patient_id=patient.id,
+                change_type=change_type,
+                drug=drug,
+                old_dose=prescription.dose,
+                new_dose=float(order.dose),
+                unit=order.unit,
+                old_frequency=prescription.frequency,
+                new_frequency=order.frequency,
+                old_daily_mg=old_daily,
+                new_daily_mg=daily_mg,
+                reason=reason.strip(),
+                override_reason=override_reason.strip() or None,
+                author_id=actor.user_id,
+                changed_at=now,
+            )
+            prescription.dose = float(order.dose)
+            prescription.unit = order.unit
+            prescription.frequency = order.frequency
+            prescription.daily_dose_mg = daily_mg
+            action, labs = "adjust_medication", review.labs_to_order
+        session.add(change)
+        try:
+            session.flush()  # the version check on the prescription's UPDATE happens here
+        except StaleDataError as error:
+            raise EditConflict(
+                "This prescription was changed by someone else a moment ago. Nothing was saved; "
+                "review the current dose and try again."
+            ) from error
+        order_labs(session, actor, patient.id, labs, drug=prescription.drug, prescription_id=prescription.id)
+        record_event(
+            session,
+            actor,
+            action,
+            patient_id=patient.id,
+            data_category="medication",
+            record_type="prescription",
+            record_id=prescription.id,
+            detail=f"{change.change_type}: {change.old_dose} -> {change.new_dose} {change.unit}",
+        )
+        return prescription

@@ -1,0 +1,291 @@
+"""Logging a visit (follow-up or intake): scores, side effects, adherence, vitals, notes, flags and labs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+import clinical
+from db.audit import record_event
+from db.commands import EditConflict, InvalidInput
+from db.commands.flags import raise_flags
+from db.commands.labs import order_labs
+from db.engine import utcnow, write_session
+from db.models import Assessment, LabOrder, Patient, Prescription, SideEffectReport, Visit
+from db.permissions import Actor, require_patient
+from db.queries.caseload import program_today
+
+MAX_NOTE_LENGTH = 10_000
+MAX_SHORT_TEXT = 200
+VITAL_LIMITS = {"weight_kg": (25.0, 350.0), "bp_systolic": (60, 260), "bp_diastolic": (30, 160)}
+MAX_DURATION_MINUTES = 240
+MAX_MISSED_DOSES = 60
+
+
+@dataclass(frozen=True)
+class SideEffectEntry:
+    drug: str
+    symptom: str
+    severity: str
+    prescription_id: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class VisitInput:
+    visit_at: datetime  # naive UTC
+    modality: str
+    duration_minutes: int
+    phq9: list[int] | None = None
+    gad7: list[int] | None = None
+    cssrs: dict[str, bool] | None = None
+    side_effects: list[SideEffectEntry] = field(default_factory=list)
+    missed_doses: int | None = None
+    weight_kg: float | None = None
+    bp_systolic: int | None = None
+    bp_diastolic: int | None = None
+    assessment_note: str = ""
+    plan_note: str = ""
+    next_visit_due: date | None = None
+    visit_type: str = "follow-up"
+    details: dict[str, Any] | None = None  # intake: histories, prior trials, reconciliation, plan
+
+
+@dataclass(frozen=True)
+class VisitResult:
+    visit_id: int
+    scores: list[clinical.InstrumentScore]
+    flags_raised: list[tuple[str, str, str]]  # (severity, kind, summary)
+    labs_ordered: list[tuple[str, date]]
+
+
+def _is_whole(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int)
+
+
+def _is_number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+def validate_visit(
+    visit: VisitInput, *, now: datetime, today: date
+) -> tuple[dict[str, str], list[clinical.InstrumentScore]]:
+    """Every problem with the input, by field (empty if none), and the scores of the answered measures."""
+    errors: dict[str, str] = {}
+    if visit.visit_at > now + timedelta(minutes=5):
+        errors["visit time"] = "cannot be in the future"
+    elif visit.visit_at < now - timedelta(days=30):
+        errors["visit time"] = "cannot be more than 30 days ago (use an amendment for older records)"
+    if visit.modality not in ("video", "phone"):
+        errors["modality"] = "must be video or phone"
+    if not (_is_whole(visit.duration_minutes) and 1 <= visit.duration_minutes <= MAX_DURATION_MINUTES):
+        errors["duration"] = f"must be a whole number of minutes from 1 to {MAX_DURATION_MINUTES}"
+    if visit.visit_type not in ("follow-up", "intake"):
+        errors["visit type"] = "must be follow-up or intake"
+    scores: list[clinical.InstrumentScore] = []
+    for instrument, answers in (("PHQ-9", visit.phq9), ("GAD-7", visit.gad7)):
+        if answers is None:
+            continue
+        try:
+            scores.append(clinical.score_instrument(instrument, list(answers)))
+        except ValueError as error:
+            errors[instrument] = str(error)
+    if visit.cssrs is not None:
+        try:
+            scores.append(clinical.score_instrument("C-SSRS screener", dict(visit.cssrs)))
+        except ValueError as error:
+            errors["C-SSRS screener"] = str(error)
+    for index, effect in enumerate(visit.side_effects, start=1):
+        if effect.severity not in ("mild", "moderate", "severe"):
+            errors[f"side effect {index} severity"] = "must be mild, moderate or severe"
+        if not effect.symptom.strip() or len(effect.symptom) > MAX_SHORT_TEXT:
+            errors[f"side effect {index} symptom"] = f"is required (at most {MAX_SHORT_TEXT} characters)"
+    if visit.missed_doses is not None and not (
+        _is_whole(visit.missed_doses) and 0 <= visit.missed_doses <= MAX_MISSED_DOSES
+    ):
+        errors["missed doses"] = f"must be 0 to {MAX_MISSED_DOSES}"
+    for name, (low, high) in VITAL_LIMITS.items():
+        value = getattr(visit, name)
+        if value is not None and not (_is_number(value) and low <= value <= high):
+            errors[name.replace("_", " ")] = f"must be between {low:g} and {high:g}"
+    if (visit.bp_systolic is None) != (visit.bp_diastolic is None):
+        errors["blood pressure"] = "enter both systolic and diastolic, or neither"
+    elif visit.bp_systolic is not None and visit.bp_diastolic is not None and visit.bp_systolic <= visit.bp_diastolic:
+        errors["blood pressure"] = "systolic must be higher than diastolic"
+    for name, text in (("assessment note", visit.assessment_note), ("plan note", visit.plan_note)):
+        if len(text) > MAX_NOTE_LENGTH:
+            errors[name] = f"at most {MAX_NOTE_LENGTH} characters (got {len(text)})"
+    if visit.next_visit_due is not None and not (today <= visit.next_visit_due <= today + timedelta(days=180)):
+        errors["next visit due"] = "must be from today to 180 days ahead"
+    return errors, scores
+
+
+def _previous_totals(session: Session, patient_id: int) -> dict[str, int]:
+    newest = (
+        select(Assessment.instrument, func.max(Assessment.administered_at).label("at"))
+        .where(Assessment.patient_id == patient_id, Assessment.instrument.in_(("PHQ-9", "GAD-7")))
+        .group_by(Assessment.instrument)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Assessment.instrument, Assessment.total)
+        .join(newest, (newest.c.instrument == Assessment.instrument) & (newest.c.at == Assessment.administered_at))
+        .where(Assessment.patient_id == patient_id)
+    ).all()
+    return {instrument: total for instrument, total in rows if total is not None}
+
+
+def log_visit(
+    actor: Actor, patient_id: int, visit: VisitInput, *, expected_patient_version: int, engine: Engine | None = None
+) -> VisitResult:
+    """Save a visit and everything it implies, in one transaction, or nothing at all."""
+    now = utcnow()
+    today = program_today()
+    errors, scores = validate_visit(visit, now=now, today=today)
+    if errors:
+        raise InvalidInput(errors)
+    with write_session(engine) as session:
+        patient = require_patient(session, actor, patient_id, "log_visit")
+        if patient.version != expected_patient_version:
+            raise EditConflict(
+                "This patient's record was changed by someone else after you opened the form "
+                "(for example another visit was logged). Nothing was saved; reload and try again."
+            )
+        return save_visit(session, actor, patient, visit, scores)
+
+
+def save_visit(
+    session: Session, actor: Actor, patient: Patient, visit: VisitInput, scores: list[clinical.InstrumentScore]
+) -> VisitResult:
+    """Write a validated visit, its scores and side effects, the flags and labs they call for, and the audit
+    event, inside the caller's transaction (used by log_visit and by the intake evaluation)."""
+    today = program_today()
+    previous = _previous_totals(session, patient.id)
+    active = {
+        p.id: p
+        for p in session.scalars(
+            select(Prescription).where(Prescription.patient_id == patient.id, Prescription.status == "active")
+        )
+    }
+    record = Visit(
+        patient_id=patient.id,
+        clinician_id=actor.user_id,
+        visit_type=visit.visit_type,
+        visit_at=visit.visit_at,
+        modality=visit.modality,
+        duration_minutes=int(visit.duration_minutes),
+        missed_doses=visit.missed_doses,
+        weight_kg=visit.weight_kg,
+        bp_systolic=visit.bp_systolic,
+        bp_diastolic=visit.bp_diastolic,
+        assessment_note=visit.assessment_note.strip() or None,
+        plan_note=visit.plan_note.strip() or None,
+        details=visit.details,
+        next_visit_due=visit.next_visit_due,
+    )
+    session.add(record)
+    session.flush()
+    findings: list[tuple[clinical.FlagFinding, str, int]] = []
+    for score in scores:
+        answers: Any = (
+            visit.phq9 if score.instrument == "PHQ-9" else visit.gad7 if score.instrument == "GAD-7" else visit.cssrs
+        )
+        assessment = Assessment(
+            patient_id=patient.id,
+            instrument=score.instrument,
+            answers=answers,
+            total=score.total,
+            severity=score.severity,
+            administered_at=visit.visit_at,
+            source="visit",
+            visit_id=record.id,
+            entered_by_id=actor.user_id,
+        )
+        session.add(assessment)
+        session.flush()
+        for finding in clinical.flags_for_score(score, previous.get(score.instrument)):
+            findings.append((finding, "assessments", assessment.id))
+    for effect in visit.side_effects:
+        prescription = active.get(effect.prescription_id or -1)
+        report = SideEffectReport(
+            patient_id=patient.id,
+            prescription_id=prescription.id if prescription else None,
+            drug=prescription.drug if prescription else effect.drug,
+            symptom=effect.symptom.strip(),
+            severity=effect.severity,
+            reported_at=visit.visit_at,
+            source="visit",
+            visit_id=record.id,
+            note=effect.note.strip() or None,
+        )
+        session.add(report)
+        session.flush()
+        finding = clinical.flag_for_side_effect(report.drug, report.symptom, report.severity)
+        if finding is not None:
+            findings.append((finding, "side_effect_reports", report.id))
+    if visit.missed_doses:
+        finding = clinical.flag_for_missed_doses(int(visit.missed_doses))
+        if finding is not None:
+            findings.append((finding, "visits", record.id))
+    raised = []
+    for finding, table, source_id in findings:
+        raised += raise_flags(
+            session, actor, patient.id, [finding], source_table=table, source_id=source_id, raised_at=visit.visit_at
+        )
+    labs = _maintenance_labs(session, actor, patient, list(active.values()), today)
+    if visit.next_visit_due is not None:
+        patient.next_visit_due = visit.next_visit_due
+    # Every visit updates the patient row (advancing its version), so a form opened before it is refused.
+    flag_modified(patient, "next_visit_due")
+    try:
+        session.flush()
+    except StaleDataError as error:
+        raise EditConflict(
+            "This patient's record was changed by someone else a moment ago. Nothing was saved; reload and try again."
+        ) from error
+    record_event(
+        session,
+        actor,
+        "log_visit",
+        patient_id=patient.id,
+        data_category="visit",
+        record_type="visit",
+        record_id=record.id,
+        detail=f"{visit.visit_type} {visit.modality}, {len(scores)} measures, "
+        f"{len(raised)} flags, {len(labs)} labs ordered",
+    )
+    return VisitResult(
+        visit_id=record.id,
+        scores=scores,
+        flags_raised=[(flag.severity, flag.kind, flag.summary) for flag in raised],
+        labs_ordered=[(lab.test, lab.due_by) for lab in labs],
+    )
+
+
+def _maintenance_labs(
+    session: Session, actor: Actor, patient: Patient, active: list[Prescription], today: date
+) -> list[LabOrder]:
+    ordered: list[LabOrder] = []
+    for prescription in active:
+        if not prescription.is_psychiatric or clinical.resolve_drug(prescription.drug) is None:
+            continue
+        weeks = max(0, (today - prescription.start_date).days // 7)
+        due = [
+            lab
+            for lab in clinical.monitoring_labs(
+                prescription.drug, "maintenance", on=today, weeks_on_treatment=weeks, ancestry=patient.ancestry
+            )
+            if lab.due_by <= today + timedelta(days=14)
+        ]
+        ordered += order_labs(session, actor, patient.id, due, drug=prescription.drug, prescription_id=prescription.id)
+    return ordered
+
+
+__all__ = ["SideEffectEntry", "VisitInput", "VisitResult", "log_visit", "validate_visit"]

@@ -1,0 +1,124 @@
+"""Engine and session factory for SQLite (embedded default) and PostgreSQL (shared deployment)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.settings import get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Names the PostgreSQL advisory lock that orders writes (and with them the audit hash chain).
+AUDIT_CHAIN_LOCK_ID = 7_140_221
+
+
+def utcnow() -> datetime:
+    """Current time in UTC as a naive datetime: every timestamp is stored this way on both databases."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy issue BEGIN itself so that BEGIN IMMEDIATE can take the write lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout instead of
+        # failing later with "database is locked" when a read transaction tries to upgrade.
+        write = connection.get_execution_options().get("sqlite_write_lock", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    """Build an engine for ``url`` with the project's connection settings."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+@cache
+def get_engine() -> Engine:
+    """The process-wide engine for the configured ``DATABASE_URL``."""
+    return make_engine(get_settings().database_url)
+
+
+@cache
+def _session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _audit_if_denied(engine: Engine, error: BaseException) -> None:
+    from db.permissions import (  # late import: permissions builds on this module
+        PermissionDenied,
+        record_denial,
+    )
+
+    if isinstance(error, PermissionDenied):
+        record_denial(engine, error)
+
+
+@contextmanager
+def read_session(engine: Engine | None = None) -> Iterator[Session]:
+    """A session for reads; rolled back at the end so nothing is written by accident.
+
+    Reads that must leave an audit trail (opening a chart) use ``write_session`` instead.
+    """
+    engine = engine or get_engine()
+    session = _session_factory(engine)()
+    try:
+        yield session
+    except BaseException as error:
+        session.close()
+        _audit_if_denied(engine, error)
+        raise
+    finally:
+        # close() rolls the connection back but keeps loaded objects usable (detached), unlike rollback().
+        session.close()
+
+
+@contextmanager
+def write_session(engine: Engine | None = None, *, audit_denials: bool = True) -> Iterator[Session]:
+    """One transaction: commits if the block succeeds, rolls back everything if it raises.
+
+    A PermissionDenied raised inside is audited in a fresh transaction after the rollback.
+    """
+    engine = engine or get_engine()
+    session = _session_factory(engine)()
+    try:
+        # Procure the connection now with the write flag, so SQLite begins with BEGIN IMMEDIATE.
+        connection = session.connection(execution_options={"sqlite_write_lock": True})
+        if connection.dialect.name == "postgresql":
+            # Every write appends to the audit hash chain, which is ordered by one advisory lock. Taking it
+            # first, before any row lock, means two writers can never wait on each other in opposite order.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({AUDIT_CHAIN_LOCK_ID})")
+        yield session
+        session.commit()
+    except BaseException as error:
+        session.rollback()
+        session.close()
+        if audit_denials:
+            _audit_if_denied(engine, error)
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,198 @@
+"""Authorization, in one place: which patients a user may see and what each role may do.
+
+Every query and command in ``db/`` calls this module; pages never decide access themselves. The actor
+is always rebuilt from the database for each request (``db.auth.resolve_session``), never taken from
+query parameters or session state.
+
+- prescriber: their own caseload; prescribes, logs visits, decides refills.
+- nurse: the patients of their team; triages flags, enters lab results, orders labs.
+- supervisor: every patient, read-mostly; reassigns caseloads, reads the audit trail.
+- admin: users and accounts, not charts.
+Any clinical user granted emergency ("break the glass") access to a chart may read it until the grant ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import ColumnElement, Engine, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from db.audit import record_event
+from db.engine import utcnow, write_session
+from db.models import BreakGlassGrant, Patient
+
+# What each role may do. Viewing a chart is checked separately per patient by patient_scope().
+CAPABILITIES: Final[dict[str, frozenset[str]]] = {
+    "prescriber": frozenset(
+        {
+            "view_chart",
+            "log_visit",
+            "prescribe",
+            "decide_refill",
+            "triage_flag",
+            "order_lab",
+            "enter_lab_result",
+            "amend_record",
+            "break_glass",
+            "view_caseload",
+            "export_chart",
+            "import_self_reports",
+        }
+    ),
+    "nurse": frozenset(
+        {
+            "view_chart",
+            "triage_flag",
+            "order_lab",
+            "enter_lab_result",
+            "amend_record",
+            "break_glass",
+            "view_triage",
+            "import_self_reports",
+            "export_chart",
+        }
+    ),
+    "supervisor": frozenset(
+        {
+            "view_chart",
+            "view_caseload",
+            "view_triage",
+            "view_program",
+            "reassign",
+            "view_audit",
+            "break_glass",
+            "export_chart",
+        }
+    ),
+    "admin": frozenset({"manage_users", "view_audit", "import_self_reports", "import_patients"}),
+}
+
+
+class PermissionDenied(Exception):
+    """The actor may not do this; the message is safe to show the user.
+
+    ``db.engine``'s session helpers audit the refusal in a fresh transaction after rolling back the
+    request's own, so the record of the attempt survives although the request fails.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        actor: Actor | None = None,
+        capability: str | None = None,
+        patient_id: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.actor = actor
+        self.capability = capability
+        self.patient_id = patient_id
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The logged-in user, as the database says they are right now."""
+
+    user_id: int
+    username: str
+    full_name: str
+    role: str
+    team_id: int | None = None
+    licensed_states: tuple[str, ...] = field(default_factory=tuple)
+    may_break_glass: bool = False
+    session_id: str | None = None
+
+    def can(self, capability: str) -> bool:
+        return capability in CAPABILITIES.get(self.role, frozenset())
+
+
+def require(actor: Actor, capability: str) -> None:
+    """Raise PermissionDenied unless the actor's role has ``capability``."""
+    if not actor.can(capability):
+        raise PermissionDenied(
+            f"Your role ({actor.role}) is not permitted to {capability.replace('_', ' ')}.",
+            actor=actor,
+            capability=capability,
+        )
+
+
+def _role_scope(actor: Actor) -> ColumnElement[bool]:
+    if actor.role == "prescriber":
+        return Patient.prescriber_id == actor.user_id
+    if actor.role == "nurse":
+        return Patient.team_id == actor.team_id if actor.team_id is not None else false()
+    if actor.role == "supervisor":
+        return true()
+    return false()
+
+
+def patient_scope(
+    actor: Actor, *, now: datetime | None = None, include_break_glass: bool = True
+) -> ColumnElement[bool]:
+    """A SQL condition on ``Patient`` that is true exactly for the patients the actor may see."""
+    scope = _role_scope(actor)
+    if not include_break_glass or actor.role == "admin":
+        return scope
+    grant = exists().where(
+        and_(
+            BreakGlassGrant.patient_id == Patient.id,
+            BreakGlassGrant.user_id == actor.user_id,
+            BreakGlassGrant.expires_at > (now or utcnow()),
+        )
+    )
+    return or_(scope, grant)
+
+
+def caseload_scope(actor: Actor) -> ColumnElement[bool]:
+    """The actor's own caseload or team (no emergency grants): what lists and queues show."""
+    return _role_scope(actor)
+
+
+def can_view_patient(session: Session, actor: Actor, patient_id: int) -> bool:
+    if not actor.can("view_chart"):
+        return False
+    return bool(session.scalar(select(Patient.id).where(Patient.id == patient_id, patient_scope(actor))))
+
+
+def record_denial(engine: Engine, denial: PermissionDenied) -> None:
+    """Audit a refused attempt in its own transaction (called by the session helpers in db.engine)."""
+    if denial.actor is None:
+        return
+    with write_session(engine, audit_denials=False) as session:
+        patient_id = denial.patient_id
+        if patient_id is not None and session.get(Patient, patient_id) is None:
+            patient_id = None  # the audit row references the patient only if it exists (foreign key)
+        record_event(
+            session,
+            denial.actor,
+            denial.capability or "access",
+            outcome="denied",
+            patient_id=patient_id,
+            data_category="access",
+            detail=denial.detail,
+        )
+
+
+def require_patient(session: Session, actor: Actor, patient_id: int, capability: str) -> Patient:
+    """Return the patient if the actor may do ``capability`` for them; otherwise audit and raise.
+
+    The same message is given for a patient who does not exist and one the actor may not see, so the
+    answer reveals nothing about other caseloads.
+    """
+    patient = None
+    if actor.can(capability):
+        patient = session.scalar(select(Patient).where(Patient.id == patient_id, patient_scope(actor)))
+    if patient is None:
+        raise PermissionDenied(
+            "Not permitted: this patient is not in your caseload, or the action is not allowed for your role.",
+            actor=actor,
+            capability=capability,
+            patient_id=patient_id,
+            detail=f"patient id {patient_id}",
+        )
+    return patient

@@ -1,0 +1,126 @@
+"""Finding patients and reading one patient's chart header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine, or_, select
+
+from db.audit import record_event
+from db.engine import read_session, write_session
+from db.models import Patient, User
+from db.permissions import Actor, PermissionDenied, caseload_scope, require_patient
+
+
+def age_on(date_of_birth: date, today: date) -> int:
+    return today.year - date_of_birth.year - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
+
+
+@dataclass(frozen=True)
+class PatientRef:
+    id: int
+    mrn: str
+    display_name: str
+
+
+def search_patients(actor: Actor, text: str = "", *, limit: int = 50, engine: Engine | None = None) -> list[PatientRef]:
+    """Patients in the actor's caseload or team whose name or MRN contains ``text``."""
+    pattern = f"%{text.strip().lower()}%"
+    statement = (
+        select(Patient.id, Patient.mrn, Patient.family_name, Patient.given_name)
+        .where(caseload_scope(actor))
+        .order_by(Patient.family_name, Patient.given_name)
+        .limit(limit)
+    )
+    if text.strip():
+        statement = statement.where(
+            or_(Patient.mrn.ilike(pattern), Patient.family_name.ilike(pattern), Patient.given_name.ilike(pattern))
+        )
+    with read_session(engine) as session:
+        rows = session.execute(statement).all()
+    return [PatientRef(row.id, row.mrn, f"{row.family_name}, {row.given_name}") for row in rows]
+
+
+def patient_id_for_mrn(actor: Actor, mrn: str, *, engine: Engine | None = None) -> int:
+    """Resolve a deep link's MRN; a patient the actor may not see is refused exactly like a missing one."""
+    with read_session(engine) as session:
+        patient_id = session.scalar(select(Patient.id).where(Patient.mrn == mrn.strip()))
+        if patient_id is None:
+            raise PermissionDenied(
+                "Not permitted: this patient is not in your caseload, or the action is not allowed for your role.",
+                actor=actor,
+                capability="view_chart",
+                detail=f"deep link to unknown MRN {mrn[:20]!r}",
+            )
+        require_patient(session, actor, patient_id, "view_chart")
+        return patient_id
+
+
+@dataclass(frozen=True)
+class ChartHeader:
+    patient_id: int
+    mrn: str
+    display_name: str
+    date_of_birth: date
+    sex: str
+    state_of_residence: str
+    program_phase: str
+    program_start_date: date
+    diagnoses: list[tuple[str, str, bool]]
+    allergies: list[tuple[str, str | None]]
+    emergency_contact: str | None
+    crisis_plan: str | None
+    telehealth_consent_date: date | None
+    prescriber_name: str | None
+    nurse_name: str | None
+    preferred_pharmacy: str | None
+    primary_care_clinician: str | None
+    next_visit_due: date | None
+    version: int
+
+
+def open_chart(actor: Actor, patient_id: int, *, engine: Engine | None = None) -> ChartHeader:
+    """Read a chart's header; the access (or its refusal) is written to the audit log."""
+    with write_session(engine) as session:
+        patient = require_patient(session, actor, patient_id, "view_chart")
+        session.refresh(patient, attribute_names=["allergies", "diagnoses"])
+        names = dict(
+            session.execute(
+                select(User.id, User.full_name).where(User.id.in_([patient.prescriber_id or 0, patient.nurse_id or 0]))
+            ).all()
+        )
+        record_event(
+            session,
+            actor,
+            "view_chart",
+            patient_id=patient.id,
+            data_category="chart",
+            record_type="patient",
+            record_id=patient.id,
+        )
+        contact = " · ".join(part for part in (patient.emergency_contact_name, patient.emergency_contact_phone) if part)
+        return ChartHeader(
+            patient_id=patient.id,
+            mrn=patient.mrn,
+            display_name=patient.display_name,
+            date_of_birth=patient.date_of_birth,
+            sex=patient.sex,
+            state_of_residence=patient.state_of_residence,
+            program_phase=patient.program_phase,
+            program_start_date=patient.program_start_date,
+            diagnoses=[(d.icd10_code, d.description, d.is_primary) for d in patient.diagnoses],
+            allergies=[(a.substance, a.reaction) for a in patient.allergies],
+            emergency_contact=contact or None,
+            crisis_plan=patient.crisis_plan,
+            telehealth_consent_date=patient.telehealth_consent_date,
+            prescriber_name=names.get(patient.prescriber_id or -1),
+            nurse_name=names.get(patient.nurse_id or -1),
+            preferred_pharmacy=patient.preferred_pharmacy,
+            primary_care_clinician=patient.primary_care_clinician,
+            next_visit_due=patient.next_visit_due,
+            version=patient.version,
+        )
+
+
+__all__ = ["ChartHeader", "PatientRef", "age_on", "open_chart", "patient_id_for_mrn", "search_patients"]

@@ -1,0 +1,411 @@
+"""Supervisor and administrator reads: program overview with drill-down, outcomes, audit trail, users.
+
+The overview reads one row per patient with every figure it needs (six set-based queries whatever the
+program size) and aggregates per prescriber and per nurse in pandas, so each number can be drilled down
+to exactly the patients behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, and_, case, func, or_, select
+
+import clinical
+from db.engine import read_session, utcnow
+from db.models import Assessment as A
+from db.models import AuditEvent, BreakGlassGrant, Flag, LabOrder, Patient, RefillRequest, Team, User
+from db.permissions import Actor, require
+from db.queries.caseload import program_today
+from db.settings import get_settings
+
+METRICS = {
+    "active_patients": "Active patients",
+    "new_this_month": "New this month",
+    "urgent_flags": "Open urgent flags",
+    "high_flags": "Open high flags",
+    "moderate_flags": "Open moderate flags",
+    "low_flags": "Open low flags",
+    "flags_past_target": "Flags past target",
+    "overdue_visits": "Overdue visits",
+    "overdue_labs": "Overdue labs",
+    "pending_refills": "Pending refills",
+    "phq9_last_30_days": "PHQ-9 in last 30 days",
+}
+
+
+def patient_metrics(
+    actor: Actor,
+    *,
+    phases: list[str] | None = None,
+    admitted_from: date | None = None,
+    admitted_to: date | None = None,
+    today: date | None = None,
+    now: datetime | None = None,
+    engine: Engine | None = None,
+) -> pd.DataFrame:
+    """One row per patient in the program (filtered by phase and admission date) with every overview figure."""
+    require(actor, "view_program")
+    today = today or program_today()
+    now = now or utcnow()
+    targets = get_settings().flag_target_minutes
+    conditions = [Patient.program_phase != "discharged"] if not phases else [Patient.program_phase.in_(phases)]
+    if admitted_from:
+        conditions.append(Patient.program_start_date >= admitted_from)
+    if admitted_to:
+        conditions.append(Patient.program_start_date <= admitted_to)
+    in_scope = select(Patient.id).where(*conditions).scalar_subquery()
+    past_target = or_(
+        *[
+            and_(Flag.severity == severity, Flag.raised_at < now - timedelta(minutes=minutes))
+            for severity, minutes in targets.items()
+        ]
+    )
+    with read_session(engine) as session:
+        patients = pd.DataFrame(
+            session.execute(
+                select(
+                    Patient.id.label("patient_id"),
+                    Patient.mrn,
+                    (Patient.family_name + ", " + Patient.given_name).label("patient"),
+                    Patient.program_phase,
+                    Patient.program_start_date,
+                    Patient.next_visit_due,
+                    Patient.prescriber_id,
+                    Patient.nurse_id,
+                    Patient.state_of_residence,
+                ).where(*conditions)
+            )
+            .mappings()
+            .all(),
+            columns=[
+                "patient_id",
+                "mrn",
+                "patient",
+                "program_phase",
+                "program_start_date",
+                "next_visit_due",
+                "prescriber_id",
+                "nurse_id",
+                "state_of_residence",
+            ],
+        )
+        flags = session.execute(
+            select(
+                Flag.patient_id,
+                *[func.sum(case((Flag.severity == s, 1), else_=0)) for s in clinical.SEVERITY_ORDER],
+                func.sum(case((and_(Flag.state == "open", past_target), 1), else_=0)),
+            )
+            .where(Flag.patient_id.in_(in_scope), Flag.state != "resolved")
+            .group_by(Flag.patient_id)
+        ).all()
+        labs = dict(
+            session.execute(
+                select(LabOrder.patient_id, func.count())
+                .where(LabOrder.patient_id.in_(in_scope), LabOrder.status == "pending", LabOrder.due_by < today)
+                .group_by(LabOrder.patient_id)
+            ).all()
+        )
+        refills = dict(
+            session.execute(
+                select(RefillRequest.patient_id, func.count())
+                .where(RefillRequest.patient_id.in_(in_scope), RefillRequest.status.in_(("pending", "on_hold")))
+                .group_by(RefillRequest.patient_id)
+            ).all()
+        )
+        recent_phq9 = set(
+            session.scalars(
+                select(A.patient_id)
+                .where(
+                    A.patient_id.in_(in_scope), A.instrument == "PHQ-9", A.administered_at >= now - timedelta(days=30)
+                )
+                .distinct()
+            )
+        )
+        names = dict(session.execute(select(User.id, User.full_name)).all())
+    flag_counts = {row[0]: row[1:] for row in flags}
+    month_start = today.replace(day=1)
+    patients["prescriber"] = patients["prescriber_id"].map(lambda uid: names.get(uid, "unassigned"))
+    patients["nurse"] = patients["nurse_id"].map(lambda uid: names.get(uid, "unassigned"))
+    patients["active_patients"] = (patients["program_phase"] != "discharged").astype(int)
+    patients["new_this_month"] = (patients["program_start_date"] >= month_start).astype(int)
+    for index, severity in enumerate(clinical.SEVERITY_ORDER):
+        patients[f"{severity}_flags"] = patients["patient_id"].map(
+            lambda pid, i=index: int(flag_counts.get(pid, (0,) * 5)[i] or 0)
+        )
+    patients["flags_past_target"] = patients["patient_id"].map(lambda pid: int(flag_counts.get(pid, (0,) * 5)[4] or 0))
+    patients["overdue_visits"] = patients["next_visit_due"].map(lambda due: int(due is not None and due < today))
+    patients["overdue_labs"] = patients["patient_id"].map(lambda pid: labs.get(pid, 0))
+    patients["pending_refills"] = patients["patient_id"].map(lambda pid: refills.get(pid, 0))
+    patients["phq9_last_30_days"] = patients["patient_id"].isin(recent_phq9).astype(int)
+    return patients
+
+
+def overview_by(metrics: pd.DataFrame, group: str, turnaround: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Sum the per-patient figures per prescriber or per nurse (``group`` is "prescriber" or "nurse")."""
+    if metrics.empty:
+        return pd.DataFrame(columns=[group, *METRICS.values()])
+    table = metrics.groupby(group)[list(METRICS)].sum()
+    table["phq9_last_30_days"] = (100 * table["phq9_last_30_days"] / table["active_patients"].clip(lower=1)).round(1)
+    if turnaround is not None and group == "prescriber":
+        table = table.join(turnaround.set_index("prescriber"), how="left")
+    return table.reset_index().rename(columns={**METRICS, "phq9_last_30_days": "% with PHQ-9 in last 30 days"})
+
+
+def drill_down(metrics: pd.DataFrame, group: str, name: str, metric: str) -> pd.DataFrame:
+    """The patients behind one number of the overview."""
+    rows = metrics[(metrics[group] == name) & (metrics[metric] > 0)]
+    return rows[
+        ["patient", "mrn", "program_phase", "program_start_date", "next_visit_due", "prescriber", "nurse", metric]
+    ]
+
+
+def refill_turnaround(actor: Actor, *, since: datetime, engine: Engine | None = None) -> pd.DataFrame:
+    """Median hours from request to decision per prescriber, over decisions since ``since``."""
+    require(actor, "view_program")
+    with read_session(engine) as session:
+        rows = pd.DataFrame(
+            session.execute(
+                select(User.full_name.label("prescriber"), RefillRequest.requested_at, RefillRequest.decided_at)
+                .join(Patient, Patient.id == RefillRequest.patient_id)
+                .join(User, User.id == Patient.prescriber_id)
+                .where(RefillRequest.decided_at.is_not(None), RefillRequest.decided_at >= since)
+            )
+            .mappings()
+            .all(),
+            columns=["prescriber", "requested_at", "decided_at"],
+        )
+    if rows.empty:
+        return pd.DataFrame(columns=["prescriber", "Median refill turnaround (h)"])
+    rows["hours"] = (rows["decided_at"] - rows["requested_at"]).dt.total_seconds() / 3600
+    return rows.groupby("prescriber")["hours"].median().round(1).rename("Median refill turnaround (h)").reset_index()
+
+
+def outcomes(
+    actor: Actor,
+    *,
+    instrument: str = "PHQ-9",
+    phases: list[str] | None = None,
+    admitted_from: date | None = None,
+    admitted_to: date | None = None,
+    recent_days: int = 60,
+    min_baseline: int = 10,
+    now: datetime | None = None,
+    engine: Engine | None = None,
+) -> pd.DataFrame:
+    """Per patient with a baseline at or above ``min_baseline`` and a score in the last ``recent_days``:
+    baseline, latest, response (>= 50 % reduction) and remission (below 5), from the rules engine."""
+    require(actor, "view_program")
+    now = now or utcnow()
+    conditions = [Patient.program_phase.in_(phases)] if phases else []
+    if admitted_from:
+        conditions.append(Patient.program_start_date >= admitted_from)
+    if admitted_to:
+        conditions.append(Patient.program_start_date <= admitted_to)
+    first = func.row_number().over(partition_by=A.patient_id, order_by=(A.administered_at, A.id))
+    last = func.row_number().over(partition_by=A.patient_id, order_by=(A.administered_at.desc(), A.id.desc()))
+    ranked = (
+        select(A.patient_id, A.total, A.administered_at, first.label("first"), last.label("last"))
+        .where(A.instrument == instrument, A.total.is_not(None))
+        .subquery()
+    )
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(
+                ranked.c.patient_id,
+                ranked.c.total,
+                ranked.c.administered_at,
+                ranked.c.first,
+                ranked.c.last,
+                Patient.program_start_date,
+                User.full_name.label("prescriber"),
+            )
+            .join(Patient, Patient.id == ranked.c.patient_id)
+            .outerjoin(User, User.id == Patient.prescriber_id)
+            .where(or_(ranked.c.first == 1, ranked.c.last == 1), *conditions)
+        ).all()
+    per_patient: dict[int, dict[str, object]] = {}
+    for patient_id, total, at, first_rank, last_rank, start, prescriber in rows:
+        entry = per_patient.setdefault(
+            patient_id, {"patient_id": patient_id, "prescriber": prescriber, "admission_month": start.strftime("%Y-%m")}
+        )
+        if first_rank == 1:
+            entry["baseline"] = total
+        if last_rank == 1:
+            entry["latest"], entry["latest_at"] = total, at
+    table = []
+    for entry in per_patient.values():
+        if entry.get("baseline") is None or entry.get("latest") is None:
+            continue
+        if entry["baseline"] < min_baseline or entry["latest_at"] < now - timedelta(days=recent_days):  # type: ignore[operator]
+            continue
+        result = clinical.treatment_outcome(entry["baseline"], entry["latest"], instrument=instrument)
+        table.append(
+            {
+                **entry,
+                "percent_reduction": result.percent_reduction,
+                "response": result.response,
+                "remission": result.remission,
+            }
+        )
+    return pd.DataFrame(
+        table,
+        columns=[
+            "patient_id",
+            "prescriber",
+            "admission_month",
+            "baseline",
+            "latest",
+            "latest_at",
+            "percent_reduction",
+            "response",
+            "remission",
+        ],
+    )
+
+
+def outcome_rates(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Share of patients with response and remission (percent, one decimal), overall or per ``by``."""
+    if table.empty:
+        return pd.DataFrame(columns=([by] if by else []) + ["patients", "response %", "remission %"])
+    grouped = table.groupby(by) if by else table.assign(_all="program").groupby("_all")
+    rates = grouped.agg(
+        patients=("patient_id", "count"), response=("response", "mean"), remission=("remission", "mean")
+    )
+    rates["response %"] = (100 * rates.pop("response")).round(1)
+    rates["remission %"] = (100 * rates.pop("remission")).round(1)
+    return rates.reset_index().rename(columns={"_all": "scope"})
+
+
+def audit_events(
+    actor: Actor,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    username: str | None = None,
+    patient_mrn: str | None = None,
+    action: str | None = None,
+    data_category: str | None = None,
+    limit: int = 5000,
+    engine: Engine | None = None,
+) -> pd.DataFrame:
+    """Search the audit log (supervisor, admin), newest first."""
+    require(actor, "view_audit")
+    statement = (
+        select(
+            AuditEvent.id,
+            AuditEvent.at,
+            AuditEvent.username,
+            AuditEvent.role,
+            AuditEvent.action,
+            Patient.mrn.label("patient_mrn"),
+            AuditEvent.data_category,
+            AuditEvent.record_type,
+            AuditEvent.record_id,
+            AuditEvent.outcome,
+            AuditEvent.detail,
+        )
+        .outerjoin(Patient, Patient.id == AuditEvent.patient_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        statement = statement.where(AuditEvent.at >= since)
+    if until is not None:
+        statement = statement.where(AuditEvent.at < until)
+    if username:
+        statement = statement.where(AuditEvent.username == username)
+    if patient_mrn:
+        statement = statement.where(Patient.mrn == patient_mrn)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    if data_category:
+        statement = statement.where(AuditEvent.data_category == data_category)
+    with read_session(engine) as session:
+        result = session.execute(statement)
+        return pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
+
+
+def audit_vocabulary(actor: Actor, *, engine: Engine | None = None) -> dict[str, list[str]]:
+    """The distinct actions, categories and user names in the log, for the search filters."""
+    require(actor, "view_audit")
+    with read_session(engine) as session:
+        return {
+            "action": sorted(session.scalars(select(AuditEvent.action).distinct())),
+            "data_category": sorted(c for c in session.scalars(select(AuditEvent.data_category).distinct()) if c),
+            "username": sorted(u for u in session.scalars(select(User.username)) if u),
+        }
+
+
+def list_users(actor: Actor, *, engine: Engine | None = None) -> pd.DataFrame:
+    require(actor, "manage_users")
+    statement = (
+        select(
+            User.id,
+            User.username,
+            User.full_name,
+            User.role,
+            User.credentials,
+            Team.name.label("team"),
+            User.licensed_states,
+            User.is_active,
+            User.created_at,
+            User.version,
+        )
+        .outerjoin(Team, Team.id == User.team_id)
+        .order_by(User.role, User.username)
+    )
+    with read_session(engine) as session:
+        table = pd.DataFrame(session.execute(statement).mappings().all())
+    if not table.empty:
+        table["licensed_states"] = table["licensed_states"].map(lambda states: ", ".join(states or []))
+    return table
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    user_id: int
+    full_name: str
+    role: str
+    team_id: int | None
+    licensed_states: tuple[str, ...]
+
+
+def staff(actor: Actor, *, engine: Engine | None = None) -> list[StaffMember]:
+    """Active prescribers and nurses, for assigning caseloads."""
+    require(actor, "reassign")
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(User.id, User.full_name, User.role, User.team_id, User.licensed_states)
+            .where(User.role.in_(("prescriber", "nurse")), User.is_active.is_(True))
+            .order_by(User.full_name)
+        ).all()
+    return [StaffMember(row.id, row.full_name, row.role, row.team_id, tuple(row.licensed_states or ())) for row in rows]
+
+
+def teams(engine: Engine | None = None) -> list[tuple[int, str]]:
+    with read_session(engine) as session:
+        return [(row.id, row.name) for row in session.execute(select(Team.id, Team.name).order_by(Team.name))]
+
+
+def emergency_access_log(actor: Actor, *, engine: Engine | None = None) -> pd.DataFrame:
+    """Break-the-glass grants, newest first, for supervisors: who opened which chart, why, until when."""
+    require(actor, "view_audit")
+    with read_session(engine) as session:
+        result = session.execute(
+            select(
+                BreakGlassGrant.granted_at,
+                User.full_name.label("user"),
+                User.role,
+                Patient.mrn,
+                BreakGlassGrant.reason,
+                BreakGlassGrant.expires_at,
+            )
+            .join(User, User.id == BreakGlassGrant.user_id)
+            .join(Patient, Patient.id == BreakGlassGrant.patient_id)
+            .order_by(BreakGlassGrant.granted_at.desc())
+            .limit(500)
+        )
+        return pd.DataFrame(result.mappings().all(), columns=list(result.keys()))

@@ -1,0 +1,89 @@
+"""Deployment and program settings, read once from the environment.
+
+Everything here can be overridden with an environment variable of the same name in upper case
+(for example ``IDLE_TIMEOUT_MINUTES=30``), so that an operator changes policy without code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "iop.db"
+
+# Response-time targets per flag severity, in minutes (urgent 1 h, high same day = 8 h, moderate 3 days).
+DEFAULT_FLAG_TARGET_MINUTES: dict[str, int] = {
+    "urgent": 60,
+    "high": 8 * 60,
+    "moderate": 3 * 24 * 60,
+    "low": 7 * 24 * 60,
+}
+# How often each measure is due, in days, by program phase.
+DEFAULT_MEASURE_CADENCE_DAYS: dict[str, dict[str, int]] = {
+    "intake": {"PHQ-9": 7, "GAD-7": 7},
+    "intensive": {"PHQ-9": 7, "GAD-7": 7},
+    "step-down": {"PHQ-9": 14, "GAD-7": 14},
+    "maintenance": {"PHQ-9": 28, "GAD-7": 28},
+}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _env_json(name: str, default: dict) -> dict:
+    raw = os.environ.get(name)
+    return json.loads(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    program_timezone: str = "America/New_York"
+    idle_timeout_minutes: int = 15
+    session_lifetime_hours: int = 12
+    lockout_threshold: int = 5
+    lockout_window_minutes: int = 15
+    lockout_minutes: int = 15
+    overdue_lab_grace_days: int = 7
+    break_glass_minutes: int = 60
+    flag_target_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_FLAG_TARGET_MINUTES))
+    measure_cadence_days: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_MEASURE_CADENCE_DAYS.items()}
+    )
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.program_timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process; tests call ``get_settings.cache_clear()`` after changing the environment."""
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL") or default_database_url(),
+        program_timezone=os.environ.get("PROGRAM_TIMEZONE", "America/New_York"),
+        idle_timeout_minutes=_env_int("IDLE_TIMEOUT_MINUTES", 15),
+        session_lifetime_hours=_env_int("SESSION_LIFETIME_HOURS", 12),
+        lockout_threshold=_env_int("LOCKOUT_THRESHOLD", 5),
+        lockout_window_minutes=_env_int("LOCKOUT_WINDOW_MINUTES", 15),
+        lockout_minutes=_env_int("LOCKOUT_MINUTES", 15),
+        overdue_lab_grace_days=_env_int("OVERDUE_LAB_GRACE_DAYS", 7),
+        break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
+        flag_target_minutes=_env_json("FLAG_TARGET_MINUTES", dict(DEFAULT_FLAG_TARGET_MINUTES)),
+        measure_cadence_days=_env_json("MEASURE_CADENCE_DAYS", DEFAULT_MEASURE_CADENCE_DAYS),
+    )

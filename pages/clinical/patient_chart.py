@@ -1,0 +1,48 @@
+"""Patient chart: opened from a caseload or queue, or by deep link ``?patient=MRN``."""
+
+import streamlit as st
+
+from components.amend_form import amend_form
+from components.auth import require_role
+from components.chart_view import render_chart, render_sections
+from components.emergency import emergency_access_form
+from components.forms import escape_markdown
+from components.intake_form import intake_form
+from components.medication_form import change_medication_form, start_medication_form
+from components.patient_picker import pick_patient
+from components.visit_form import visit_form
+from db.permissions import PermissionDenied
+from db.queries.patients import patient_id_for_mrn
+
+actor = require_role("prescriber", "nurse", "supervisor")
+mrn = st.query_params.get("patient")
+if not mrn:
+    st.title("Patient chart")
+    pick_patient(actor)
+    st.stop()
+try:
+    patient_id = patient_id_for_mrn(actor, str(mrn))
+except PermissionDenied as denied:
+    st.error(str(denied))
+    if actor.may_break_glass:
+        emergency_access_form(actor, str(mrn))
+    st.stop()
+
+notice = st.session_state.pop("chart_notice", None)
+if notice:
+    st.success(escape_markdown(notice))
+header, data = render_chart(actor, patient_id)
+if actor.can("log_visit"):
+    with st.expander("Intake evaluation (first visit)", expanded=data.visits.empty):
+        intake_form(actor, header)
+    with st.expander("Log a visit"):
+        visit_form(actor, header, data)
+if actor.can("prescribe"):
+    with st.expander("Start a medication"):
+        start_medication_form(actor, header)
+    with st.expander("Adjust or stop a medication"):
+        change_medication_form(actor, header, data)
+if actor.can("amend_record"):
+    with st.expander("Amend a recorded score, note or lab result"):
+        amend_form(actor, data)
+render_sections(data)

@@ -1,0 +1,10 @@
+"""Refill requests awaiting the prescriber's decision."""
+
+import streamlit as st
+
+from components.auth import require_role
+from components.refill_view import render_refills
+
+actor = require_role("prescriber")
+st.title("Refill requests")
+render_refills(actor)

@@ -1,0 +1,115 @@
+"""The patient chart page: deep links, permission refusals, the timeline, and the log-a-visit form."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from db.engine import read_session, utcnow, write_session
+from db.models import AuditEvent, DoseChange, Flag, Patient, Prescription
+from tests.app.conftest import PROJECT_ROOT, log_in, new_app
+from tests.factories import make_patient, make_team, make_user
+
+CHART = str(PROJECT_ROOT / "pages/clinical/patient_chart.py")
+
+
+@pytest.fixture
+def chart_setup(engine: Engine) -> dict:
+    team = make_team(engine)
+    mine = make_user(engine, "prescriber", team_id=team, username="dr_mine")
+    make_user(engine, "prescriber", team_id=team, username="dr_other")
+    nurse = make_user(engine, "nurse", team_id=team, username="rn_team")
+    own = make_patient(
+        engine,
+        prescriber=mine,
+        nurse=nurse,
+        given_name="Ada",
+        family_name="Own",
+        mrn="MRN-OWN",
+        crisis_plan="<script>alert('x')</script> call 988",
+    )
+    with write_session(engine) as session:
+        other_prescriber = session.scalar(select(Patient.prescriber_id).where(Patient.id == own))
+        rx = Prescription(
+            patient_id=own,
+            drug="sertraline",
+            dose=50,
+            unit="mg",
+            frequency="once daily",
+            daily_dose_mg=50,
+            start_date=date.today() - timedelta(days=30),
+            prescriber_id=mine.user_id,
+        )
+        session.add(rx)
+        session.flush()
+        session.add(
+            DoseChange(
+                prescription_id=rx.id,
+                patient_id=own,
+                change_type="start",
+                drug="sertraline",
+                new_dose=50,
+                unit="mg",
+                new_frequency="once daily",
+                new_daily_mg=50,
+                reason="MDD",
+                changed_at=utcnow() - timedelta(days=30),
+            )
+        )
+    assert other_prescriber == mine.user_id
+    theirs_prescriber = make_user(engine, "prescriber", team_id=make_team(engine), username="dr_far")
+    theirs = make_patient(
+        engine, prescriber=theirs_prescriber, given_name="Bea", family_name="Theirs", mrn="MRN-THEIRS"
+    )
+    return dict(mine=mine, own=own, theirs=theirs)
+
+
+def _open_chart(username: str, mrn: str):  # type: ignore[no-untyped-def]
+    app = log_in(new_app(), username)
+    app.query_params["patient"] = mrn
+    return app.switch_page(CHART).run()
+
+
+def test_own_patient_chart_shows_header_timeline_and_audits_the_view(engine: Engine, chart_setup: dict) -> None:
+    app = _open_chart("dr_mine", "MRN-OWN")
+    assert not app.exception, app.exception
+    assert "Own, Ada" in [title.value for title in app.title]
+    # Free text is shown as text, exactly as typed.
+    assert any("<script>alert('x')</script> call 988" in text.value for text in app.text)
+    assert app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")
+    with read_session(engine) as session:
+        views = session.scalars(select(AuditEvent).where(AuditEvent.action == "view_chart")).all()
+    assert [(v.patient_id, v.outcome) for v in views] == [(chart_setup["own"], "success")]
+
+
+@pytest.mark.parametrize("mrn", ["MRN-THEIRS", "MRN-DOES-NOT-EXIST"])
+def test_deep_link_outside_the_caseload_is_refused_and_audited(engine: Engine, chart_setup: dict, mrn: str) -> None:
+    app = _open_chart("dr_mine", mrn)
+    assert not app.exception
+    assert next(error.value for error in app.error).startswith("Not permitted")
+    assert "Theirs, Bea" not in [title.value for title in app.title]
+    assert not app.get("arrow_vega_lite_chart")
+    with read_session(engine) as session:
+        denied = session.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
+    assert len(denied) == 1 and denied[0].user_id == chart_setup["mine"].user_id
+    assert denied[0].patient_id == (chart_setup["theirs"] if mrn == "MRN-THEIRS" else None)
+
+
+def test_logging_a_visit_with_a_positive_self_harm_item_raises_an_urgent_flag(
+    engine: Engine, chart_setup: dict
+) -> None:
+    app = _open_chart("dr_mine", "MRN-OWN")
+    key = f"visit_{chart_setup['own']}"
+    for item, value in enumerate([2, 2, 1, 1, 1, 1, 1, 0, 2], start=1):
+        app.radio(key=f"{key}_PHQ-9_{item}").set_value(value)
+    for item in range(1, 8):
+        app.radio(key=f"{key}_GAD-7_{item}").set_value(1)
+    app.text_area(key=f"{key}_plan").input("safety plan reviewed")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    with read_session(engine) as session:
+        flags = session.scalars(select(Flag)).all()
+    assert [(f.kind, f.severity, f.state) for f in flags] == [("self_harm", "urgent", "open")]
+    assert any("URGENT self harm" in error.value for error in app.error)

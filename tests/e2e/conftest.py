@@ -1,0 +1,154 @@
+"""Browser tests: the app started as the README starts it, on a fresh database with demo data, driven by
+Debian's Chromium through Playwright (never a downloaded browser). Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+DEMO_PASSWORD = "demo-iop-2026"
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_health(base_url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"the app did not answer at {base_url} within {timeout} s")
+
+
+def start_app(
+    database_url: str,
+    port: int,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """Start the app exactly as `make run` does (scripts.run_app: secrets, migrations, demo data)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    log = log_path.open("w")
+    return subprocess.Popen(
+        [sys.executable, "-m", "scripts.run_app", "--port", str(port), "--address", "127.0.0.1"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture(scope="session")
+def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.db'}"
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (CI installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    workdir = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    process = start_app(e2e_database_url, port, workdir / "app.log")
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base_url, process)
+    except Exception:
+        process.terminate()
+        print((workdir / "app.log").read_text()[-4000:])
+        raise
+    yield base_url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright launches Debian's Chromium, headless, with the flags this machine needs."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (CI installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "viewport": {"width": 1440, "height": 1000}}
+
+
+@pytest.fixture
+def new_page(browser):  # type: ignore[no-untyped-def]
+    """Pages in separate browser contexts (separate cookies), like two people on two machines."""
+    contexts = []
+
+    def _new_page():  # type: ignore[no-untyped-def]
+        context = browser.new_context(viewport={"width": 1440, "height": 2400})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(60_000)  # generous: CI machines are shared and slow
+        return page
+
+    yield _new_page
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def log_in(page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base_url)
+    page.get_by_role("textbox", name="Username").filter(visible=True).first.fill(username)
+    page.get_by_role("textbox", name="Password").filter(visible=True).first.fill(password)
+    page.get_by_role("button", name="Log in").filter(visible=True).first.click()
+    # The login cookie is set by a component after the page renders: wait for it before any navigation,
+    # as a user's next click would.
+    for _ in range(120):
+        if any(cookie["name"] == "iop_dashboard_login" for cookie in page.context.cookies()):
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError("the login cookie was never set")
+
+
+__all__ = ["log_in", "screenshot"]

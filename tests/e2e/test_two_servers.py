@@ -1,0 +1,117 @@
+"""Two app servers on one PostgreSQL database, as behind a load balancer with sticky sessions: a change made
+through one is seen through the other, and lockout and session revocation hold across both."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import POSTGRES_ADMIN_URL, _postgres_unavailable_reason
+from tests.e2e.conftest import DEMO_PASSWORD, _free_port, log_in, start_app, wait_for_health
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    import os
+
+    reason = _postgres_unavailable_reason()
+    if reason:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"iop_two_servers_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    workdir = tmp_path_factory.mktemp("two-servers")
+    processes = []
+    urls = []
+    try:
+        # The first server migrates and seeds; the second starts on the already-prepared database.
+        for label in ("a", "b"):
+            port = _free_port()
+            process = start_app(url, port, Path(workdir) / f"server-{label}.log")
+            processes.append(process)
+            base = f"http://127.0.0.1:{port}"
+            wait_for_health(base, process, timeout=120)
+            urls.append(base)
+        yield urls[0], urls[1], url
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=15)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _attempt_login(page, base: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base)
+    page.get_by_role("textbox", name="Username").filter(visible=True).first.fill(username)
+    page.get_by_role("textbox", name="Password").filter(visible=True).first.fill(password)
+    page.get_by_role("button", name="Log in").filter(visible=True).first.click()
+
+
+def test_a_user_created_on_one_server_logs_in_on_the_other(two_servers, new_page) -> None:  # type: ignore[no-untyped-def]
+    server_a, server_b, _ = two_servers
+    admin = new_page()
+    log_in(admin, server_a, "admin")
+    admin.get_by_role("heading", name="Users").filter(visible=True).first.wait_for()
+    admin.get_by_role("textbox", name="User name").filter(visible=True).first.fill("new.nurse")
+    admin.get_by_role("textbox", name="Full name").filter(visible=True).first.fill("New Nurse, RN")
+    admin.get_by_role("textbox", name="Initial password (at least 12 characters)").filter(visible=True).first.fill(
+        "a long new passphrase"
+    )
+    admin.get_by_role("button", name="Create user").filter(visible=True).first.click()
+    admin.get_by_text("Created new.nurse.").filter(visible=True).first.wait_for()
+    # Server B has never seen this user: it must read the database, not a per-process copy.
+    nurse = new_page()
+    log_in(nurse, server_b, "new.nurse", "a long new passphrase")
+    nurse.get_by_role("heading", name="Triage queue").filter(visible=True).first.wait_for()
+    assert nurse.get_by_role("heading", name="Users").count() == 0
+
+
+def test_lockout_counted_on_one_server_holds_on_the_other(two_servers, new_page) -> None:  # type: ignore[no-untyped-def]
+    server_a, server_b, _ = two_servers
+    page = new_page()
+    for _ in range(5):
+        _attempt_login(page, server_a, "nurse2", "not the password")
+        page.get_by_text("Invalid username or password.").filter(visible=True).first.wait_for()
+    other = new_page()
+    _attempt_login(other, server_b, "nurse2", DEMO_PASSWORD)
+    other.get_by_text("Too many failed logins").filter(visible=True).first.wait_for()
+    assert other.get_by_role("button", name="Log out").count() == 0
+
+
+def test_revocation_by_another_process_ends_the_session_on_both_servers(two_servers, new_page) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from db.auth import actor_for
+    from db.commands.users import deactivate_user
+    from db.engine import make_engine, read_session
+    from db.models import User
+
+    server_a, server_b, database_url = two_servers
+    on_a, on_b = new_page(), new_page()
+    log_in(on_a, server_a, "prescriber2")
+    log_in(on_b, server_b, "prescriber2")
+    for page in (on_a, on_b):
+        page.get_by_role("heading", name="Caseload").filter(visible=True).first.wait_for()
+    engine = make_engine(database_url)
+    with read_session(engine) as session:
+        admin = actor_for(session.scalars(select(User).where(User.username == "admin")).one())
+        target = session.scalars(select(User).where(User.username == "prescriber2")).one().id
+    deactivate_user(admin, target, "left the program", engine=engine)
+    engine.dispose()
+    # The next interaction on either server shows the login page, although both browsers keep their cookie.
+    for page in (on_a, on_b):
+        page.reload()
+        page.get_by_role("button", name="Log in").filter(visible=True).first.wait_for()
+        assert page.locator("[data-testid='stDataFrame']").count() == 0

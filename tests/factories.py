@@ -1,0 +1,91 @@
+"""Small builders for test data (tests that need a whole program use the seed generator instead)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from functools import cache
+
+from sqlalchemy import Engine
+
+from db.auth import actor_for
+from db.engine import write_session
+from db.models import Patient, Team, User
+from db.permissions import Actor
+
+TEST_PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+@cache
+def _test_password_hash() -> str:
+    from db.auth import hash_password
+
+    return hash_password(TEST_PASSWORD, rounds=4)
+
+
+def make_team(engine: Engine, name: str | None = None) -> int:
+    with write_session(engine) as session:
+        team = Team(name=name or f"Team {next(_counter)}")
+        session.add(team)
+        session.flush()
+        return team.id
+
+
+def make_user(
+    engine: Engine,
+    role: str,
+    *,
+    team_id: int | None = None,
+    username: str | None = None,
+    licensed_states: list[str] | None = None,
+    is_active: bool = True,
+    may_break_glass: bool = False,
+) -> Actor:
+    username = username or f"{role}{next(_counter)}"
+    with write_session(engine) as session:
+        user = User(
+            username=username,
+            full_name=f"{role.title()} {username}",
+            role=role,
+            password_hash=_test_password_hash(),
+            is_active=is_active,
+            team_id=team_id,
+            licensed_states=licensed_states if licensed_states is not None else ["NY", "NJ"],
+            may_break_glass=may_break_glass,
+        )
+        session.add(user)
+        session.flush()
+        return actor_for(user)
+
+
+def make_patient(
+    engine: Engine,
+    *,
+    prescriber: Actor | None = None,
+    nurse: Actor | None = None,
+    team_id: int | None = None,
+    state: str = "NY",
+    **fields: object,
+) -> int:
+    n = next(_counter)
+    values: dict[str, object] = {
+        "mrn": f"T-{n:06d}",
+        "given_name": "Test",
+        "family_name": f"Patient{n}",
+        "date_of_birth": date(1990, 1, 1),
+        "sex": "female",
+        "state_of_residence": state,
+        "program_phase": "intensive",
+        "program_start_date": date(2026, 10, 1),
+        "prescriber_id": prescriber.user_id if prescriber else None,
+        "nurse_id": nurse.user_id if nurse else None,
+        "team_id": team_id if team_id is not None else (nurse.team_id if nurse else None),
+        "telehealth_consent_date": date(2026, 10, 1),
+    }
+    values.update(fields)
+    with write_session(engine) as session:
+        patient = Patient(**values)
+        session.add(patient)
+        session.flush()
+        return patient.id
