@@ -4,7 +4,8 @@ For each main page it seeds a program (default 10,000 patients with two years of
 runs the page script with Streamlit's AppTest as the page's user (after a warm-up) and records:
 the median and 95th percentile server-side time, the number of SQL statements, the time of the page's own
 SQL replayed directly on a raw connection (the floor), and the ratio of page time to that floor.
-Results go to bench/results.json and bench/RESULTS.md.
+It then times two waits in a real browser (bench/browser.py) and measures write throughput with 20
+clinicians logging visits at once (bench/throughput.py). Results go to bench/results.json and bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
+from bench.browser import BrowserResult, measure_browser
+from bench.throughput import ThroughputResult, measure_write_throughput
 from db.engine import make_engine, utcnow, write_session
 from db.migrate import upgrade
 from db.models import Assessment, AuthSession, Patient, User
@@ -66,6 +69,20 @@ def _session_for(engine: Engine, user_id: int) -> str:
             )
         )
     return session_id
+
+
+def busiest_prescriber_username(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return str(
+            connection.execute(
+                select(User.username)
+                .join(Patient, Patient.prescriber_id == User.id)
+                .where(Patient.program_phase != "discharged")
+                .group_by(User.username)
+                .order_by(func.count().desc())
+                .limit(1)
+            ).scalar_one()
+        )
 
 
 def _users(engine: Engine) -> dict[str, tuple[int, str | None]]:
@@ -191,8 +208,16 @@ def bench_backend(backend: str, url: str, *, runs: int) -> list[PageResult]:
     return results
 
 
-def write_reports(results: list[PageResult], meta: dict) -> None:
-    (OUT / "results.json").write_text(json.dumps({"meta": meta, "results": [asdict(r) for r in results]}, indent=1))
+def write_reports(
+    results: list[PageResult], browser: list[BrowserResult], writes: list[ThroughputResult], meta: dict
+) -> None:
+    report = {
+        "meta": meta,
+        "results": [asdict(r) for r in results],
+        "browser": [asdict(b) for b in browser],
+        "writes": [asdict(w) for w in writes],
+    }
+    (OUT / "results.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = [
         f"# Page benchmarks ({meta['patients']:,} patients, {meta['weeks']} weeks of history)",
         "",
@@ -207,6 +232,28 @@ def write_reports(results: list[PageResult], meta: dict) -> None:
             f"| {r.backend} | {r.page} | {r.median_ms} | {r.p95_ms} | {r.target_ms} | {r.statements} | "
             f"{r.sql_floor_ms} | {r.ratio} |"
         )
+    if browser:
+        lines += [
+            "",
+            f"## In the browser (Chromium, headless; {browser[0].runs} fresh browser contexts after a warm-up)",
+            "",
+            "| database | step | median ms | max ms | target ms |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [f"| {b.backend} | {b.step} | {b.median_ms:g} | {b.max_ms:g} | {b.target_ms} |" for b in browser]
+    if writes:
+        lines += [
+            "",
+            "## Write throughput (clinicians logging visits at once, one app process)",
+            "",
+            "| database | clinicians | seconds | saves | saves/s | median save ms | p95 save ms | conflicts | errors |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {w.backend} | {w.clinicians} | {w.seconds} | {w.saves} | {w.saves_per_second} | {w.median_ms} | "
+            f"{w.p95_ms} | {w.conflicts} | {w.errors} |"
+            for w in writes
+        ]
     (OUT / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
@@ -216,11 +263,16 @@ def main() -> int:
     parser.add_argument("--weeks-history", type=int, default=104)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--browser-runs", type=int, default=5, help="0 skips the browser timings")
+    parser.add_argument("--clinicians", type=int, default=20)
+    parser.add_argument("--write-seconds", type=float, default=30.0, help="0 skips the write benchmark")
     parser.add_argument("--postgres-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     from seed import generate
 
     results: list[PageResult] = []
+    browser: list[BrowserResult] = []
+    writes: list[ThroughputResult] = []
     for backend in args.backends.split(","):
         if backend == "sqlite":
             url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
@@ -245,6 +297,22 @@ def main() -> int:
         engine.dispose()
         print(f"{backend}: seeded {args.patients} patients in {time.perf_counter() - started:.1f} s", flush=True)
         results += bench_backend(backend, url, runs=args.runs)
+        engine = make_engine(url)
+        if args.browser_runs:
+            browser += measure_browser(backend, url, busiest_prescriber_username(engine), runs=args.browser_runs)
+            for b in browser[-2:]:
+                print(f"{backend:<11}browser {b.step:<22} median {b.median_ms:g} ms  max {b.max_ms:g} ms", flush=True)
+        if args.write_seconds:
+            writes.append(
+                measure_write_throughput(backend, engine, clinicians=args.clinicians, seconds=args.write_seconds)
+            )
+            w = writes[-1]
+            print(
+                f"{backend:<11}writes  {w.saves} saves in {w.seconds} s ({w.saves_per_second}/s), "
+                f"p95 {w.p95_ms} ms, {w.conflicts} conflicts, {w.errors} errors",
+                flush=True,
+            )
+        engine.dispose()
         if admin is not None and name is not None:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -256,7 +324,7 @@ def main() -> int:
         "date": utcnow().date().isoformat(),
         "machine": f"{os.cpu_count()} cores",
     }
-    write_reports(results, meta)
+    write_reports(results, browser, writes, meta)
     print(f"wrote {OUT / 'results.json'} and {OUT / 'RESULTS.md'}")
     return 0
 

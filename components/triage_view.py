@@ -36,9 +36,20 @@ def queue_table(table: pd.DataFrame) -> pd.DataFrame:
     return shown[QUEUE_COLUMNS]
 
 
+def urgent_lines(table: pd.DataFrame) -> list[str]:
+    """One plain-text line per urgent flag, so they stand out above the table (and screen readers reach them)."""
+    urgent = table[table["severity"] == "urgent"]
+    return [
+        f"URGENT · {row.patient} ({row.mrn}) · {row.kind.replace('_', ' ')} · {row.state} · "
+        f"{format_age(int(row.age_minutes))} · owner: {row.owner if isinstance(row.owner, str) else 'none'}"
+        for row in urgent.itertuples()
+    ]
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_queue(actor: Actor) -> None:
-    """Re-reads the queue every few seconds; only this fragment reruns, so forms elsewhere keep their input."""
+    """The queue and the action panel re-read every few seconds, without reloading the page: a new flag shows up
+    in both. Only this fragment reruns; keyed widgets keep their selection and typed note across refreshes."""
     table = triage_queue(actor)
     if table.empty:
         st.success("No open flags for your team.")
@@ -59,12 +70,14 @@ def live_queue(actor: Actor) -> None:
             "summary": st.column_config.TextColumn("What raised it", width="large"),
         },
     )
+    for line in urgent_lines(table):
+        st.text(line)
+    if actor.can("triage_flag"):
+        st.subheader("Act on a flag")
+        action_panel(actor, table)
 
 
-def action_panel(actor: Actor) -> None:
-    table = triage_queue(actor)
-    if table.empty:
-        return
+def action_panel(actor: Actor, table: pd.DataFrame) -> None:
     labels = {
         int(row.flag_id): f"[{row.severity}] {row.patient} ({row.mrn}) · {row.kind.replace('_', ' ')} · {row.state}"
         for row in table.itertuples()
@@ -82,7 +95,7 @@ def action_panel(actor: Actor) -> None:
             return
         st.session_state.pop("triage_note", None)
         st.session_state["triage_notice"] = f"{ACTIONS[action]}: done."
-        st.rerun()
+        st.rerun(scope="fragment")
     notice = st.session_state.pop("triage_notice", None)
     if notice:
         st.success(escape_markdown(notice))

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components.auth import require_role
-from components.triage_view import action_panel, live_queue
+from components.triage_view import live_queue
 from db.commands.flags import raise_overdue_lab_flags
 
 actor = require_role("nurse", "prescriber", "supervisor")
@@ -11,6 +11,3 @@ st.title("Triage queue")
 # Flags that time alone raises (labs overdue past the grace period); idempotent, also run by `python -m db.sweep`.
 raise_overdue_lab_flags()
 live_queue(actor)
-if actor.can("triage_flag"):
-    st.subheader("Act on a flag")
-    action_panel(actor)

@@ -64,18 +64,20 @@ def test_a_user_created_on_one_server_logs_in_on_the_other(two_servers, new_page
     admin = new_page()
     log_in(admin, server_a, "admin")
     admin.get_by_role("heading", name="Users").filter(visible=True).first.wait_for()
-    admin.get_by_role("textbox", name="User name").filter(visible=True).first.fill("new.nurse")
-    admin.get_by_role("textbox", name="Full name").filter(visible=True).first.fill("New Nurse, RN")
+    admin.get_by_role("textbox", name="User name").filter(visible=True).first.fill("new.prescriber")
+    admin.get_by_role("textbox", name="Full name").filter(visible=True).first.fill("New Prescriber, MD")
     admin.get_by_role("textbox", name="Initial password (at least 12 characters)").filter(visible=True).first.fill(
         "a long new passphrase"
     )
     admin.get_by_role("button", name="Create user").filter(visible=True).first.click()
-    admin.get_by_text("Created new.nurse.").filter(visible=True).first.wait_for()
+    admin.get_by_text("Created new.prescriber.").filter(visible=True).first.wait_for()
     # Server B has never seen this user: it must read the database, not a per-process copy.
-    nurse = new_page()
-    log_in(nurse, server_b, "new.nurse", "a long new passphrase")
-    nurse.get_by_role("heading", name="Triage queue").filter(visible=True).first.wait_for()
-    assert nurse.get_by_role("heading", name="Users").count() == 0
+    # The role picker keeps its default (prescriber), so the new user lands on an empty caseload.
+    prescriber = new_page()
+    log_in(prescriber, server_b, "new.prescriber", "a long new passphrase")
+    prescriber.get_by_role("heading", name="Caseload").filter(visible=True).first.wait_for()
+    prescriber.get_by_text("New Prescriber, MD").filter(visible=True).first.wait_for()
+    assert prescriber.get_by_role("heading", name="Users").count() == 0
 
 
 def test_lockout_counted_on_one_server_holds_on_the_other(two_servers, new_page) -> None:  # type: ignore[no-untyped-def]
