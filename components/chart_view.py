@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from components.forms import escape_markdown
-from components.timeline import RANGES, default_range, time_window, timeline_chart
+from components.timeline import RANGES, default_range, time_window, timeline_spec
 from db.engine import utcnow
 from db.permissions import Actor
 from db.queries.caseload import program_today
@@ -70,8 +70,8 @@ def render_timeline(data: ChartData, *, key: str) -> None:
     options = list(RANGES)
     choice = st.segmented_control("Time range", options, default=default_range(first, now), key=f"{key}_range")
     start, end = time_window(choice or "All", first, now)
-    st.altair_chart(
-        timeline_chart(data.assessments, data.dose_changes, data.side_effects, start=start, end=end),
+    st.vega_lite_chart(
+        spec=timeline_spec(data.assessments, data.dose_changes, data.side_effects, start=start, end=end),
         width="content",
         key=f"{key}_timeline",
     )

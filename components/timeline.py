@@ -7,7 +7,10 @@ period; and side-effect reports coloured by severity. Hovering any mark shows it
 
 from __future__ import annotations
 
+import functools
+import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -94,9 +97,7 @@ def _change_marks(dose_changes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _score_panel(
-    instrument: str, scores: pd.DataFrame, changes: pd.DataFrame, x: alt.X, zoom: alt.Parameter | None
-) -> alt.LayerChart:
+def _score_panel(instrument: str, x: alt.X, zoom: alt.Parameter | None) -> alt.LayerChart:
     info = clinical.instrument_info(instrument)
     bands = pd.DataFrame(
         [
@@ -131,16 +132,16 @@ def _score_panel(
         .transform_calculate(mid="(datum.low + datum.high) / 2")
     )
     change_rules = (
-        alt.Chart(changes)
+        alt.Chart(alt.NamedData(name="changes"))
         .mark_rule(color="#5c6bc0", strokeDash=[4, 3], opacity=0.7)
         .encode(
             x=x,
             tooltip=CHANGE_TOOLTIP,
         )
     )
-    series = scores[scores["instrument"] == instrument]
     line = (
-        alt.Chart(series)
+        alt.Chart(alt.NamedData(name="scores"))
+        .transform_filter(alt.datum.instrument == instrument)
         .mark_line(point=alt.OverlayMarkDef(size=36, filled=True), color="#263238", strokeWidth=2)
         .encode(
             x=x,
@@ -159,34 +160,26 @@ def _score_panel(
     return panel.add_params(zoom) if zoom is not None else panel
 
 
-def timeline_chart(
-    assessments: pd.DataFrame, dose_changes: pd.DataFrame, side_effects: pd.DataFrame, *, start: datetime, end: datetime
-) -> alt.VConcatChart:
-    """The chart's Altair spec (pure: tested without a browser)."""
-    scores = assessments.rename(columns={"administered_at": "at"})
-    if scores.empty:
-        scores = pd.DataFrame(columns=["at", "instrument", "total", "severity", "source"])
-    scores = scores[["at", "instrument", "total", "severity", "source"]]
-    changes = _change_marks(dose_changes)
+@functools.lru_cache(maxsize=128)
+def _template(start: str, end: str, medication_rows: int, effect_rows: int) -> str:
+    """The chart's Vega-Lite spec without any patient's data (the data sets are named, not inline).
+
+    Building and validating a layered Altair chart takes about half a second; the spec depends only on the
+    window and the number of lanes, so it is built once per shape and shared. It holds no patient data,
+    which is why caching it across users is safe.
+    """
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
-    x = alt.X(
-        "at:T",
-        title=None,
-        scale=alt.Scale(domain=[start.isoformat(), end.isoformat()]),
-        axis=alt.Axis(format="%b %d", labelOverlap=True),
-    )
+    domain = alt.Scale(domain=[start, end])
+    x = alt.X("at:T", title=None, scale=domain, axis=alt.Axis(format="%b %d", labelOverlap=True))
     # One zoom parameter, on the first panel: the x scale is shared, so every panel pans and zooms with it.
     panels: list[alt.TopLevelMixin] = [
-        _score_panel(instrument, scores, changes, x, zoom if index == 0 else None)
-        for index, instrument in enumerate(MEASURES)
+        _score_panel(instrument, x, zoom if index == 0 else None) for index, instrument in enumerate(MEASURES)
     ]
-
-    periods = dose_periods(dose_changes, until=end)
     lanes = (
-        alt.Chart(periods)
+        alt.Chart(alt.NamedData(name="periods"))
         .mark_bar(height=14, cornerRadius=3, color="#9fa8da")
         .encode(
-            x=alt.X("start:T", title=None, scale=alt.Scale(domain=[start.isoformat(), end.isoformat()])),
+            x=alt.X("start:T", title=None, scale=domain),
             x2="end:T",
             y=alt.Y("drug:N", title=None, sort=None),
             tooltip=[
@@ -199,16 +192,12 @@ def timeline_chart(
         )
     )
     lane_labels = (
-        alt.Chart(periods)
+        alt.Chart(alt.NamedData(name="periods"))
         .mark_text(align="left", dx=3, fontSize=10, color="#1a237e")
-        .encode(
-            x="start:T",
-            y=alt.Y("drug:N", sort=None),
-            text="dose_label:N",
-        )
+        .encode(x="start:T", y=alt.Y("drug:N", sort=None), text="dose_label:N")
     )
     change_points = (
-        alt.Chart(changes)
+        alt.Chart(alt.NamedData(name="changes"))
         .mark_point(filled=True, size=70, color="#283593")
         .encode(
             x="at:T",
@@ -221,18 +210,13 @@ def timeline_chart(
             tooltip=CHANGE_TOOLTIP,
         )
     )
-    medication_rows = max(1, periods["drug"].nunique() if not periods.empty else 1)
     panels.append(
         alt.layer(lanes, lane_labels, change_points).properties(
             height=26 * medication_rows + 10, width=PANEL_WIDTH, title="Medications and doses"
         )
     )
-
-    effects = side_effects.rename(columns={"reported_at": "at"})
-    if effects.empty:
-        effects = pd.DataFrame(columns=["at", "drug", "symptom", "severity", "note"])
     effects_panel = (
-        alt.Chart(effects[["at", "drug", "symptom", "severity"]])
+        alt.Chart(alt.NamedData(name="effects"))
         .mark_circle(size=90, opacity=0.9)
         .encode(
             x=x,
@@ -249,12 +233,44 @@ def timeline_chart(
                 alt.Tooltip("severity:N", title="Severity"),
             ],
         )
-        .properties(
-            height=max(40, 22 * max(1, effects["drug"].nunique())), width=PANEL_WIDTH, title="Side-effect reports"
-        )
+        .properties(height=max(40, 22 * effect_rows), width=PANEL_WIDTH, title="Side-effect reports")
     )
     panels.append(effects_panel)
-    return alt.vconcat(*panels, spacing=8).resolve_scale(x="shared", color="independent", shape="independent")
+    chart = alt.vconcat(*panels, spacing=8).resolve_scale(x="shared", color="independent", shape="independent")
+    return json.dumps(chart.to_dict())
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    """Rows as JSON values (times as ISO strings, missing values as null) for the spec's data sets."""
+    if frame.empty:
+        return []
+    return json.loads(frame[columns].to_json(orient="records", date_format="iso"))
+
+
+def timeline_spec(
+    assessments: pd.DataFrame, dose_changes: pd.DataFrame, side_effects: pd.DataFrame, *, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """The chart's Vega-Lite spec for one patient: the shared template plus this patient's data sets."""
+    scores = assessments.rename(columns={"administered_at": "at"})
+    periods = dose_periods(dose_changes, until=end)
+    effects = side_effects.rename(columns={"reported_at": "at"})
+    medication_rows = max(1, periods["drug"].nunique() if not periods.empty else 1)
+    effect_rows = max(1, effects["drug"].nunique() if not effects.empty else 1)
+    # Whole days: the window moves with the clock, but the template need only change once a day.
+    spec: dict[str, Any] = json.loads(
+        _template(start.date().isoformat(), end.date().isoformat(), medication_rows, effect_rows)
+    )
+    spec.setdefault("datasets", {}).update(
+        {
+            "scores": _records(scores, ["at", "instrument", "total", "severity", "source"]),
+            "changes": _records(
+                _change_marks(dose_changes), ["at", "drug", "change", "from_dose", "to_dose", "reason", "author"]
+            ),
+            "periods": _records(periods, ["drug", "start", "end", "dose_label", "reason"]),
+            "effects": _records(effects, ["at", "drug", "symptom", "severity"]),
+        }
+    )
+    return spec
 
 
 RANGES = {"Last 3 months": 91, "Last 6 months": 182, "Last year": 365, "Last 2 years": 730, "All": None}

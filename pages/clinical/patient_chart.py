@@ -32,17 +32,32 @@ notice = st.session_state.pop("chart_notice", None)
 if notice:
     st.success(escape_markdown(notice))
 header, data = render_chart(actor, patient_id)
-if actor.can("log_visit"):
-    with st.expander("Intake evaluation (first visit)", expanded=data.visits.empty):
-        intake_form(actor, header)
-    with st.expander("Log a visit"):
+# Only the form the clinician picks is drawn: the visit form alone is some forty widgets, and drawing every
+# form on every chart view made opening a chart slow.
+forms = {
+    "Log a visit": actor.can("log_visit"),
+    "Intake evaluation": actor.can("log_visit"),
+    "Start a medication": actor.can("prescribe"),
+    "Adjust or stop a medication": actor.can("prescribe"),
+    "Amend a record": actor.can("amend_record"),
+}
+offered = [name for name, allowed in forms.items() if allowed]
+if offered:
+    chosen = st.segmented_control(
+        "Record",
+        offered,
+        default="Intake evaluation" if data.visits.empty and "Intake evaluation" in offered else None,
+        key=f"chart_form_{patient_id}",
+    )
+    if chosen == "Log a visit":
         visit_form(actor, header, data)
-if actor.can("prescribe"):
-    with st.expander("Start a medication"):
+    elif chosen == "Intake evaluation":
+        intake_form(actor, header)
+    elif chosen == "Start a medication":
         start_medication_form(actor, header)
-    with st.expander("Adjust or stop a medication"):
+    elif chosen == "Adjust or stop a medication":
         change_medication_form(actor, header, data)
-if actor.can("amend_record"):
-    with st.expander("Amend a recorded score, note or lab result"):
+    elif chosen == "Amend a record":
+        st.caption("Amend a recorded score, note or lab result: the original stays in the record.")
         amend_form(actor, data)
 render_sections(data)

@@ -102,6 +102,9 @@ def test_logging_a_visit_with_a_positive_self_harm_item_raises_an_urgent_flag(
 ) -> None:
     app = _open_chart("dr_mine", "MRN-OWN")
     key = f"visit_{chart_setup['own']}"
+    # A patient without visits opens on the intake form; the visit form is drawn only once it is picked.
+    assert not [radio for radio in app.radio if radio.key and radio.key.startswith(key)]
+    app.segmented_control(key=f"chart_form_{chart_setup['own']}").set_value("Log a visit").run()
     for item, value in enumerate([2, 2, 1, 1, 1, 1, 1, 0, 2], start=1):
         app.radio(key=f"{key}_PHQ-9_{item}").set_value(value)
     for item in range(1, 8):

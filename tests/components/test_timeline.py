@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from components.timeline import default_range, dose_periods, timeline_chart
+from components.timeline import default_range, dose_periods, timeline_spec
 
 START = datetime(2026, 6, 1, 15, 0)
 
@@ -78,9 +78,7 @@ def _data() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 def test_spec_has_score_series_bands_and_dose_change_marks() -> None:
     assessments, dose_changes, side_effects = _data()
-    spec = timeline_chart(
-        assessments, dose_changes, side_effects, start=START, end=START + timedelta(weeks=9)
-    ).to_dict()
+    spec = timeline_spec(assessments, dose_changes, side_effects, start=START, end=START + timedelta(weeks=9))
     text = json.dumps(spec)
     panels = spec["vconcat"]
     assert [panel["title"] for panel in panels] == [
@@ -123,3 +121,17 @@ def test_dose_periods_follow_the_history() -> None:
 def test_default_range_shows_short_courses_whole_and_long_ones_recent() -> None:
     assert default_range(START, START + timedelta(weeks=10)) == "All"
     assert default_range(START, START + timedelta(weeks=104)) == "Last 6 months"
+
+
+def test_the_shared_template_holds_no_patient_data_and_each_spec_carries_its_own() -> None:
+    from components.timeline import _template
+
+    assessments, dose_changes, side_effects = _data()
+    spec = timeline_spec(assessments, dose_changes, side_effects, start=START, end=START + timedelta(weeks=9))
+    template = _template(START.date().isoformat(), (START + timedelta(weeks=9)).date().isoformat(), 1, 1)
+    # The template is cached across users: nothing of this patient may be in it.
+    for patient_value in ("sertraline", "nausea", "partial response", "Dr A"):
+        assert patient_value not in template
+        assert patient_value in json.dumps(spec["datasets"])
+    assert {"scores", "changes", "periods", "effects"} <= set(spec["datasets"])
+    assert len(spec["datasets"]["periods"]) == 2
