@@ -7,6 +7,8 @@
 Without ``--user`` the command acts as the system (an operator on the server, like ``python -m db.sweep``):
 it sees the whole program and its audit events carry no user. With ``--user`` it acts as that active
 account, with that role's permissions and scope, exactly as in the app. FILE is a Bundle (JSON) or NDJSON.
+Global options (``--user``, ``--database-url``) come before the command.
+Exit status: 0 done, 1 input rejected, 3 permission refused, 4 some resources of an import were rejected.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import Engine, select
 
 from db.auth import actor_for
 from db.commands import InvalidInput
+from db.commands.fhir import import_self_reports, onboard_patient
 from db.engine import get_engine, make_engine, read_session
 from db.fhir.bulk import export_ndjson
 from db.models import User
@@ -75,7 +78,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_import(args: argparse.Namespace, actor: Actor | None, engine: Engine) -> int:
-    raise SystemExit(f"{args.command}: not available yet")
+    payload = args.file.read_bytes()
+    if args.command == "onboard":
+        result = onboard_patient(actor, payload, prescriber_username=args.prescriber, engine=engine)
+        print(
+            f"patient {result.mrn} created (id {result.patient_id}): {result.diagnoses} conditions, "
+            f"{result.allergies} allergies, {result.medications} medications; {result.ignored} resources ignored"
+        )
+        return 0
+    results = import_self_reports(actor, payload, engine=engine)
+    for result in results:
+        print(f"{result.status:<10}{result.resource:<40}{result.mrn:<14}{result.detail}"
+              + (f" [flags: {result.flags}]" if result.flags else ""))
+    statuses = [result.status for result in results]
+    print(", ".join(f"{statuses.count(name)} {name}" for name in ("imported", "duplicate", "rejected")))
+    return 0 if "rejected" not in statuses else 4
 
 
 if __name__ == "__main__":
