@@ -21,7 +21,7 @@ from db.commands.flags import raise_flags
 from db.commands.intake import ICD10_PATTERN
 from db.commands.users import US_STATES
 from db.commands.visits import _previous_totals
-from db.engine import utcnow, write_session
+from db.engine import read_session, utcnow, write_session
 from db.fhir.parsing import (
     FhirInputError,
     SelfReport,
@@ -79,7 +79,8 @@ def import_self_reports(
     """Import patient self-reports (PHQ-9 / GAD-7 as QuestionnaireResponse or Observation) from a Bundle or
     NDJSON. ``actor`` None is the system (command line). Returns one result per resource, in file order."""
     if actor is not None:
-        require(actor, "import_self_reports")
+        with read_session(engine):  # a refusal raised inside a session is audited
+            require(actor, "import_self_reports")
     try:
         items = read_resources(payload)
     except FhirInputError as error:
@@ -231,7 +232,8 @@ def onboard_patient(
     are dose-checked and become program prescriptions; others need an RxNorm code and are kept as outside
     medications. Unassigned unless a prescriber is named (the team follows the prescriber)."""
     if actor is not None:
-        require(actor, "import_patients")
+        with read_session(engine):  # a refusal raised inside a session is audited
+            require(actor, "import_patients")
     try:
         items = read_resources(payload)
     except FhirInputError as error:

@@ -121,7 +121,8 @@ def program_resources(
     """Yield (patient id, that patient's resources) for every patient in scope, reading a batch of patients
     at a time: nine statements per batch whatever the batch's size."""
     if actor is not None:
-        require(actor, "export_chart")
+        with read_session(engine):  # a refusal raised inside a session is audited
+            require(actor, "export_chart")
     scope = caseload_scope(actor) if actor is not None else true()
     last_id = 0
     while True:
