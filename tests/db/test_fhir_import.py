@@ -68,7 +68,8 @@ def team_setup(engine: Engine) -> dict:
     nurse = make_user(engine, "nurse", team_id=team)
     prescriber = make_user(engine, "prescriber", team_id=team, username="dr_team")
     ours = make_patient(engine, prescriber=prescriber, nurse=nurse, mrn="MRN-OURS")
-    elsewhere = make_patient(engine, prescriber=make_user(engine, "prescriber", team_id=make_team(engine)), mrn="MRN-FAR")
+    far_prescriber = make_user(engine, "prescriber", team_id=make_team(engine))
+    elsewhere = make_patient(engine, prescriber=far_prescriber, mrn="MRN-FAR")
     return dict(nurse=nurse, prescriber=prescriber, ours=ours, elsewhere=elsewhere)
 
 
@@ -99,7 +100,8 @@ def test_duplicates_are_stored_once_and_bad_resources_are_rejected_while_good_on
     engine: Engine, team_setup: dict
 ) -> None:
     nurse = team_setup["nurse"]
-    patient = {"resourceType": "Patient", "id": "p1", "identifier": [{"system": interop.MRN_SYSTEM, "value": "MRN-OURS"}]}
+    mrn = [{"system": interop.MRN_SYSTEM, "value": "MRN-OURS"}]
+    patient = {"resourceType": "Patient", "id": "p1", "identifier": mrn}
     gad7 = gad7_response("Patient/p1", ["LA6569-3", "LA6569-3", "LA6570-1", "LA6568-5", "LA6568-5", "LA6571-9",
                                         "LA6569-3"], "gad-1")
     not_final = {**phq9_observation("MRN-OURS", [0] * 9, "r-2"), "status": None}
@@ -204,7 +206,8 @@ def test_onboarding_creates_the_patient_with_coded_data_or_nothing(engine: Engin
         assert [(d.icd10_code, d.description, d.is_primary) for d in patient.diagnoses] == [
             ("F33.1", "Major depressive disorder, recurrent, moderate", True)
         ]
-        assert [(a.substance, a.reaction, a.severity) for a in patient.allergies] == [("penicillin", "hives", "moderate")]
+        allergies = [(a.substance, a.reaction, a.severity) for a in patient.allergies]
+    assert allergies == [("penicillin", "hives", "moderate")]
     assert (patient.prescriber_id, patient.team_id, patient.program_phase) == (
         prescriber.user_id, prescriber.team_id, "intake"
     )
