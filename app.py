@@ -27,6 +27,9 @@ PAGES = {
     ),
     "triage": st.Page("pages/nurse/triage.py", title="Triage queue", icon=":material/flag:", url_path="triage"),
     "labs": st.Page("pages/nurse/labs.py", title="Labs", icon=":material/science:", url_path="labs"),
+    "fhir_import": st.Page(
+        "pages/nurse/fhir_import.py", title="Import self-reports", icon=":material/upload_file:", url_path="fhir-import"
+    ),
     "overview": st.Page(
         "pages/supervisor/overview.py", title="Program overview", icon=":material/dashboard:", url_path="overview"
     ),
@@ -41,9 +44,9 @@ PAGES = {
 # The first page of each role is its landing page. Page files check the role again themselves.
 ROLE_PAGES: dict[str, list[str]] = {
     "prescriber": ["caseload", "chart", "refills", "labs"],
-    "nurse": ["triage", "labs", "chart"],
+    "nurse": ["triage", "labs", "chart", "fhir_import"],
     "supervisor": ["overview", "caseload", "chart", "reassign", "audit"],
-    "admin": ["users", "audit"],
+    "admin": ["users", "audit", "fhir_import"],
 }
 
 with database_guard():

@@ -196,3 +196,11 @@ def require_patient(session: Session, actor: Actor, patient_id: int, capability:
             detail=f"patient id {patient_id}",
         )
     return patient
+
+
+def import_scope(actor: Actor) -> ColumnElement[bool]:
+    """The patients whose self-reports the actor may import (``import_self_reports``): the patients they may
+    see, or the whole program for an admin, who loads the portal's feed without ever opening a chart."""
+    if not actor.can("import_self_reports"):
+        return false()
+    return true() if actor.role == "admin" else patient_scope(actor)

@@ -6,6 +6,7 @@ from components.amend_form import amend_form
 from components.auth import require_role
 from components.chart_view import render_chart, render_sections
 from components.emergency import emergency_access_form
+from components.fhir_export import fhir_bundle_download
 from components.forms import escape_markdown
 from components.intake_form import intake_form
 from components.medication_form import change_medication_form, start_medication_form
@@ -32,6 +33,8 @@ notice = st.session_state.pop("chart_notice", None)
 if notice:
     st.success(escape_markdown(notice))
 header, data = render_chart(actor, patient_id)
+if actor.can("export_chart"):
+    fhir_bundle_download(actor, patient_id, header.mrn)
 # Only the form the clinician picks is drawn: the visit form alone is some forty widgets, and drawing every
 # form on every chart view made opening a chart slow.
 forms = {

@@ -1,0 +1,56 @@
+"""Uploading patient self-reports (FHIR R4 PHQ-9 / GAD-7) and showing what happened to each resource."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.forms import escape_markdown
+from db.commands import InvalidInput
+from db.commands.fhir import import_self_reports
+from db.permissions import Actor, PermissionDenied
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def self_report_upload(actor: Actor) -> None:
+    """File upload -> import -> a per-resource result table (cells are plain text)."""
+    st.caption(
+        "A FHIR R4 Bundle (JSON) or NDJSON of QuestionnaireResponse or Observation resources (PHQ-9, GAD-7). "
+        "Patients are matched by MRN (identifier system urn:iop:mrn, or a Patient in the same file). "
+        "A report already imported is listed as a duplicate and stored once."
+    )
+    upload = st.file_uploader("FHIR file", type=["json", "ndjson"], key="fhir_self_reports")
+    if upload is None:
+        return
+    if st.button("Import self-reports", key="fhir_self_reports_import", type="primary"):
+        data = upload.getvalue()
+        if len(data) > MAX_UPLOAD_BYTES:
+            st.error(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it and try again.")
+            return
+        try:
+            results = import_self_reports(actor, data)
+        except (InvalidInput, PermissionDenied) as error:
+            st.error(escape_markdown(str(error)))
+            return
+        statuses = [r.status for r in results]
+        summary = ", ".join(f"{statuses.count(name)} {name}" for name in ("imported", "duplicate", "rejected"))
+        st.success(escape_markdown(summary))
+        urgent = [r for r in results if "urgent" in r.flags]
+        if urgent:
+            st.error(escape_markdown(f"{len(urgent)} report(s) raised an URGENT flag: see the triage queue now."))
+        table = pd.DataFrame(
+            [
+                {
+                    "Resource": r.resource,
+                    "Result": r.status,
+                    "MRN": r.mrn,
+                    "Instrument": r.instrument,
+                    "Total": "" if r.total is None else str(r.total),
+                    "Flags raised": r.flags,
+                    "Detail": r.detail,
+                }
+                for r in results
+            ]
+        )
+        st.dataframe(table, hide_index=True, width="stretch", key="fhir_self_reports_results")

@@ -1,0 +1,464 @@
+"""Reading FHIR R4 input: splitting a file into resources, and turning a self-report or an onboarding Bundle
+into plain values the commands can check and store. No database access here.
+
+Every problem is reported as a sentence a nurse can act on; one bad resource never hides the others.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+import clinical
+from clinical import interop
+
+MAX_EXTERNAL_ID = 200
+SELF_REPORT_TYPES = ("QuestionnaireResponse", "Observation")
+FINAL_OBSERVATION_STATUSES = ("final", "amended", "corrected")
+FINAL_RESPONSE_STATUSES = ("completed", "amended")
+SELF_REPORT_INSTRUMENTS = ("PHQ-9", "GAD-7")
+
+
+class FhirInputError(ValueError):
+    """The whole file cannot be read (not JSON, not a resource, not a Bundle or NDJSON)."""
+
+
+@dataclass(frozen=True)
+class InputResource:
+    """One resource of an input file: where it was, and the resource or why it could not be read."""
+
+    position: str  # "entry 3", "line 7"
+    resource: dict[str, Any] | None
+    full_url: str | None = None
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.resource is None:
+            return self.position
+        kind = self.resource.get("resourceType", "?")
+        return f"{kind}/{self.resource['id']}" if self.resource.get("id") else f"{kind} ({self.position})"
+
+
+def read_resources(payload: bytes | str) -> list[InputResource]:
+    """The resources of a Bundle, a single resource, or NDJSON (one resource per line)."""
+    text = payload.decode("utf-8-sig") if isinstance(payload, bytes) else payload
+    if not text.strip():
+        raise FhirInputError("the file is empty")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return _read_ndjson(text)
+    if not isinstance(document, dict) or "resourceType" not in document:
+        raise FhirInputError("the file is JSON but not a FHIR resource (no resourceType)")
+    if document["resourceType"] != "Bundle":
+        return [InputResource("resource 1", document)]
+    entries = document.get("entry") or []
+    if not isinstance(entries, list):
+        raise FhirInputError("Bundle.entry must be a list")
+    found = []
+    for number, entry in enumerate(entries, start=1):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or "resourceType" not in resource:
+            found.append(InputResource(f"entry {number}", None, error="entry has no resource"))
+        else:
+            found.append(InputResource(f"entry {number}", resource, full_url=entry.get("fullUrl")))
+    return found
+
+
+def _read_ndjson(text: str) -> list[InputResource]:
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            resource = json.loads(line)
+        except json.JSONDecodeError as error:
+            found.append(InputResource(f"line {number}", None, error=f"not valid JSON ({error.msg})"))
+            continue
+        if not isinstance(resource, dict) or "resourceType" not in resource:
+            found.append(InputResource(f"line {number}", None, error="not a FHIR resource (no resourceType)"))
+        else:
+            found.append(InputResource(f"line {number}", resource))
+    if not found:
+        raise FhirInputError("the file is neither JSON nor NDJSON")
+    return found
+
+
+def validation_problem(resource: dict[str, Any]) -> str | None:
+    """Why ``resource`` is not valid FHIR R4 (first problems, briefly), or None if it validates."""
+    try:
+        model = get_fhir_model_class(str(resource.get("resourceType")))
+    except KeyError:
+        return f"unknown resource type {resource.get('resourceType')!r}"
+    try:
+        model.model_validate(resource)
+    except ValidationError as error:
+        problems = [
+            f"{'.'.join(str(part) for part in item['loc']) or 'resource'}: {item['msg']}"
+            for item in error.errors()[:3]
+        ]
+        return "not valid FHIR R4 (" + "; ".join(problems) + ")"
+    return None
+
+
+def patient_mrns(resources: list[InputResource]) -> dict[str, str]:
+    """Every way the file's Patient resources can be referred to (fullUrl, ``Patient/id``) -> their MRN."""
+    mrns: dict[str, str] = {}
+    for item in resources:
+        resource = item.resource
+        if resource is None or resource.get("resourceType") != "Patient":
+            continue
+        mrn = mrn_of(resource.get("identifier"))
+        if mrn is None:
+            continue
+        if item.full_url:
+            mrns[item.full_url] = mrn
+        if resource.get("id"):
+            mrns[f"Patient/{resource['id']}"] = mrn
+    return mrns
+
+
+def mrn_of(identifiers: Any) -> str | None:
+    """The program MRN among identifiers (a list or a single Identifier)."""
+    items = identifiers if isinstance(identifiers, list) else [identifiers] if identifiers else []
+    for identifier in items:
+        if isinstance(identifier, dict) and identifier.get("system") == interop.MRN_SYSTEM and identifier.get("value"):
+            return str(identifier["value"]).strip()
+    return None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """A FHIR date or dateTime as naive UTC (a date alone means midnight UTC); None if absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time())
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+@dataclass(frozen=True)
+class SelfReport:
+    """A readable self-report: who (MRN), what (instrument, item answers), when, and its dedupe id."""
+
+    mrn: str
+    instrument: str
+    answers: list[int]
+    administered_at: datetime
+    external_id: str
+    stated_total: int | None = None
+
+
+def _instrument_for_code(code: str) -> str | None:
+    for name in SELF_REPORT_INSTRUMENTS:
+        info = clinical.instrument_info(name)
+        if code in (info.loinc_panel, info.loinc_total):
+            return name
+    return None
+
+
+def _codes(concept: Any) -> list[str]:
+    if not isinstance(concept, dict):
+        return []
+    return [c.get("code", "") for c in concept.get("coding") or [] if c.get("system") == interop.LOINC_SYSTEM]
+
+
+def _answer_value(instrument: str, holder: dict[str, Any]) -> int | None:
+    """An item score from valueInteger or a LOINC answer code (valueCoding / valueCodeableConcept)."""
+    if isinstance(holder.get("valueInteger"), int):
+        return int(holder["valueInteger"])
+    codings = [holder["valueCoding"]] if isinstance(holder.get("valueCoding"), dict) else []
+    if isinstance(holder.get("valueCodeableConcept"), dict):
+        codings += holder["valueCodeableConcept"].get("coding") or []
+    for coding in codings:
+        score = interop.answer_score(instrument, str(coding.get("code", "")))
+        if score is not None:
+            return score
+    return None
+
+
+def external_id_of(resource: dict[str, Any]) -> str | None:
+    """The dedupe key: the sender's identifier (``system|value``; our own self-report ids keep just the value),
+    else ``ResourceType/id``."""
+    identifiers = resource.get("identifier")
+    items = identifiers if isinstance(identifiers, list) else [identifiers] if identifiers else []
+    for identifier in items:
+        if isinstance(identifier, dict) and identifier.get("value"):
+            system = identifier.get("system")
+            value = str(identifier["value"])
+            return value if system in (None, interop.SELF_REPORT_ID_SYSTEM) else f"{system}|{value}"
+    if resource.get("id"):
+        return f"{resource['resourceType']}/{resource['id']}"
+    return None
+
+
+def _subject_mrn(resource: dict[str, Any], mrns: dict[str, str]) -> str | None:
+    subject = resource.get("subject") or {}
+    return mrn_of(subject.get("identifier")) or mrns.get(str(subject.get("reference", "")))
+
+
+def parse_self_report(resource: dict[str, Any], mrns: dict[str, str]) -> SelfReport | str:
+    """A self-report, or the reason it is rejected."""
+    kind = resource.get("resourceType")
+    if kind not in SELF_REPORT_TYPES:
+        return f"{kind} is not a self-report (expected QuestionnaireResponse or Observation)"
+    problem = validation_problem(resource)
+    if problem:
+        return problem
+    parsed = _parse_observation(resource) if kind == "Observation" else _parse_response(resource)
+    if isinstance(parsed, str):
+        return parsed
+    instrument, answers, when, stated_total = parsed
+    mrn = _subject_mrn(resource, mrns)
+    if mrn is None:
+        return "no patient: the subject has no MRN identifier (urn:iop:mrn) and names no Patient in the file"
+    external_id = external_id_of(resource)
+    if external_id is None:
+        return "no identifier and no id to recognise a repeat of this report by"
+    if len(external_id) > MAX_EXTERNAL_ID:
+        return f"identifier longer than {MAX_EXTERNAL_ID} characters"
+    if when is None:
+        return "no date: effectiveDateTime (Observation) or authored (QuestionnaireResponse) is required"
+    return SelfReport(mrn, instrument, answers, when, external_id, stated_total)
+
+
+_Parsed = tuple[str, list[int], datetime | None, int | None]
+
+
+def _parse_observation(resource: dict[str, Any]) -> _Parsed | str:
+    if resource.get("status") not in FINAL_OBSERVATION_STATUSES:
+        return f"status {resource.get('status')!r}: only final, amended or corrected results are imported"
+    instrument = next((name for code in _codes(resource.get("code")) if (name := _instrument_for_code(code))), None)
+    if instrument is None:
+        return "not a PHQ-9 or GAD-7 (code must be LOINC 44249-1/44261-6 or 69737-5/70274-6)"
+    if resource.get("encounter"):
+        return "recorded at an encounter: a clinician-administered score, not a self-report"
+    info = clinical.instrument_info(instrument)
+    by_code: dict[str, int | None] = {}
+    for component in resource.get("component") or []:
+        for code in _codes(component.get("code")):
+            if code in info.item_loinc:
+                by_code[code] = _answer_value(instrument, component)
+    answers = [by_code.get(code) for code in info.item_loinc]
+    if any(answer is None for answer in answers):
+        missing = [str(number) for number, answer in enumerate(answers, start=1) if answer is None]
+        return f"{instrument}: item answer(s) {', '.join(missing)} missing (components coded with the item LOINC codes)"
+    stated = resource.get("valueInteger") if isinstance(resource.get("valueInteger"), int) else None
+    when = parse_datetime(resource.get("effectiveDateTime"))
+    return instrument, [int(a) for a in answers if a is not None], when, stated
+
+
+def _flatten(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    flat: list[dict[str, Any]] = []
+    for item in items:
+        flat.append(item)
+        flat += _flatten(item.get("item") or [])
+    return flat
+
+
+def _parse_response(resource: dict[str, Any]) -> _Parsed | str:
+    if resource.get("status") not in FINAL_RESPONSE_STATUSES:
+        return f"status {resource.get('status')!r}: only completed or amended responses are imported"
+    items = _flatten(resource.get("item") or [])
+    link_ids = {str(item.get("linkId", "")).lstrip("/") for item in items}
+    questionnaire = str(resource.get("questionnaire") or "").lower()
+    instrument = None
+    for name in SELF_REPORT_INSTRUMENTS:
+        info = clinical.instrument_info(name)
+        panel = info.loinc_panel or "-"
+        if panel in questionnaire or name.lower() in questionnaire or set(info.item_loinc) <= link_ids:
+            instrument = name
+            break
+    if instrument is None:
+        return "not a PHQ-9 or GAD-7 (questionnaire must name LOINC 44249-1 or 69737-5, or items use item LOINC codes)"
+    info = clinical.instrument_info(instrument)
+    by_code: dict[str, int | None] = {}
+    total: int | None = None
+    for item in items:
+        link_id = str(item.get("linkId", "")).lstrip("/")
+        answer = (item.get("answer") or [{}])[0]
+        if link_id in info.item_loinc:
+            by_code[link_id] = _answer_value(instrument, answer)
+        elif link_id == info.loinc_total and isinstance(answer.get("valueInteger"), int):
+            total = int(answer["valueInteger"])
+    answers = [by_code.get(code) for code in info.item_loinc]
+    if any(answer is None for answer in answers):
+        missing = [str(number) for number, answer in enumerate(answers, start=1) if answer is None]
+        return f"{instrument}: item answer(s) {', '.join(missing)} missing (linkId = the item LOINC code)"
+    return instrument, [int(a) for a in answers if a is not None], parse_datetime(resource.get("authored")), total
+
+
+# --- Onboarding -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MedicationInput:
+    drug: str
+    rxnorm: str | None
+    dose: float
+    unit: str
+    frequency: str
+    route: str
+    indication: str | None
+    start_date: date | None
+    source: str  # "MedicationStatement/12"
+
+
+@dataclass
+class OnboardingInput:
+    mrn: str = ""
+    given_name: str = ""
+    family_name: str = ""
+    date_of_birth: date | None = None
+    sex: str = "unknown"
+    state: str = ""
+    diagnoses: list[tuple[str, str, bool | None]] = field(default_factory=list)  # code, description, primary?
+    allergies: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # substance, reaction, severity
+    medications: list[MedicationInput] = field(default_factory=list)
+    ignored: int = 0
+
+
+def _text_of(concept: Any) -> str:
+    if not isinstance(concept, dict):
+        return ""
+    if concept.get("text"):
+        return str(concept["text"]).strip()
+    return next((str(c["display"]).strip() for c in concept.get("coding") or [] if c.get("display")), "")
+
+
+def _coding_in(concept: Any, system: str) -> dict[str, Any] | None:
+    """The first coding of ``concept`` in ``system`` that has a code."""
+    if not isinstance(concept, dict):
+        return None
+    return next((c for c in concept.get("coding") or [] if c.get("system") == system and c.get("code")), None)
+
+
+def _medication(resource: dict[str, Any], label: str) -> MedicationInput | str:
+    concept = resource.get("medicationCodeableConcept")
+    if not isinstance(concept, dict):
+        return "medicationCodeableConcept is required (a coded medication)"
+    rxnorm_coding = _coding_in(concept, interop.RXNORM_SYSTEM)
+    rxnorm = str(rxnorm_coding["code"]) if rxnorm_coding else None
+    dosages = resource.get("dosage") if resource["resourceType"] == "MedicationStatement" else resource.get(
+        "dosageInstruction"
+    )
+    first = (dosages or [{}])[0]
+    quantity = ((first.get("doseAndRate") or [{}])[0]).get("doseQuantity") or {}
+    timing = first.get("timing") or {}
+    frequency = _text_of(timing.get("code"))
+    if frequency not in clinical.FREQUENCIES:
+        repeat = timing.get("repeat") or {}
+        per_day = repeat.get("frequency") if repeat.get("period") == 1 and repeat.get("periodUnit") == "d" else None
+        frequency = interop.frequency_for_times_per_day(per_day) if isinstance(per_day, int) else None  # type: ignore[assignment]
+        if first.get("asNeededBoolean"):
+            frequency = "as needed"
+    if not isinstance(quantity.get("value"), int | float) or quantity.get("unit") not in clinical.DOSE_UNITS:
+        return f"dose needs doseQuantity with a value and a unit of {', '.join(clinical.DOSE_UNITS)}"
+    if not frequency:
+        return "frequency needs timing.code text (e.g. 'twice daily') or timing.repeat as doses per 1 day"
+    start = resource.get("authoredOn") or (resource.get("effectivePeriod") or {}).get("start") or resource.get(
+        "effectiveDateTime"
+    )
+    started = parse_datetime(start)
+    return MedicationInput(
+        drug=_text_of(concept),
+        rxnorm=rxnorm,
+        dose=float(quantity["value"]),
+        unit=str(quantity["unit"]),
+        frequency=frequency,
+        route=_text_of(first.get("route")) or "oral",
+        indication=next((_text_of(reason) for reason in resource.get("reasonCode") or []), None) or None,
+        start_date=started.date() if started else None,
+        source=label,
+    )
+
+
+def parse_onboarding(resources: list[InputResource]) -> tuple[OnboardingInput, dict[str, str]]:
+    """Values for a new patient from a Bundle, and every problem found (by resource); nothing is partial."""
+    result = OnboardingInput()
+    errors: dict[str, str] = {}
+    patients = [item for item in resources if item.resource and item.resource.get("resourceType") == "Patient"]
+    for item in resources:
+        if item.error:
+            errors[item.position] = item.error
+    if len(patients) != 1:
+        errors["Patient"] = f"the Bundle must hold exactly one Patient (found {len(patients)})"
+        return result, errors
+    for item in resources:
+        resource = item.resource
+        if resource is None:
+            continue
+        kind = resource["resourceType"]
+        wanted = kind in ("Patient", "Condition", "AllergyIntolerance", "MedicationStatement") or (
+            kind == "MedicationRequest" and resource.get("status") == "active"
+        )
+        if not wanted:
+            result.ignored += 1  # history (completed requests), scores, visits: not part of onboarding
+            continue
+        if kind == "MedicationStatement" and resource.get("status") != "active":
+            result.ignored += 1
+            continue
+        problem = validation_problem(resource)
+        if problem:
+            errors[item.label] = problem
+            continue
+        if kind == "Patient":
+            _patient(resource, result, errors, item.label)
+        elif kind == "Condition":
+            coding = _coding_in(resource.get("code"), interop.ICD10CM_SYSTEM)
+            if coding is None:
+                errors[item.label] = f"needs an ICD-10-CM coding ({interop.ICD10CM_SYSTEM})"
+                continue
+            primary = next(
+                (e.get("valueBoolean") for e in resource.get("extension") or []
+                 if e.get("url") == interop.PRIMARY_DIAGNOSIS_EXTENSION),
+                None,
+            )
+            description = _text_of(resource.get("code")) or str(coding.get("display") or "")
+            result.diagnoses.append((str(coding["code"]).strip().upper(), description, primary))
+        elif kind == "AllergyIntolerance":
+            substance = _text_of(resource.get("code"))
+            if not substance:
+                errors[item.label] = "needs a substance (code.text or a coding display)"
+                continue
+            reaction = (resource.get("reaction") or [{}])[0]
+            manifestation = _text_of((reaction.get("manifestation") or [{}])[0]) or None
+            result.allergies.append((substance, manifestation, reaction.get("severity")))
+        else:
+            medication = _medication(resource, item.label)
+            if isinstance(medication, str):
+                errors[item.label] = medication
+            else:
+                result.medications.append(medication)
+    return result, errors
+
+
+def _patient(resource: dict[str, Any], result: OnboardingInput, errors: dict[str, str], label: str) -> None:
+    mrn = mrn_of(resource.get("identifier"))
+    name = (resource.get("name") or [{}])[0]
+    given = (name.get("given") or [""])[0]
+    state = next((str(a.get("state", "")).strip().upper() for a in resource.get("address") or [] if a.get("state")), "")
+    birth = parse_datetime(resource.get("birthDate"))
+    if not mrn:
+        errors[label] = f"needs an MRN identifier with system {interop.MRN_SYSTEM}"
+    elif not (name.get("family") and given):
+        errors[label] = "needs a family and a given name"
+    elif birth is None:
+        errors[label] = "needs a birthDate"
+    elif len(state) != 2:
+        errors[label] = "needs an address with a two-letter US state (state of residence decides prescribing rules)"
+    else:
+        result.mrn, result.family_name, result.given_name = mrn, str(name["family"]).strip(), str(given).strip()
+        result.date_of_birth, result.state = birth.date(), state
+        result.sex = resource.get("gender") or "unknown"

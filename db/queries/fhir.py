@@ -1,0 +1,138 @@
+"""FHIR R4 export reads: one patient's Bundle, or the whole program as resources for bulk NDJSON.
+
+Both read a batch of patients with one statement per table (never one query per patient), then build the
+resources with ``db.fhir.resources``. Access: ``export_chart`` on the patient (a Bundle), or the actor's own
+caseload or team for a bulk export (emergency grants are for one chart, not for bulk); ``None`` as the actor
+is the system (a command-line operator on the server), which exports the whole program.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select, true
+from sqlalchemy.orm import Session
+
+from db.engine import read_session, utcnow
+from db.fhir import resources as fhir
+from db.models import (
+    Allergy,
+    Assessment,
+    Diagnosis,
+    DoseChange,
+    LabOrder,
+    LabResult,
+    Patient,
+    Prescription,
+    Visit,
+)
+from db.permissions import Actor, caseload_scope, require, require_patient
+
+# The resource types of a bulk export, in file order (one NDJSON file each).
+BULK_RESOURCE_TYPES = (
+    "Patient",
+    "Condition",
+    "AllergyIntolerance",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Observation",
+    "ServiceRequest",
+    "Encounter",
+)
+DEFAULT_BATCH_SIZE = 250
+
+
+@dataclass
+class _Rows:
+    """Rows of a batch of patients, grouped by patient id."""
+
+    diagnoses: dict[int, list[Diagnosis]] = field(default_factory=lambda: defaultdict(list))
+    allergies: dict[int, list[Allergy]] = field(default_factory=lambda: defaultdict(list))
+    prescriptions: dict[int, list[Prescription]] = field(default_factory=lambda: defaultdict(list))
+    dose_changes: dict[int, list[DoseChange]] = field(default_factory=lambda: defaultdict(list))  # by prescription
+    assessments: dict[int, list[Assessment]] = field(default_factory=lambda: defaultdict(list))
+    lab_results: dict[int, list[LabResult]] = field(default_factory=lambda: defaultdict(list))
+    pending_orders: dict[int, list[LabOrder]] = field(default_factory=lambda: defaultdict(list))
+    visits: dict[int, list[Visit]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _load(session: Session, patient_ids: list[int]) -> _Rows:
+    """Eight statements for any number of patients."""
+    rows = _Rows()
+    for model, target, order in (
+        (Diagnosis, rows.diagnoses, Diagnosis.id),
+        (Allergy, rows.allergies, Allergy.id),
+        (Prescription, rows.prescriptions, Prescription.id),
+        (LabResult, rows.lab_results, LabResult.id),
+        (Visit, rows.visits, Visit.visit_at),
+    ):
+        for row in session.scalars(select(model).where(model.patient_id.in_(patient_ids)).order_by(order)):
+            target[row.patient_id].append(row)
+    for change in session.scalars(
+        select(DoseChange)
+        .where(DoseChange.patient_id.in_(patient_ids))
+        .order_by(DoseChange.changed_at, DoseChange.id)
+    ):
+        rows.dose_changes[change.prescription_id].append(change)
+    for assessment in session.scalars(
+        select(Assessment)
+        .where(Assessment.patient_id.in_(patient_ids), Assessment.instrument.in_(fhir.EXPORTED_INSTRUMENTS))
+        .order_by(Assessment.administered_at, Assessment.id)
+    ):
+        rows.assessments[assessment.patient_id].append(assessment)
+    for order in session.scalars(
+        select(LabOrder).where(LabOrder.patient_id.in_(patient_ids), LabOrder.status == "pending").order_by(LabOrder.id)
+    ):
+        rows.pending_orders[order.patient_id].append(order)
+    return rows
+
+
+def _patient_resources(patient: Patient, rows: _Rows, ref: fhir.Ref) -> list[fhir.Resource]:
+    """Every resource of one patient, Patient first."""
+    out: list[fhir.Resource] = [fhir.patient_resource(patient, ref)]
+    out += [fhir.condition_resource(row, ref) for row in rows.diagnoses[patient.id]]
+    out += [fhir.allergy_resource(row, ref) for row in rows.allergies[patient.id]]
+    for prescription in rows.prescriptions[patient.id]:
+        if prescription.is_psychiatric:
+            out += fhir.medication_requests(prescription, rows.dose_changes[prescription.id], ref)
+        else:
+            out.append(fhir.medication_statement(prescription, ref))
+    out += [obs for row in rows.assessments[patient.id] if (obs := fhir.score_observation(row, ref)) is not None]
+    out += [fhir.lab_observation(row, ref) for row in rows.lab_results[patient.id]]
+    out += [fhir.service_request(row, ref) for row in rows.pending_orders[patient.id]]
+    out += [fhir.encounter_resource(row, ref) for row in rows.visits[patient.id]]
+    return out
+
+
+def patient_bundle(actor: Actor, patient_id: int, *, engine: Engine | None = None) -> dict[str, Any]:
+    """One patient's chart as a FHIR R4 ``collection`` Bundle (the caller audits the disclosure)."""
+    with read_session(engine) as session:
+        patient = require_patient(session, actor, patient_id, "export_chart")
+        resources = _patient_resources(patient, _load(session, [patient.id]), fhir.bundle_reference)
+    return fhir.collection_bundle(resources, bundle_id=f"chart-{patient.id}", timestamp=utcnow())
+
+
+def program_resources(
+    actor: Actor | None, *, batch_size: int = DEFAULT_BATCH_SIZE, engine: Engine | None = None
+) -> Iterator[tuple[int, list[fhir.Resource]]]:
+    """Yield (patient id, that patient's resources) for every patient in scope, reading a batch of patients
+    at a time: nine statements per batch whatever the batch's size."""
+    if actor is not None:
+        with read_session(engine):  # a refusal raised inside a session is audited
+            require(actor, "export_chart")
+    scope = caseload_scope(actor) if actor is not None else true()
+    last_id = 0
+    while True:
+        with read_session(engine) as session:
+            patients = session.scalars(
+                select(Patient).where(scope, Patient.id > last_id).order_by(Patient.id).limit(batch_size)
+            ).all()
+            if not patients:
+                return
+            rows = _load(session, [patient.id for patient in patients])
+        for patient in patients:
+            yield patient.id, _patient_resources(patient, rows, fhir.relative_reference)
+        last_id = patients[-1].id

@@ -1,0 +1,36 @@
+"""FHIR in the app: the chart's bundle download button, and the nurse's self-report upload page."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.app.conftest import PROJECT_ROOT, log_in, new_app
+from tests.factories import make_patient, make_team, make_user
+
+CHART = str(PROJECT_ROOT / "pages/clinical/patient_chart.py")
+UPLOAD = str(PROJECT_ROOT / "pages/nurse/fhir_import.py")
+
+
+@pytest.fixture
+def users(engine: Engine) -> None:
+    team = make_team(engine)
+    prescriber = make_user(engine, "prescriber", team_id=team, username="dr_fhir")
+    nurse = make_user(engine, "nurse", team_id=team, username="rn_fhir")
+    make_patient(engine, prescriber=prescriber, nurse=nurse, mrn="MRN-FHIR")
+
+
+def test_the_chart_offers_an_audited_fhir_bundle_download(users: None) -> None:
+    app = log_in(new_app(), "dr_fhir")
+    app.query_params["patient"] = "MRN-FHIR"
+    app = app.switch_page(CHART).run()
+    assert not app.exception, app.exception
+    buttons = app.get("download_button")
+    assert any("FHIR R4 bundle" in button.proto.label for button in buttons)
+
+
+def test_the_nurse_upload_page_renders_with_a_file_uploader(users: None) -> None:
+    app = log_in(new_app(), "rn_fhir").switch_page(UPLOAD).run()
+    assert not app.exception, app.exception
+    assert [title.value for title in app.title] == ["Import self-reports (FHIR)"]
+    assert app.get("file_uploader")

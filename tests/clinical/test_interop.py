@@ -1,0 +1,63 @@
+"""Codes for FHIR exchange: instrument LOINC codes, answer lists and interpretation codes."""
+
+from __future__ import annotations
+
+import pytest
+
+import clinical
+from clinical import interop
+
+
+def _loinc_check_digit(number: str) -> int:
+    """LOINC's mod-10 check digit (the Luhn scheme): catches a mistyped code such as 69733-0."""
+    total = 0
+    for position, char in enumerate(reversed(number)):
+        digit = int(char)
+        if position % 2 == 0:
+            digit *= 2
+            digit = digit - 9 if digit > 9 else digit
+        total += digit
+    return (10 - total % 10) % 10
+
+
+def _is_valid_loinc(code: str) -> bool:
+    number, _, check = code.partition("-")
+    return number.isdigit() and check.isdigit() and _loinc_check_digit(number) == int(check)
+
+
+@pytest.mark.parametrize("instrument", ["PHQ-9", "GAD-7"])
+def test_phq9_and_gad7_have_panel_total_and_one_valid_item_code_per_item(instrument: str) -> None:
+    info = clinical.instrument_info(instrument)
+    codes = [info.loinc_panel, info.loinc_total, *info.item_loinc]
+    assert len(info.item_loinc) == info.n_items
+    assert len(set(codes)) == len(codes)
+    assert all(code and _is_valid_loinc(code) for code in codes), codes
+
+
+def test_gad7_item_codes_are_the_loinc_ones_not_the_often_misquoted_ones() -> None:
+    gad7 = clinical.instrument_info("GAD-7")
+    assert gad7.item_loinc == ("69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7")
+    for misquoted in ("68509-7", "69733-0", "69734-8", "69735-5", "69689-4", "69736-3"):
+        assert not _is_valid_loinc(misquoted)
+
+
+def test_every_lab_loinc_code_passes_the_check_digit() -> None:
+    for test in clinical.lab_tests():
+        assert test.loinc is None or _is_valid_loinc(test.loinc), test.name
+
+
+def test_answer_codes_map_to_item_scores() -> None:
+    assert [a.score for a in interop.answer_codes("PHQ-9")] == [0, 1, 2, 3]
+    assert interop.answer_score("GAD-7", "LA6571-9") == 3
+    assert interop.answer_score("GAD-7", "LA0000-0") is None
+    assert interop.answer_codes("AUDIT-C") == ()
+
+
+def test_every_stored_interpretation_label_has_a_v3_code() -> None:
+    assert interop.interpretation_code("critical high") == ("HH", "Critical high")
+    assert {code for code, _ in interop.INTERPRETATION_CODES.values()} == {"N", "L", "H", "LL", "HH"}
+
+
+def test_frequency_codes_round_trip_through_doses_per_day() -> None:
+    for frequency in ("once daily", "twice daily", "three times daily", "four times daily"):
+        assert interop.frequency_for_times_per_day(interop.times_per_day(frequency) or 0) == frequency

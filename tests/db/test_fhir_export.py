@@ -1,0 +1,203 @@
+"""FHIR R4 export: a seeded patient's Bundle and the bulk NDJSON validate and match the database rows."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from sqlalchemy import Engine, func, select
+
+import clinical
+from clinical import interop
+from db.auth import actor_for
+from db.engine import read_session
+from db.fhir.bulk import export_ndjson
+from db.models import (
+    Allergy,
+    Assessment,
+    AuditEvent,
+    Diagnosis,
+    DoseChange,
+    LabOrder,
+    LabResult,
+    Patient,
+    Prescription,
+    User,
+    Visit,
+)
+from db.permissions import Actor, PermissionDenied
+from db.queries.fhir import BULK_RESOURCE_TYPES, patient_bundle, program_resources
+from seed.generator import generate
+from tests.factories import make_patient, make_user
+from tests.statement_counter import count_statements
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> Engine:
+    generate(engine, seed=7, patients=12)
+    return engine
+
+
+def _richest_patient(engine: Engine) -> tuple[int, Actor]:
+    """The seeded patient with the most lab results and prescriptions (so every resource type is exercised)."""
+    with read_session(engine) as session:
+        labs = select(LabResult.patient_id, func.count().label("n")).group_by(LabResult.patient_id).subquery()
+        patient = session.scalars(
+            select(Patient)
+            .outerjoin(labs, labs.c.patient_id == Patient.id)
+            .where(Patient.prescriber_id.is_not(None))
+            .order_by(func.coalesce(labs.c.n, 0).desc(), Patient.id)
+            .limit(1)
+        ).one()
+        return patient.id, actor_for(session.get(User, patient.prescriber_id))
+
+
+def _by_type(bundle: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for entry in bundle["entry"]:
+        grouped.setdefault(entry["resource"]["resourceType"], []).append(entry["resource"])
+    return grouped
+
+
+def _codes(resource: dict[str, Any], key: str = "code") -> set[tuple[str, str]]:
+    return {(coding["system"], coding["code"]) for coding in resource[key].get("coding", [])}
+
+
+def test_a_seeded_patients_bundle_validates_and_matches_the_database(seeded: Engine) -> None:
+    patient_id, prescriber = _richest_patient(seeded)
+    bundle = patient_bundle(prescriber, patient_id)
+
+    Bundle.model_validate(bundle)  # R4 structure, cardinality and required elements, entries included
+    assert bundle["type"] == "collection"
+    full_urls = [entry["fullUrl"] for entry in bundle["entry"]]
+    assert len(set(full_urls)) == len(full_urls)
+    references = {
+        value for entry in bundle["entry"] for value in _references(entry["resource"]) if value.startswith("urn:")
+    }
+    assert references <= set(full_urls), "every reference resolves inside the bundle"
+    resources = _by_type(bundle)
+
+    with read_session(seeded) as session:
+        patient = session.get(Patient, patient_id)
+        diagnoses = session.scalars(select(Diagnosis).where(Diagnosis.patient_id == patient_id)).all()
+        allergies = session.scalars(select(Allergy).where(Allergy.patient_id == patient_id)).all()
+        prescriptions = session.scalars(select(Prescription).where(Prescription.patient_id == patient_id)).all()
+        changes = session.scalars(select(DoseChange).where(DoseChange.patient_id == patient_id)).all()
+        scores = session.scalars(
+            select(Assessment).where(Assessment.patient_id == patient_id, Assessment.instrument.in_(("PHQ-9", "GAD-7")))
+        ).all()
+        labs = session.scalars(select(LabResult).where(LabResult.patient_id == patient_id)).all()
+        pending = session.scalars(
+            select(LabOrder).where(LabOrder.patient_id == patient_id, LabOrder.status == "pending")
+        ).all()
+        visits = session.scalars(select(Visit).where(Visit.patient_id == patient_id)).all()
+
+    (fhir_patient,) = resources["Patient"]
+    assert fhir_patient["identifier"] == [{"use": "usual", "system": interop.MRN_SYSTEM, "value": patient.mrn}]
+    assert fhir_patient["birthDate"] == patient.date_of_birth.isoformat()
+
+    conditions = resources.get("Condition", [])
+    assert sorted(code for c in conditions for _, code in _codes(c)) == sorted(d.icd10_code for d in diagnoses)
+    assert all(system == interop.ICD10CM_SYSTEM for c in conditions for system, _ in _codes(c))
+    assert len(resources.get("AllergyIntolerance", [])) == len(allergies)
+
+    program = [p for p in prescriptions if p.is_psychiatric]
+    dose_steps = Counter(c.prescription_id for c in changes if c.change_type != "stop" and c.new_dose)
+    requests = resources.get("MedicationRequest", [])
+    assert len(requests) == sum(max(1, dose_steps[p.id]) for p in program)
+    assert {code for r in requests for _, code in _codes(r, "medicationCodeableConcept")} == {
+        p.rxnorm for p in program if p.rxnorm
+    }
+    for prescription in program:
+        course = [r for r in requests if r["groupIdentifier"]["value"] == str(prescription.id)]
+        newest = course[-1]
+        assert newest["status"] == ("active" if prescription.status == "active" else "stopped")
+        assert {r["status"] for r in course[:-1]} <= {"completed"}
+        assert [r.get("priorPrescription") is None for r in course] == [True] + [False] * (len(course) - 1)
+        if prescription.status == "active":
+            dose = newest["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+            assert (dose["value"], dose["unit"]) == (prescription.dose, prescription.unit)
+    assert len(resources.get("MedicationStatement", [])) == len(prescriptions) - len(program)
+
+    observations = resources.get("Observation", [])
+    surveys = [o for o in observations if o["category"][0]["coding"][0]["code"] == "survey"]
+    assert sorted(o["valueInteger"] for o in surveys) == sorted(s.total for s in scores)
+    for survey in surveys:
+        instrument = "PHQ-9" if _codes(survey) == {(interop.LOINC_SYSTEM, "44261-6")} else "GAD-7"
+        info = clinical.instrument_info(instrument)
+        assert [c["code"]["coding"][0]["code"] for c in survey["component"]] == list(info.item_loinc)
+        assert sum(c["valueInteger"] for c in survey["component"]) == survey["valueInteger"]
+    lab_observations = [o for o in observations if o["category"][0]["coding"][0]["code"] == "laboratory"]
+    assert len(lab_observations) == len(labs) > 0
+    for observation in lab_observations:
+        (interpretation,) = observation["interpretation"][0]["coding"]
+        assert interpretation["system"] == interop.V3_INTERPRETATION_SYSTEM
+        assert interpretation["code"] in {"N", "L", "H", "LL", "HH"}
+    assert len(resources.get("ServiceRequest", [])) == len(pending)
+    encounters = resources.get("Encounter", [])
+    assert len(encounters) == len(visits)
+    assert {e["class"]["code"] for e in encounters} == {"VR"}
+
+
+def _references(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
+        return found + [ref for item in value.values() for ref in _references(item)]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _references(item)]
+    return []
+
+
+def test_bulk_export_writes_one_valid_ndjson_file_per_type_and_is_audited(seeded: Engine, tmp_path: Path) -> None:
+    counts = export_ndjson(None, tmp_path)
+
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [item["type"] for item in manifest["output"]] == list(BULK_RESOURCE_TYPES)
+    for resource_type in BULK_RESOURCE_TYPES:
+        lines = (tmp_path / f"{resource_type}.ndjson").read_text().splitlines()
+        assert len(lines) == counts[resource_type]
+        model = get_fhir_model_class(resource_type)
+        for line in lines:
+            resource = json.loads(line)
+            assert resource["resourceType"] == resource_type
+            model.model_validate(resource)
+    with read_session(seeded) as session:
+        assert counts["Patient"] == session.scalar(select(func.count()).select_from(Patient)) == 12
+        assert counts["Encounter"] == session.scalar(select(func.count()).select_from(Visit))
+        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.record_type == "fhir_bulk_ndjson")).all()
+    assert (event.action, event.user_id, event.outcome) == ("export", None, "success")
+    assert event.detail.startswith("12 patients")
+
+
+def test_bulk_export_reads_a_constant_number_of_statements_per_batch(seeded: Engine) -> None:
+    with count_statements(seeded) as one_batch:
+        assert len(list(program_resources(None, batch_size=100))) == 12
+    with count_statements(seeded) as three_batches:
+        assert len(list(program_resources(None, batch_size=5))) == 12
+    # 9 per batch (patients + 8 tables) and one final empty page: no statement per patient.
+    assert len(one_batch) == 9 + 1
+    assert len(three_batches) == 3 * 9 + 1
+
+
+def test_export_is_refused_outside_the_caseload_and_for_roles_without_the_capability(engine: Engine) -> None:
+    mine = make_user(engine, "prescriber")
+    other = make_user(engine, "prescriber")
+    admin = make_user(engine, "admin")
+    own = make_patient(engine, prescriber=mine)
+    make_patient(engine, prescriber=other)
+
+    with pytest.raises(PermissionDenied):
+        patient_bundle(other, own)
+    with pytest.raises(PermissionDenied):
+        patient_bundle(admin, own)
+    with pytest.raises(PermissionDenied):
+        list(program_resources(admin))
+    assert [patient_id for patient_id, _ in program_resources(mine)] == [own]
+    with read_session(engine) as session:
+        denied = session.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
+    assert {(event.user_id, event.patient_id) for event in denied} >= {(other.user_id, own), (admin.user_id, own)}
