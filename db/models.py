@@ -386,6 +386,7 @@ class RefillRequest(Base):
     __table_args__ = (
         Index("ix_refill_requests_status_patient", "status", "patient_id"),
         Index("ix_refill_requests_patient", "patient_id"),
+        Index("ix_refill_requests_decided_at", "decided_at"),
     )
 
 

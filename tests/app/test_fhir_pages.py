@@ -34,3 +34,29 @@ def test_the_nurse_upload_page_renders_with_a_file_uploader(users: None) -> None
     assert not app.exception, app.exception
     assert [title.value for title in app.title] == ["Import self-reports (FHIR)"]
     assert app.get("file_uploader")
+
+
+def test_the_bundle_is_built_and_audited_only_when_downloaded(engine: Engine, users: None) -> None:
+    import json
+
+    from sqlalchemy import func, select
+
+    from components.fhir_export import bundle_bytes
+    from db.auth import actor_for
+    from db.engine import read_session
+    from db.models import AuditEvent, Patient, User
+
+    def exports() -> int:
+        with read_session(engine) as session:
+            return int(session.scalar(select(func.count()).where(AuditEvent.action == "export")) or 0)
+
+    app = log_in(new_app(), "dr_fhir")
+    app.query_params["patient"] = "MRN-FHIR"
+    app.switch_page(CHART).run()
+    assert exports() == 0, "viewing the chart must not build or disclose a bundle"
+    with read_session(engine) as session:
+        actor = actor_for(session.scalars(select(User).where(User.username == "dr_fhir")).one())
+        patient_id = session.scalars(select(Patient.id).where(Patient.mrn == "MRN-FHIR")).one()
+    bundle = json.loads(bundle_bytes(actor, patient_id))
+    assert bundle["resourceType"] == "Bundle"
+    assert exports() == 1
