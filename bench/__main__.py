@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
 from bench.browser import BrowserResult, measure_browser
-from bench.throughput import ThroughputResult, measure_write_throughput
+from bench.throughput import ThroughputResult, measure_write_throughput, percentile
 from db.engine import make_engine, utcnow, write_session
 from db.migrate import upgrade
 from db.models import Assessment, AuthSession, Patient, User
@@ -52,11 +52,6 @@ class PageResult:
     sql_floor_ms: float
     ratio: float
     target_ms: int
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _session_for(engine: Engine, user_id: int) -> str:
@@ -194,7 +189,7 @@ def bench_backend(backend: str, url: str, *, runs: int) -> list[PageResult]:
                 backend,
                 page,
                 round(median, 1),
-                round(_percentile(times, 0.95), 1),
+                round(percentile(times, 0.95), 1),
                 statements,
                 round(floor, 1),
                 round(median / floor, 2) if floor else 0.0,
@@ -202,7 +197,7 @@ def bench_backend(backend: str, url: str, *, runs: int) -> list[PageResult]:
             )
         )
         print(
-            f"{backend:<11}{page:<10} median {median:7.1f} ms  p95 {_percentile(times, 0.95):7.1f} ms  "
+            f"{backend:<11}{page:<10} median {median:7.1f} ms  p95 {percentile(times, 0.95):7.1f} ms  "
             f"{statements:3d} statements  SQL floor {floor:6.1f} ms",
             flush=True,
         )

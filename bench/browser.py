@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from db.settings import PROJECT_ROOT
+from scripts.app_process import free_port, wait_for_health
 from seed.generator import DEMO_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,34 +43,10 @@ class BrowserResult:
     target_ms: int
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_health(base_url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"the app did not answer at {base_url} within {timeout} s")
-
-
 def measure_browser(backend: str, database_url: str, username: str, *, runs: int = 5) -> list[BrowserResult]:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     log = Path(tempfile.mkdtemp()) / "app.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.run_app", "--port", str(port), "--address", "127.0.0.1"],
@@ -82,7 +59,7 @@ def measure_browser(backend: str, database_url: str, username: str, *, runs: int
     login_ms: list[float] = []
     chart_ms: list[float] = []
     try:
-        _wait_for_health(base, process)
+        wait_for_health(base, process, timeout=180)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             for run in range(runs + 1):  # the first run warms the server's imports and is not counted

@@ -37,7 +37,7 @@ class ThroughputResult:
     errors: int
 
 
-def _percentile(values: list[float], fraction: float) -> float:
+def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
@@ -114,7 +114,7 @@ def measure_write_throughput(
         saves=len(latencies),
         saves_per_second=round(len(latencies) / elapsed, 1),
         median_ms=round(statistics.median(latencies), 1) if latencies else 0.0,
-        p95_ms=round(_percentile(latencies, 0.95), 1) if latencies else 0.0,
+        p95_ms=round(percentile(latencies, 0.95), 1) if latencies else 0.0,
         conflicts=conflicts[0],
         errors=len(errors),
     )

@@ -4,15 +4,14 @@ Debian's Chromium through Playwright (never a downloaded browser). Screenshots g
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from scripts.app_process import free_port, wait_for_health
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -29,26 +28,6 @@ CHROMIUM_ARGS = [
 DEMO_PASSWORD = "demo-iop-2026"
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_health(base_url: str, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"the app did not answer at {base_url} within {timeout} s")
 
 
 def start_app(
@@ -81,7 +60,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str) -> 
             pytest.fail(f"{CHROMIUM} is missing (CI installs Debian's chromium)")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     workdir = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
+    port = free_port()
     process = start_app(e2e_database_url, port, workdir / "app.log")
     base_url = f"http://127.0.0.1:{port}"
     try:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from scripts.app_process import free_port, wait_for_health
 from tests.conftest import POSTGRES_ADMIN_URL, _postgres_unavailable_reason
-from tests.e2e.conftest import DEMO_PASSWORD, _free_port, log_in, start_app, wait_for_health
+from tests.e2e.conftest import DEMO_PASSWORD, log_in, start_app
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +37,7 @@ def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     try:
         # The first server migrates and seeds; the second starts on the already-prepared database.
         for label in ("a", "b"):
-            port = _free_port()
+            port = free_port()
             process = start_app(url, port, Path(workdir) / f"server-{label}.log")
             processes.append(process)
             base = f"http://127.0.0.1:{port}"
