@@ -7,6 +7,7 @@ Two user-visible waits are timed, each in a fresh browser context (no warm page 
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -16,18 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from db.settings import PROJECT_ROOT
-from scripts.app_process import free_port, wait_for_health
+from scripts.app_process import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_health
 from seed.generator import DEMO_PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TARGET_MS = 2000
 # The caseload grid draws on a canvas: the first data row's selection box sits just below the header row.
 FIRST_ROW_MARKER = {"x": 18, "y": 52}
@@ -51,7 +43,7 @@ def measure_browser(backend: str, database_url: str, username: str, *, runs: int
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.run_app", "--port", str(port), "--address", "127.0.0.1"],
         cwd=PROJECT_ROOT,
-        env={**__import__("os").environ, "DATABASE_URL": database_url},
+        env={**os.environ, "DATABASE_URL": database_url},
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )

@@ -1,5 +1,5 @@
-"""Start-up helpers shared by the browser tests and the browser benchmark: a free port, and waiting for a
-freshly started app server to answer its health check."""
+"""Shared by the browser tests and the browser benchmark: the Chromium to drive, a free port, and waiting
+for a freshly started app server to answer its health check."""
 
 from __future__ import annotations
 
@@ -7,6 +7,17 @@ import socket
 import subprocess
 import time
 import urllib.request
+
+# Debian's Chromium, headless, with the flags this kind of machine needs (never a downloaded browser).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:

@@ -10,8 +10,15 @@ from db.permissions import Actor
 
 
 def record_export(
-    actor: Actor, what: str, *, rows: int, patient_id: int | None = None, engine: Engine | None = None
+    actor: Actor | None,
+    what: str,
+    *,
+    rows: int,
+    patient_id: int | None = None,
+    detail: str | None = None,
+    engine: Engine | None = None,
 ) -> None:
+    """Audit one disclosure. ``actor`` None is the system (a command run by an operator on the server)."""
     with write_session(engine) as session:
         record_event(
             session,
@@ -20,5 +27,5 @@ def record_export(
             patient_id=patient_id,
             data_category="export",
             record_type=what,
-            detail=f"{rows} rows",
+            detail=f"{rows} rows" + (f"; {detail}" if detail else ""),
         )

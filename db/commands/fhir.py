@@ -8,7 +8,7 @@ events. Onboarding is all or nothing: one bad resource and no patient is created
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, select, true
 from sqlalchemy.exc import IntegrityError
@@ -19,18 +19,20 @@ from db.audit import record_event
 from db.commands import InvalidInput
 from db.commands.flags import raise_flags
 from db.commands.intake import ICD10_PATTERN
+from db.commands.medications import add_started_prescription
 from db.commands.users import US_STATES
-from db.commands.visits import _previous_totals
+from db.commands.visits import previous_totals
 from db.engine import read_session, utcnow, write_session
 from db.fhir.parsing import (
     FhirInputError,
+    InputResource,
     SelfReport,
     parse_onboarding,
     parse_self_report,
     patient_mrns,
     read_resources,
 )
-from db.models import SEXES, Allergy, Assessment, Diagnosis, DoseChange, Patient, Prescription, User
+from db.models import SEXES, Allergy, Assessment, Diagnosis, Patient, Prescription, User
 from db.permissions import Actor, import_scope, require
 from db.queries.caseload import program_today
 from db.queries.patients import age_on
@@ -39,21 +41,6 @@ SELF_REPORT_SOURCE = "self-report"  # the Assessment.source value the seed and t
 IMPORTED = "imported"
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
-
-
-def record_bulk_export(
-    actor: Actor | None, counts: dict[str, int], *, patients: int, engine: Engine | None = None
-) -> None:
-    """Audit a bulk NDJSON export (``actor`` None: the system, run by an operator on the server)."""
-    with write_session(engine) as session:
-        record_event(
-            session,
-            actor,
-            "export",
-            data_category="export",
-            record_type="fhir_bulk_ndjson",
-            detail=f"{patients} patients; " + ", ".join(f"{name} {count}" for name, count in counts.items() if count),
-        )
 
 
 @dataclass(frozen=True)
@@ -73,18 +60,25 @@ def _rejected(label: str, reason: str, report: SelfReport | None = None) -> Impo
     return ImportResult(label, REJECTED, reason, report.mrn if report else "", report.instrument if report else "")
 
 
+def _read_payload(
+    actor: Actor | None, capability: str, payload: bytes | str, engine: Engine | None
+) -> list[InputResource]:
+    """Check the capability (``actor`` None: the system), then split the file into resources."""
+    if actor is not None:
+        with read_session(engine):  # a refusal raised inside a session is audited
+            require(actor, capability)
+    try:
+        return read_resources(payload)
+    except FhirInputError as error:
+        raise InvalidInput({"file": str(error)}) from error
+
+
 def import_self_reports(
     actor: Actor | None, payload: bytes | str, *, engine: Engine | None = None
 ) -> list[ImportResult]:
     """Import patient self-reports (PHQ-9 / GAD-7 as QuestionnaireResponse or Observation) from a Bundle or
     NDJSON. ``actor`` None is the system (command line). Returns one result per resource, in file order."""
-    if actor is not None:
-        with read_session(engine):  # a refusal raised inside a session is audited
-            require(actor, "import_self_reports")
-    try:
-        items = read_resources(payload)
-    except FhirInputError as error:
-        raise InvalidInput({"file": str(error)}) from error
+    items = _read_payload(actor, "import_self_reports", payload, engine)
     mrns = patient_mrns(items)
     results: list[ImportResult | None] = []
     reports: list[tuple[int, str, SelfReport]] = []
@@ -139,17 +133,15 @@ def _store_report(
     report: SelfReport,
     visible: dict[str, int],
     existing: set[str],
-    now: object,
+    now: datetime,
 ) -> ImportResult:
     patient_id = visible.get(report.mrn)
     if patient_id is None:
         # The same answer for an unknown MRN and one outside the caseload: it reveals nothing.
         return _rejected(label, f"no patient with MRN {report.mrn} in your scope", report)
     if report.external_id in existing:
-        return ImportResult(
-            label, DUPLICATE, f"already imported ({report.external_id})", report.mrn, report.instrument
-        )
-    if report.administered_at > utcnow() + timedelta(minutes=5):
+        return ImportResult(label, DUPLICATE, f"already imported ({report.external_id})", report.mrn, report.instrument)
+    if report.administered_at > now + timedelta(minutes=5):
         return _rejected(label, "dated in the future", report)
     try:
         score = clinical.score_instrument(report.instrument, report.answers)
@@ -157,7 +149,8 @@ def _store_report(
         return _rejected(label, str(error), report)
     if report.stated_total is not None and report.stated_total != score.total:
         return _rejected(label, f"stated total {report.stated_total} differs from the item sum {score.total}", report)
-    previous = _previous_totals(session, patient_id)
+    # Compared with the score before this report, however late the report arrives.
+    previous = previous_totals(session, patient_id, before=report.administered_at)
     assessment = Assessment(
         patient_id=patient_id,
         instrument=score.instrument,
@@ -231,13 +224,7 @@ def onboard_patient(
     and MedicationStatements (active MedicationRequests are taken as current medications too). Formulary drugs
     are dose-checked and become program prescriptions; others need an RxNorm code and are kept as outside
     medications. Unassigned unless a prescriber is named (the team follows the prescriber)."""
-    if actor is not None:
-        with read_session(engine):  # a refusal raised inside a session is audited
-            require(actor, "import_patients")
-    try:
-        items = read_resources(payload)
-    except FhirInputError as error:
-        raise InvalidInput({"file": str(error)}) from error
+    items = _read_payload(actor, "import_patients", payload, engine)
     onboarding, errors = parse_onboarding(items)
     today = program_today()
     if onboarding.state and onboarding.state not in US_STATES:
@@ -258,7 +245,7 @@ def onboard_patient(
     medications: list[tuple[str, str | None, float, bool]] = []  # canonical drug, rxnorm, daily mg, psychiatric
     age = age_on(onboarding.date_of_birth, today) if onboarding.date_of_birth else None
     for medication in onboarding.medications:
-        canonical = (by_rxnorm.get(medication.rxnorm or "") or clinical.resolve_drug(medication.drug))
+        canonical = by_rxnorm.get(medication.rxnorm or "") or clinical.resolve_drug(medication.drug)
         try:
             daily_mg = clinical.daily_dose_mg(medication.dose, medication.unit, medication.frequency)
         except ValueError as error:
@@ -334,21 +321,11 @@ def onboard_patient(
                 start_date=medication.start_date or today,
                 prescriber_id=prescriber.id if prescriber and psychiatric else None,
             )
-            session.add(prescription)
-            session.flush()
-            session.add(
-                DoseChange(
-                    prescription_id=prescription.id,
-                    patient_id=patient.id,
-                    change_type="start",
-                    drug=drug,
-                    new_dose=medication.dose,
-                    unit=medication.unit,
-                    new_frequency=medication.frequency,
-                    new_daily_mg=daily_mg,
-                    reason=f"onboarded from FHIR {medication.source}",
-                    author_id=actor.user_id if actor else None,
-                )
+            add_started_prescription(
+                session,
+                prescription,
+                reason=f"onboarded from FHIR {medication.source}",
+                author_id=actor.user_id if actor else None,
             )
         record_event(
             session,
@@ -362,6 +339,10 @@ def onboard_patient(
             f"{len(medications)} medications; prescriber {prescriber.username if prescriber else 'unassigned'}",
         )
         return OnboardResult(
-            patient.id, patient.mrn, len(onboarding.diagnoses), len(onboarding.allergies), len(medications),
+            patient.id,
+            patient.mrn,
+            len(onboarding.diagnoses),
+            len(onboarding.allergies),
+            len(medications),
             onboarding.ignored,
         )

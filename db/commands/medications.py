@@ -211,6 +211,34 @@ def _check_version(record: Patient | Prescription, expected_version: int, what: 
         )
 
 
+def add_started_prescription(
+    session: Session,
+    prescription: Prescription,
+    *,
+    reason: str,
+    author_id: int | None,
+    override_reason: str | None = None,
+) -> None:
+    """Add a new prescription and the first row of its dose history (a "start"), which mirrors it."""
+    session.add(prescription)
+    session.flush()
+    session.add(
+        DoseChange(
+            prescription_id=prescription.id,
+            patient_id=prescription.patient_id,
+            change_type="start",
+            drug=prescription.drug,
+            new_dose=prescription.dose,
+            unit=prescription.unit,
+            new_frequency=prescription.frequency,
+            new_daily_mg=prescription.daily_dose_mg,
+            reason=reason,
+            override_reason=override_reason,
+            author_id=author_id,
+        )
+    )
+
+
 def start_medication(
     actor: Actor,
     patient_id: int,
@@ -250,25 +278,12 @@ def start_medication(
             start_date=today,
             prescriber_id=actor.user_id,
         )
-        session.add(prescription)
-        session.flush()
-        session.add(
-            DoseChange(
-                prescription_id=prescription.id,
-                patient_id=patient.id,
-                change_type="start",
-                drug=drug,
-                old_dose=None,
-                new_dose=float(order.dose),
-                unit=order.unit,
-                old_frequency=None,
-                new_frequency=order.frequency,
-                old_daily_mg=None,
-                new_daily_mg=daily_mg,
-                reason=order.reason.strip(),
-                override_reason=order.override_reason.strip() or None,
-                author_id=actor.user_id,
-            )
+        add_started_prescription(
+            session,
+            prescription,
+            reason=order.reason.strip(),
+            override_reason=order.override_reason.strip() or None,
+            author_id=actor.user_id,
         )
         order_labs(session, actor, patient.id, review.labs_to_order, drug=drug, prescription_id=prescription.id)
         record_event(

@@ -127,10 +127,14 @@ def validate_visit(
     return errors, scores
 
 
-def _previous_totals(session: Session, patient_id: int) -> dict[str, int]:
+def previous_totals(session: Session, patient_id: int, *, before: datetime | None = None) -> dict[str, int]:
+    """The newest PHQ-9 and GAD-7 totals (taken before ``before``, if given): what a new score is compared with."""
+    conditions = [Assessment.patient_id == patient_id, Assessment.instrument.in_(("PHQ-9", "GAD-7"))]
+    if before is not None:
+        conditions.append(Assessment.administered_at < before)
     newest = (
         select(Assessment.instrument, func.max(Assessment.administered_at).label("at"))
-        .where(Assessment.patient_id == patient_id, Assessment.instrument.in_(("PHQ-9", "GAD-7")))
+        .where(*conditions)
         .group_by(Assessment.instrument)
         .subquery()
     )
@@ -167,7 +171,7 @@ def save_visit(
     """Write a validated visit, its scores and side effects, the flags and labs they call for, and the audit
     event, inside the caller's transaction (used by log_visit and by the intake evaluation)."""
     today = program_today()
-    previous = _previous_totals(session, patient.id)
+    previous = previous_totals(session, patient.id)
     active = {
         p.id: p
         for p in session.scalars(

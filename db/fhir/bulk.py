@@ -8,7 +8,7 @@ from typing import IO
 
 from sqlalchemy import Engine
 
-from db.commands.fhir import record_bulk_export
+from db.commands.exports import record_export
 from db.engine import utcnow
 from db.fhir.resources import instant
 from db.permissions import Actor
@@ -46,5 +46,11 @@ def export_ndjson(
         "error": [],
     }
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    record_bulk_export(actor, counts, patients=patients, engine=engine)
+    record_export(
+        actor,
+        "fhir_bulk_ndjson",
+        rows=sum(counts.values()),
+        detail=f"{patients} patients; " + ", ".join(f"{name} {count}" for name, count in counts.items() if count),
+        engine=engine,
+    )
     return counts

@@ -171,7 +171,7 @@ def test_bulk_export_writes_one_valid_ndjson_file_per_type_and_is_audited(seeded
         assert counts["Encounter"] == session.scalar(select(func.count()).select_from(Visit))
         (event,) = session.scalars(select(AuditEvent).where(AuditEvent.record_type == "fhir_bulk_ndjson")).all()
     assert (event.action, event.user_id, event.outcome) == ("export", None, "success")
-    assert event.detail.startswith("12 patients")
+    assert event.detail.startswith(f"{sum(counts.values())} rows; 12 patients")
 
 
 def test_bulk_export_reads_a_constant_number_of_statements_per_batch(seeded: Engine) -> None:

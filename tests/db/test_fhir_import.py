@@ -96,14 +96,34 @@ def test_a_self_report_with_a_positive_item_9_is_scored_stored_and_raises_an_urg
     assert {"import_self_report", "flag_raised", "import_self_reports"} <= set(actions)
 
 
+def test_a_late_report_is_compared_with_the_score_before_it_not_the_newest(engine: Engine, team_setup: dict) -> None:
+    # Stored first: a recent low score. Arriving late: an older, higher one, then one a week after that.
+    import_self_reports(
+        team_setup["nurse"], json.dumps(phq9_observation("MRN-OURS", [0] * 9, "r-new", when="2026-03-01T09:00:00Z"))
+    )
+    late = import_self_reports(
+        team_setup["nurse"],
+        ndjson(
+            phq9_observation("MRN-OURS", [2, 2, 2, 2, 1, 1, 0, 0, 0], "r-old", when="2026-01-01T09:00:00Z"),
+            phq9_observation("MRN-OURS", [0, 0, 0, 0, 0, 0, 0, 0, 0], "r-week", when="2026-01-08T09:00:00Z"),
+        ),
+    )
+    # 10 against nothing before it: no rise (against the newest stored 0 it would have read as +10).
+    assert [(r.status, r.total, r.flags) for r in late] == [("imported", 10, ""), ("imported", 0, "")]
+    with read_session(engine) as session:
+        kinds = session.scalars(select(Flag.kind).where(Flag.patient_id == team_setup["ours"])).all()
+    assert "worsening_score" not in kinds
+
+
 def test_duplicates_are_stored_once_and_bad_resources_are_rejected_while_good_ones_import(
     engine: Engine, team_setup: dict
 ) -> None:
     nurse = team_setup["nurse"]
     mrn = [{"system": interop.MRN_SYSTEM, "value": "MRN-OURS"}]
     patient = {"resourceType": "Patient", "id": "p1", "identifier": mrn}
-    gad7 = gad7_response("Patient/p1", ["LA6569-3", "LA6569-3", "LA6570-1", "LA6568-5", "LA6568-5", "LA6571-9",
-                                        "LA6569-3"], "gad-1")
+    gad7 = gad7_response(
+        "Patient/p1", ["LA6569-3", "LA6569-3", "LA6570-1", "LA6568-5", "LA6568-5", "LA6571-9", "LA6569-3"], "gad-1"
+    )
     not_final = {**phq9_observation("MRN-OURS", [0] * 9, "r-2"), "status": None}
     unmatched = phq9_observation("MRN-NOBODY", [0] * 9, "r-3")
     outside_team = phq9_observation("MRN-FAR", [0] * 9, "r-4")
@@ -171,16 +191,35 @@ def _onboarding_bundle(**patient_fields: Any) -> dict:
         "type": "collection",
         "entry": [
             {"resource": patient},
-            {"resource": {"resourceType": "Condition", "subject": ref,
-                          "code": {"coding": [{"system": interop.ICD10CM_SYSTEM, "code": "F33.1"}]}}},
-            {"resource": {"resourceType": "AllergyIntolerance", "patient": ref, "code": {"text": "penicillin"},
-                          "reaction": [{"manifestation": [{"text": "hives"}], "severity": "moderate"}]}},
-            {"resource": {
-                "resourceType": "MedicationStatement", "status": "active", "subject": ref,
-                "medicationCodeableConcept": {"coding": [{"system": interop.RXNORM_SYSTEM, "code": "36437"}]},
-                "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-                            "doseAndRate": [{"doseQuantity": {"value": 50, "unit": "mg"}}]}],
-            }},
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "subject": ref,
+                    "code": {"coding": [{"system": interop.ICD10CM_SYSTEM, "code": "F33.1"}]},
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "AllergyIntolerance",
+                    "patient": ref,
+                    "code": {"text": "penicillin"},
+                    "reaction": [{"manifestation": [{"text": "hives"}], "severity": "moderate"}],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "MedicationStatement",
+                    "status": "active",
+                    "subject": ref,
+                    "medicationCodeableConcept": {"coding": [{"system": interop.RXNORM_SYSTEM, "code": "36437"}]},
+                    "dosage": [
+                        {
+                            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                            "doseAndRate": [{"doseQuantity": {"value": 50, "unit": "mg"}}],
+                        }
+                    ],
+                }
+            },
         ],
     }
 
@@ -209,10 +248,15 @@ def test_onboarding_creates_the_patient_with_coded_data_or_nothing(engine: Engin
         allergies = [(a.substance, a.reaction, a.severity) for a in patient.allergies]
     assert allergies == [("penicillin", "hives", "moderate")]
     assert (patient.prescriber_id, patient.team_id, patient.program_phase) == (
-        prescriber.user_id, prescriber.team_id, "intake"
+        prescriber.user_id,
+        prescriber.team_id,
+        "intake",
     )
     assert (prescription.drug, prescription.rxnorm, prescription.dose, prescription.frequency) == (
-        "sertraline", "36437", 50.0, "once daily"
+        "sertraline",
+        "36437",
+        50.0,
+        "once daily",
     )
     with pytest.raises(InvalidInput, match="already in the program"):
         onboard_patient(admin, json.dumps(_onboarding_bundle()))
@@ -225,7 +269,10 @@ def _normalize(resources: list[dict]) -> dict[str, Any]:
     content: dict[str, dict[str, list]] = {
         p["identifier"][0]["value"]: {
             "patient": [(p["name"][0]["family"], p["name"][0]["given"], p["birthDate"], p["gender"], p["address"])],
-            "conditions": [], "allergies": [], "medications": [], "self_reports": [],
+            "conditions": [],
+            "allergies": [],
+            "medications": [],
+            "self_reports": [],
         }
         for p in patients.values()
     }
@@ -241,14 +288,23 @@ def _normalize(resources: list[dict]) -> dict[str, Any]:
         elif r["resourceType"] in ("MedicationRequest", "MedicationStatement") and r["status"] == "active":
             dosage = (r.get("dosageInstruction") or r.get("dosage"))[0]
             chart["medications"].append(
-                (r["resourceType"], r["medicationCodeableConcept"]["coding"][0]["code"],
-                 dosage["doseAndRate"][0]["doseQuantity"]["value"], dosage["doseAndRate"][0]["doseQuantity"]["unit"],
-                 dosage["timing"]["code"]["text"])
+                (
+                    r["resourceType"],
+                    r["medicationCodeableConcept"]["coding"][0]["code"],
+                    dosage["doseAndRate"][0]["doseQuantity"]["value"],
+                    dosage["doseAndRate"][0]["doseQuantity"]["unit"],
+                    dosage["timing"]["code"]["text"],
+                )
             )
         elif r["resourceType"] == "Observation" and r.get("performer"):
             chart["self_reports"].append(
-                (r["code"]["coding"][0]["code"], r["effectiveDateTime"], r["valueInteger"],
-                 [c["valueInteger"] for c in r["component"]], r["identifier"][0]["value"])
+                (
+                    r["code"]["coding"][0]["code"],
+                    r["effectiveDateTime"],
+                    r["valueInteger"],
+                    [c["valueInteger"] for c in r["component"]],
+                    r["identifier"][0]["value"],
+                )
             )
     return {mrn: {key: sorted(values) for key, values in chart.items()} for mrn, chart in content.items()}
 

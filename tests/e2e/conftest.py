@@ -11,20 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from scripts.app_process import free_port, wait_for_health
+from scripts.app_process import CHROMIUM, free_port, wait_for_health
+from scripts.app_process import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS, "--disable-quic"]
 DEMO_PASSWORD = "demo-iop-2026"
 
 pytestmark = pytest.mark.browser
