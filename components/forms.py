@@ -1,10 +1,15 @@
-"""What every form shares: the record version it was opened on, and how a refused save is explained."""
+"""What every form shares: the record version it was opened on, its one-time submission token, how it is
+cleared and closed after a save, and how a refused save is explained."""
 
 from __future__ import annotations
 
+import secrets
+
 import streamlit as st
 
-from db.commands import EditConflict, InvalidInput, SafetyBlock
+from db.commands import AlreadySubmitted, EditConflict, InvalidInput, SafetyBlock
+
+NOTICE_KEY = "form_notice"
 
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$=:")
 
@@ -26,6 +31,42 @@ def forget_form_version(key: str) -> None:
     st.session_state.pop(f"{key}__opened_version", None)
 
 
+def submission_token(key: str) -> str:
+    """The token this form's next save carries. It stays the same until the form is cleared, so a second click
+    (or a rerun replaying the first) is recognised by the command and writes nothing."""
+    state_key = f"{key}__token"
+    if state_key not in st.session_state:
+        st.session_state[state_key] = secrets.token_urlsafe(24)
+    return str(st.session_state[state_key])
+
+
+def clear_form(key: str) -> None:
+    """Forget everything the form holds (widget values, opened version, token): the next time it is drawn it
+    starts empty, with a new token."""
+    for state_key in list(st.session_state.keys()):
+        name = str(state_key)
+        if name == key or name.startswith(f"{key}_"):
+            del st.session_state[state_key]
+
+
+def finish_form(key: str, notice: str, *, close: str | None = None, scope: str = "app") -> None:
+    """After a save: clear the form, close it (``close`` is the key of the widget that opened it), and show the
+    outcome at the place the form was (``show_notice``) and as a toast, wherever the user has scrolled."""
+    clear_form(key)
+    if close is not None:
+        st.session_state.pop(close, None)
+    st.session_state[NOTICE_KEY] = notice
+    st.rerun(scope=scope)  # type: ignore[arg-type]
+
+
+def show_notice() -> None:
+    """The outcome of the last save, once: in the page where the form stood, and as a toast."""
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.success(escape_markdown(notice), icon=":material/check_circle:")
+        st.toast(escape_markdown(notice), icon=":material/check_circle:")
+
+
 def show_save_error(error: Exception, key: str) -> None:
     """Explain why nothing was saved, naming each field and its limit."""
     if isinstance(error, InvalidInput):
@@ -40,6 +81,9 @@ def show_save_error(error: Exception, key: str) -> None:
             "Nothing was saved. The safety checks block this change:\n\n"
             + "\n".join(f"- {escape_markdown(reason)}" for reason in error.reasons)
         )
+    elif isinstance(error, AlreadySubmitted):
+        clear_form(key)  # the save happened once; the form starts over
+        st.info(escape_markdown(str(error)))
     elif isinstance(error, EditConflict):
         forget_form_version(key)  # the next attempt starts from the record as it is now
         st.warning(escape_markdown(str(error)))

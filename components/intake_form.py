@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from components.forms import forget_form_version, form_version, show_save_error
+from components.forms import finish_form, form_version, show_save_error, submission_token
 from components.visit_form import to_utc
 from db.commands import EditConflict, InvalidInput
 from db.commands.intake import IntakeInput, OutsideMedication, PriorTrial, record_intake
@@ -33,9 +33,10 @@ def _rows(table: pd.DataFrame) -> list[dict]:
 
 
 @st.fragment
-def intake_form(actor: Actor, header: ChartHeader) -> None:
+def intake_form(actor: Actor, header: ChartHeader, *, close: str | None = None) -> None:
     key = f"intake_{header.patient_id}"
     expected_version = form_version(key, header.version)
+    token = submission_token(key)
     today = program_today()
     now_local = datetime.now(get_settings().timezone)
     top = st.columns(3)
@@ -151,10 +152,10 @@ def intake_form(actor: Actor, header: ChartHeader) -> None:
         higher_level_of_care_note=loc_note,
     )
     try:
-        result = record_intake(actor, header.patient_id, intake, expected_patient_version=expected_version)
+        result = record_intake(
+            actor, header.patient_id, intake, expected_patient_version=expected_version, submission=token
+        )
     except (InvalidInput, EditConflict) as error:
         show_save_error(error, key)
         return
-    forget_form_version(key)
-    st.session_state["chart_notice"] = f"Intake saved; {len(result.flags_raised)} flag(s) raised."
-    st.rerun()
+    finish_form(key, result.summary().replace("Visit saved", "Intake saved", 1), close=close)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.forms import show_save_error
+import clinical
+from components.forms import finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.labs import LabResultInput, enter_lab_result
 from db.permissions import Actor
@@ -33,20 +34,33 @@ def render_labs(actor: Actor) -> None:
     if not actor.can("enter_lab_result"):
         return
     st.subheader("Enter a result")
+    show_notice()
     labels = {
         int(row.lab_order_id): f"{row.patient} ({row.mrn}) · {row.test} · due {row.due_by}"
         for row in table.itertuples()
     }
     order_id = st.selectbox("Lab order", list(labels), format_func=labels.__getitem__, key="lab_pick")
     row = table[table["lab_order_id"] == order_id].iloc[0]
+    # The catalogue knows each test's unit and default reference interval; the lab's own range may differ.
+    catalogue = clinical.lab_test(str(row["test"]))
+    key = f"lab_{order_id}"
+    token = submission_token(key)
     columns = st.columns(5)
-    value = columns[0].number_input("Value", value=None, format="%.3f", key=f"lab_value_{order_id}")
-    unit = columns[1].text_input("Unit", value=str(row.get("unit") or ""), max_chars=20, key=f"lab_unit_{order_id}")
-    low = columns[2].number_input("Reference low", value=None, format="%.3f", key=f"lab_low_{order_id}")
-    high = columns[3].number_input("Reference high", value=None, format="%.3f", key=f"lab_high_{order_id}")
-    collected = columns[4].date_input(
-        "Collected", value=program_today(), max_value=program_today(), key=f"lab_collected_{order_id}"
+    value = columns[0].number_input("Value", value=None, format="%.3f", key=f"{key}_value")
+    unit = columns[1].text_input("Unit", value=catalogue.unit if catalogue else "", max_chars=20, key=f"{key}_unit")
+    low = columns[2].number_input(
+        "Reference low", value=catalogue.ref_low if catalogue else None, format="%.3f", key=f"{key}_low"
     )
+    high = columns[3].number_input(
+        "Reference high", value=catalogue.ref_high if catalogue else None, format="%.3f", key=f"{key}_high"
+    )
+    collected = columns[4].date_input(
+        "Collected", value=program_today(), max_value=program_today(), key=f"{key}_collected"
+    )
+    if catalogue is not None:
+        st.caption(
+            f"Unit and reference range prefilled from the lab catalogue for {catalogue.name}; use the lab's own."
+        )
     if st.button("Save result", type="primary", key="lab_save"):
         if value is None:
             st.error("Enter the result value.")
@@ -57,14 +71,14 @@ def render_labs(actor: Actor) -> None:
                 int(order_id),
                 LabResultInput(value=float(value), unit=unit, collected_on=collected, ref_low=low, ref_high=high),
                 expected_version=int(row["version"]),
+                submission=token,
             )
         except (InvalidInput, EditConflict) as error:
-            show_save_error(error, "lab")
+            show_save_error(error, key)
             return
-        st.session_state["lab_notice"] = f"Result saved: {result.interpretation}" + (
-            " — a flag was raised." if result.is_abnormal else "."
+        st.session_state.pop("lab_pick", None)
+        finish_form(
+            key,
+            f"{row['test']} for {row['patient']} ({row['mrn']}): {result.value:g} {result.unit}, "
+            f"{result.interpretation}" + (" — a flag was raised for triage." if result.is_abnormal else "."),
         )
-        st.rerun()
-    notice = st.session_state.pop("lab_notice", None)
-    if notice:
-        st.success(notice)

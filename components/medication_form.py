@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import clinical
-from components.forms import escape_markdown, forget_form_version, form_version, show_save_error
+from components.forms import escape_markdown, finish_form, form_version, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.medications import (
     MedicationOrder,
@@ -63,9 +63,10 @@ def _safety_inputs(key: str, review: SafetyReview | None) -> tuple[str, bool, bo
 
 
 @st.fragment
-def start_medication_form(actor: Actor, header: ChartHeader) -> None:
+def start_medication_form(actor: Actor, header: ChartHeader, *, close: str | None = None) -> None:
     key = f"start_med_{header.patient_id}"
     expected_version = form_version(key, header.version)
+    token = submission_token(key)
     entries = {entry.name: entry for entry in clinical.formulary()}
     columns = st.columns([2, 1, 1, 2])
     drug = columns[0].selectbox(
@@ -106,17 +107,21 @@ def start_medication_form(actor: Actor, header: ChartHeader) -> None:
         pdmp_checked=pdmp,
     )
     try:
-        prescription = start_medication(actor, header.patient_id, order, expected_patient_version=expected_version)
+        prescription = start_medication(
+            actor, header.patient_id, order, expected_patient_version=expected_version, submission=token
+        )
     except (InvalidInput, SafetyBlock, EditConflict) as error:
         show_save_error(error, key)
         return
-    forget_form_version(key)
-    st.session_state["chart_notice"] = f"Started {prescription.drug} {prescription.dose:g} {prescription.unit}."
-    st.rerun()
+    finish_form(
+        key,
+        f"Started {prescription.drug} {prescription.dose:g} {prescription.unit} {prescription.frequency}.",
+        close=close,
+    )
 
 
 @st.fragment
-def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData) -> None:
+def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData, *, close: str | None = None) -> None:
     active = (
         data.prescriptions[data.prescriptions["status"] == "active"] if not data.prescriptions.empty else pd.DataFrame()
     )
@@ -130,6 +135,7 @@ def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData) -
     current = active[active["id"] == prescription_id].iloc[0]
     key = f"change_med_{prescription_id}"
     expected_version = form_version(key, int(current["version"]))
+    token = submission_token(key)
     action = st.radio("Action", ["Adjust dose", "Stop"], horizontal=True, key=f"{key}_action")
     reason = st.text_input("Reason", max_chars=2000, key=f"{key}_reason")
     review = None
@@ -176,10 +182,16 @@ def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData) -
             override_reason=override,
             acknowledge_major=acknowledge,
             pdmp_checked=pdmp,
+            submission=token,
         )
     except (InvalidInput, SafetyBlock, EditConflict) as error:
         show_save_error(error, key)
         return
-    forget_form_version(key)
-    st.session_state["chart_notice"] = f"{'Stopped' if action == 'Stop' else 'Adjusted'} {current['drug']}."
-    st.rerun()
+    st.session_state.pop(f"change_med_{header.patient_id}_which", None)
+    finish_form(
+        key,
+        f"Stopped {current['drug']}."
+        if action == "Stop"
+        else f"Adjusted {current['drug']}: now {dose:g} {unit} {frequency}.",
+        close=close,
+    )

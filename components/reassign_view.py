@@ -5,14 +5,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.forms import escape_markdown, show_save_error
-from db.commands import InvalidInput
+from components.forms import finish_form, show_notice, show_save_error, submission_token
+from db.commands import EditConflict, InvalidInput
 from db.commands.caseload import reassign_patients
 from db.permissions import Actor
 from db.queries.program import patient_metrics, staff
 
 
 def render_reassign(actor: Actor) -> None:
+    show_notice()
+    sizes = st.session_state.pop("reassignment_sizes", None)
+    if sizes is not None:
+        st.dataframe(pd.DataFrame(sizes), width="stretch")
     metrics = patient_metrics(actor)
     people = staff(actor)
     prescribers = {p.user_id: p for p in people if p.role == "prescriber"}
@@ -44,6 +48,7 @@ def render_reassign(actor: Actor) -> None:
     if chosen and not options and target_kind == "prescriber":
         st.warning("No prescriber is licensed in all of: " + ", ".join(sorted(states)))
     reason = st.text_input("Reason", max_chars=2000, key="reassign_reason")
+    token = submission_token("reassign")
     if st.button("Reassign", type="primary", key="reassign_save", disabled=not chosen or target is None):
         try:
             result = reassign_patients(
@@ -52,12 +57,13 @@ def render_reassign(actor: Actor) -> None:
                 prescriber_id=target if target_kind == "prescriber" else None,
                 nurse_id=target if target_kind == "nurse" else None,
                 reason=reason,
+                submission=token,
             )
-        except InvalidInput as error:
+        except (InvalidInput, EditConflict) as error:
             show_save_error(error, "reassign")
             return
-        st.success(escape_markdown(f"Moved {result.moved} patient(s)."))
-        st.dataframe(pd.DataFrame({"before": result.caseload_before, "after": result.caseload_after}), width="stretch")
+        st.session_state["reassignment_sizes"] = {"before": result.caseload_before, "after": result.caseload_after}
+        finish_form("reassign", f"Moved {result.moved} patient(s). Caseload sizes before and after:")
 
 
 def _label(table: pd.DataFrame, patient_id: int) -> str:

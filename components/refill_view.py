@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.forms import escape_markdown, show_save_error
+from components.forms import escape_markdown, finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput, SafetyBlock
-from db.commands.refills import decide_refill
+from db.commands.refills import DECISION_OUTCOMES, decide_refill
 from db.permissions import Actor
 from db.queries.queues import refill_queue
 
@@ -57,6 +57,7 @@ def render_refills(actor: Actor) -> None:
         "Download CSV", table[QUEUE_COLUMNS].to_csv(index=False).encode(), "refills.csv", "text/csv", key="refills_csv"
     )
     st.subheader("Decide a request")
+    show_notice()
     labels = {
         int(row.refill_id): f"{row.patient} ({row.mrn}) · {row.drug} {row.dose:g} {row.unit} · qty {row.quantity}"
         for row in table.itertuples()
@@ -80,6 +81,7 @@ def render_refills(actor: Actor) -> None:
             key=f"refill_pdmp_{refill_id}",
         )
     reason = st.text_input("Reason (required to deny or hold)", max_chars=2000, key=f"refill_reason_{refill_id}")
+    token = submission_token("refill")
     if st.button("Record decision", type="primary", key="refill_save"):
         try:
             decide_refill(
@@ -90,12 +92,12 @@ def render_refills(actor: Actor) -> None:
                 reason=reason,
                 approved_quantity=int(quantity) if decision == "approve" else None,
                 pdmp_checked=pdmp,
+                submission=token,
             )
         except (InvalidInput, SafetyBlock, EditConflict) as error:
             show_save_error(error, "refill")
             return
-        st.session_state["refill_notice"] = f"Refill {decision}d." if decision != "hold" else "Refill put on hold."
-        st.rerun()
-    notice = st.session_state.pop("refill_notice", None)
-    if notice:
-        st.success(notice)
+        st.session_state.pop("refill_pick", None)
+        finish_form(
+            "refill", f"{row['patient']} ({row['mrn']}): refill of {row['drug']} {DECISION_OUTCOMES[decision]}."
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.forms import escape_markdown, show_save_error
+from components.forms import finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.flags import act_on_flag
 from db.permissions import Actor
@@ -87,15 +87,18 @@ def action_panel(actor: Actor, table: pd.DataFrame) -> None:
     st.text(f"What raised it: {row['summary']}")
     action = st.radio("Action", list(ACTIONS), format_func=ACTIONS.__getitem__, horizontal=True, key="triage_action")
     note = st.text_area("Note (required to acknowledge, escalate or resolve)", max_chars=4000, key="triage_note")
+    token = submission_token("triage_submission")
     if st.button("Save", type="primary", key="triage_save"):
         try:
-            act_on_flag(actor, int(flag_id), action, expected_version=int(row["version"]), note=note)
+            act_on_flag(actor, int(flag_id), action, expected_version=int(row["version"]), note=note, submission=token)
         except (InvalidInput, EditConflict) as error:
-            show_save_error(error, "triage")
+            show_save_error(error, "triage_submission")
             return
+        # The chosen flag stays picked (its state now updated in the picker); the note and token start over.
         st.session_state.pop("triage_note", None)
-        st.session_state["triage_notice"] = f"{ACTIONS[action]}: done."
-        st.rerun(scope="fragment")
-    notice = st.session_state.pop("triage_notice", None)
-    if notice:
-        st.success(escape_markdown(notice))
+        finish_form(
+            "triage_submission",
+            f"{ACTIONS[action]}: done for {row['patient']} ({row['mrn']}), {str(row['kind']).replace('_', ' ')}.",
+            scope="fragment",
+        )
+    show_notice()

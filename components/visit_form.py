@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import clinical
-from components.forms import forget_form_version, form_version, show_save_error
+from components.forms import finish_form, form_version, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.visits import SideEffectEntry, VisitInput, log_visit
 from db.permissions import Actor
@@ -51,7 +51,10 @@ def measure_items(instrument: str, key: str) -> list[int | None]:
         score = clinical.score_instrument(instrument, answered)
         message = f"{instrument} total {score.total} · {score.severity}"
         if "self_harm" in score.flags:
-            st.error(f"{message} · item 9 positive: an urgent flag will be raised for same-day safety review.")
+            st.error(
+                f"{message} · item 9 positive: saving raises an urgent self-harm flag for same-day safety review "
+                "(or adds this answer to the patient's open one)."
+            )
         else:
             st.info(message)
     else:
@@ -60,9 +63,10 @@ def measure_items(instrument: str, key: str) -> list[int | None]:
 
 
 @st.fragment
-def visit_form(actor: Actor, header: ChartHeader, data: ChartData) -> None:
+def visit_form(actor: Actor, header: ChartHeader, data: ChartData, *, close: str | None = None) -> None:
     key = f"visit_{header.patient_id}"
     expected_version = form_version(key, header.version)
+    token = submission_token(key)
     today = program_today()
     now_local = datetime.now(get_settings().timezone)
     top = st.columns(4)
@@ -153,17 +157,11 @@ def visit_form(actor: Actor, header: ChartHeader, data: ChartData) -> None:
         next_visit_due=next_due,
     )
     try:
-        result = log_visit(actor, header.patient_id, visit, expected_patient_version=expected_version)
+        result = log_visit(actor, header.patient_id, visit, expected_patient_version=expected_version, submission=token)
     except (InvalidInput, EditConflict) as error:
         show_save_error(error, key)
         return
-    forget_form_version(key)
-    summary = [f"{s.instrument} {s.total} ({s.severity})" for s in result.scores]
-    st.session_state["chart_notice"] = (
-        f"Visit saved. {', '.join(summary) or 'No measures'}; {len(result.flags_raised)} flag(s) raised; "
-        f"{len(result.labs_ordered)} lab(s) ordered."
-    )
-    st.rerun()
+    finish_form(key, result.summary(), close=close)
 
 
 def _prescription_id(active: pd.DataFrame, drug: str) -> int | None:

@@ -408,6 +408,9 @@ class Flag(Base):
     is_open: Mapped[bool | None] = mapped_column(Boolean, default=True)  # NULL once resolved: see the unique index
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     raised_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A new finding for the same cause is recorded on the open flag: the response target counts from it.
+    last_finding_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finding_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -437,6 +440,22 @@ class FlagEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
+    source_table: Mapped[str | None] = mapped_column(String(40))  # the record a new finding came from
+    source_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class FormSubmission(Base):
+    """A form submission's token, claimed in the same transaction as its write: one submission, one write."""
+
+    __tablename__ = "form_submissions"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    record_type: Mapped[str | None] = mapped_column(String(40))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(Text)  # what the user was told, repeated to a second click
 
 
 class BreakGlassGrant(Base):
@@ -511,6 +530,7 @@ __all__ = [
     "DoseChange",
     "Flag",
     "FlagEvent",
+    "FormSubmission",
     "LabOrder",
     "LabResult",
     "LoginAttempt",

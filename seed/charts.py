@@ -1316,13 +1316,16 @@ class ChartBuilder:
                 "is_open": None if resolved_at else True,
                 # The nurse who first acted owns the flag; nobody owns one that is still untouched.
                 "owner_id": nurse_id if len(history) > 1 else None, "raised_at": raised_at,
+                "last_finding_at": raised_at, "finding_count": 1,
                 "acknowledged_at": ack_at, "escalated_at": escalated_at, "resolved_at": resolved_at,
                 "resolution_note": history[-1][3] if resolved_at else None, "updated_at": last_at,
                 "updated_by_id": last_actor, "version": len(history),
             })
             for at, actor, action, note in history:
                 events.append({"id": self.ids.take("flag_events"), "flag_id": flag_id, "at": at,
-                               "actor_id": actor, "action": action, "note": note})
+                               "actor_id": actor, "action": action, "note": note,
+                               "source_table": pending.source_table if action == "raised" else None,
+                               "source_id": pending.source_id if action == "raised" else None})
 
 
 def _storyline_drug(scenarios: frozenset[str]) -> str | None:

@@ -5,6 +5,8 @@ writes in one transaction and records the audit event in that same transaction. 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class InvalidInput(ValueError):
     """The input is wrong; ``errors`` maps each field to a message naming the field and the limit."""
@@ -24,3 +26,13 @@ class SafetyBlock(Exception):
     def __init__(self, reasons: list[str]) -> None:
         self.reasons = list(reasons)
         super().__init__(" ".join(reasons))
+
+
+class AlreadySubmitted(EditConflict):
+    """This form submission was saved before (a second click or a replayed request); nothing was written again."""
+
+    def __init__(self, submitted_at: datetime | None, outcome: str | None) -> None:
+        self.submitted_at = submitted_at
+        self.outcome = outcome
+        when = f" at {submitted_at:%H:%M:%S} UTC" if submitted_at else ""
+        super().__init__(f"This form was already saved{when}; nothing was saved twice. {outcome or ''}".strip())

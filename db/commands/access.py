@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 
 from db.audit import record_event
 from db.commands import InvalidInput
+from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
 from db.models import Amendment, Assessment, BreakGlassGrant, LabResult, Patient, Visit
 from db.permissions import Actor, PermissionDenied, require
@@ -17,7 +18,9 @@ MIN_REASON_LENGTH = 10
 MAX_TEXT = 10_000
 
 
-def break_glass(actor: Actor, mrn: str, reason: str, *, engine: Engine | None = None) -> BreakGlassGrant:
+def break_glass(
+    actor: Actor, mrn: str, reason: str, *, submission: str | None = None, engine: Engine | None = None
+) -> BreakGlassGrant:
     """Open one chart (by MRN) outside the actor's caseload for a limited time; marked in the audit log."""
     require(actor, "break_glass")
     if not actor.may_break_glass:
@@ -35,6 +38,7 @@ def break_glass(actor: Actor, mrn: str, reason: str, *, engine: Engine | None = 
         patient_id = session.scalar(select(Patient.id).where(Patient.mrn == mrn.strip()))
         if patient_id is None:
             raise InvalidInput({"MRN": "no patient has this MRN"})
+        claim = claim_submission(session, actor, submission, "break_glass")
         now = utcnow()
         grant = BreakGlassGrant(
             user_id=actor.user_id,
@@ -55,6 +59,9 @@ def break_glass(actor: Actor, mrn: str, reason: str, *, engine: Engine | None = 
             record_id=grant.id,
             detail=f"{minutes} min: {reason[:500]}",
         )
+        settle_submission(
+            claim, record_type="break_glass_grant", record_id=grant.id, outcome=f"Emergency access for {minutes} min."
+        )
         return grant
 
 
@@ -74,6 +81,7 @@ def amend_record(
     new_value: str,
     reason: str,
     *,
+    submission: str | None = None,
     engine: Engine | None = None,
 ) -> Amendment:
     """Append a correction linked to the original row; the original stays as it was, visible in history."""
@@ -91,6 +99,7 @@ def amend_record(
         if original is None:
             raise InvalidInput({"record": "no such record"})
         require_patient(session, actor, original.patient_id, "amend_record")
+        claim = claim_submission(session, actor, submission, "amend_record")
         if field in ("total", "value"):
             try:
                 float(new_value)
@@ -117,6 +126,9 @@ def amend_record(
             record_type=target_table,
             record_id=target_id,
             detail=f"{field}: {reason.strip()[:300]}",
+        )
+        settle_submission(
+            claim, record_type="amendment", record_id=amendment.id, outcome=f"Amendment of {target_table} {field}."
         )
         return amendment
 

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, func, select
 
 from db.audit import record_event
 from db.commands import InvalidInput
+from db.commands.submissions import claim_submission, settle_submission
 from db.engine import write_session
 from db.models import Patient, User
 from db.permissions import Actor, require
@@ -36,6 +37,7 @@ def reassign_patients(
     prescriber_id: int | None = None,
     nurse_id: int | None = None,
     reason: str,
+    submission: str | None = None,
     engine: Engine | None = None,
 ) -> ReassignmentResult:
     """Move patients to another prescriber and/or nurse. A prescriber must be licensed in each patient's
@@ -48,6 +50,7 @@ def reassign_patients(
     if not reason.strip() or len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput({"reason": f"is required (at most {MAX_REASON_LENGTH} characters)"})
     with write_session(engine) as session:
+        claim = claim_submission(session, actor, submission, "reassign")
         prescriber = session.get(User, prescriber_id) if prescriber_id is not None else None
         nurse = session.get(User, nurse_id) if nurse_id is not None else None
         if prescriber_id is not None and (
@@ -89,6 +92,12 @@ def reassign_patients(
             )
         after = _sizes(session, affected, column)
         names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(affected))).all())
+        settle_submission(
+            claim,
+            record_type="patient",
+            record_id=None,
+            outcome=f"Moved {len(patients)} patient(s) to {target.full_name}.",
+        )
         return ReassignmentResult(
             moved=len(patients),
             caseload_before={names[uid]: before.get(uid, 0) for uid in affected},

@@ -195,7 +195,7 @@ def _store_report(
         report.mrn,
         score.instrument,
         score.total,
-        ", ".join(f"{flag.severity} {flag.kind}" for flag in raised),
+        ", ".join(f"{o.flag.severity} {o.flag.kind}{'' if o.is_new else ' (added to the open flag)'}" for o in raised),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, exists, select, update
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 import clinical
 from db.audit import record_event
 from db.commands import EditConflict, InvalidInput
+from db.commands.submissions import claim_submission, settle_submission
 from db.engine import read_session, utcnow, write_session
 from db.models import Flag, FlagEvent, LabOrder, User
 from db.permissions import Actor, require_patient
@@ -23,6 +25,20 @@ def severity_rank(severity: str) -> int:
     return clinical.SEVERITY_ORDER.index(severity)
 
 
+@dataclass(frozen=True)
+class RaisedFlag:
+    """A finding's outcome: a new flag, or a new finding recorded on the open flag for the same cause."""
+
+    flag: Flag
+    is_new: bool
+
+    def describe(self) -> str:
+        what = f"{self.flag.severity} {self.flag.kind.replace('_', ' ')}"
+        if self.is_new:
+            return f"new {what} flag"
+        return f"{what} flag already open: this finding was added to it ({self.flag.state})"
+
+
 def raise_flags(
     session: Session,
     actor: Actor | None,
@@ -32,15 +48,21 @@ def raise_flags(
     source_table: str | None = None,
     source_id: int | None = None,
     raised_at: datetime | None = None,
-) -> list[Flag]:
-    """Open a flag for each finding unless one is already open for the same cause (inside the caller's
-    transaction). A concurrent writer raising the same cause is caught by the unique constraint."""
-    raised: list[Flag] = []
+) -> list[RaisedFlag]:
+    """Open a flag for each finding (inside the caller's transaction), or, when one is already open for the same
+    cause, record the new finding on it. A repeated positive self-harm answer is never absorbed silently: the
+    open flag gets a history event naming the new record, its summary and response target are renewed, an
+    acknowledged flag goes back to open, and a more severe finding raises its severity. The same source record
+    is recorded once. A concurrent writer opening the same cause is caught by the unique constraint."""
+    outcomes: list[RaisedFlag] = []
+    now = utcnow()
     for finding in findings:
-        already_open = session.scalar(
-            select(Flag.id).where(Flag.patient_id == patient_id, Flag.cause == finding.cause, Flag.is_open.is_(True))
+        existing = session.scalar(
+            select(Flag).where(Flag.patient_id == patient_id, Flag.cause == finding.cause, Flag.is_open.is_(True))
         )
-        if already_open is not None:
+        if existing is not None:
+            if _record_repeat_finding(session, actor, existing, finding, source_table, source_id, raised_at or now):
+                outcomes.append(RaisedFlag(existing, is_new=False))
             continue
         flag = Flag(
             patient_id=patient_id,
@@ -53,8 +75,10 @@ def raise_flags(
             source_id=source_id,
             state="open",
             is_open=True,
-            raised_at=raised_at or utcnow(),
-            updated_at=utcnow(),
+            raised_at=raised_at or now,
+            last_finding_at=raised_at or now,
+            finding_count=1,
+            updated_at=now,
         )
         try:
             with session.begin_nested():
@@ -63,7 +87,14 @@ def raise_flags(
         except IntegrityError:
             continue  # another transaction opened the same flag a moment ago
         session.add(
-            FlagEvent(flag_id=flag.id, actor_id=actor.user_id if actor else None, action="raised", note=finding.summary)
+            FlagEvent(
+                flag_id=flag.id,
+                actor_id=actor.user_id if actor else None,
+                action="raised",
+                note=finding.summary,
+                source_table=source_table,
+                source_id=source_id,
+            )
         )
         record_event(
             session,
@@ -75,8 +106,69 @@ def raise_flags(
             record_id=flag.id,
             detail=f"{finding.severity} {finding.kind}",
         )
-        raised.append(flag)
-    return raised
+        outcomes.append(RaisedFlag(flag, is_new=True))
+    return outcomes
+
+
+def _record_repeat_finding(
+    session: Session,
+    actor: Actor | None,
+    flag: Flag,
+    finding: clinical.FlagFinding,
+    source_table: str | None,
+    source_id: int | None,
+    found_at: datetime,
+) -> bool:
+    """Add a new finding to an open flag; False if this very record was already recorded on it."""
+    if source_id is not None:
+        if (flag.source_table, flag.source_id) == (source_table, source_id):
+            return False
+        seen = session.scalar(
+            select(FlagEvent.id).where(
+                FlagEvent.flag_id == flag.id,
+                FlagEvent.source_table == source_table,
+                FlagEvent.source_id == source_id,
+            )
+        )
+        if seen is not None:
+            return False
+    now = utcnow()
+    previous_state = flag.state
+    flag.summary = finding.summary
+    flag.finding_count = (flag.finding_count or 1) + 1
+    flag.last_finding_at = max(found_at, flag.last_finding_at or flag.raised_at)
+    if severity_rank(finding.severity) < flag.severity_rank:
+        flag.severity = finding.severity
+        flag.severity_rank = severity_rank(finding.severity)
+    if flag.state == "acknowledged":
+        flag.state = "open"  # someone must look again: back into the queue with a fresh response target
+    flag.updated_at = now
+    flag.updated_by_id = actor.user_id if actor else None
+    session.add(
+        FlagEvent(
+            flag_id=flag.id,
+            actor_id=actor.user_id if actor else None,
+            action="new_finding",
+            note=finding.summary + (" (reopened: it had been acknowledged)" if previous_state != flag.state else ""),
+            source_table=source_table,
+            source_id=source_id,
+            at=now,
+        )
+    )
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "flag_new_finding",
+        patient_id=flag.patient_id,
+        data_category="flag",
+        record_type="flag",
+        record_id=flag.id,
+        detail=f"{flag.severity} {flag.kind}: finding {flag.finding_count}"
+        + (f" from {source_table} {source_id}" if source_id is not None else "")
+        + (f"; {previous_state} -> {flag.state}" if previous_state != flag.state else ""),
+    )
+    return True
 
 
 TRIAGE_TRANSITIONS = {
@@ -90,7 +182,14 @@ NOTE_REQUIRED = {"acknowledge", "resolve", "escalate"}
 
 
 def act_on_flag(
-    actor: Actor, flag_id: int, action: str, *, expected_version: int, note: str = "", engine: Engine | None = None
+    actor: Actor,
+    flag_id: int,
+    action: str,
+    *,
+    expected_version: int,
+    note: str = "",
+    submission: str | None = None,
+    engine: Engine | None = None,
 ) -> Flag:
     """Take ownership of, acknowledge, escalate or resolve a flag.
 
@@ -111,6 +210,7 @@ def act_on_flag(
         if flag is None:
             raise InvalidInput({"flag": "no such flag"})
         require_patient(session, actor, flag.patient_id, "triage_flag")
+        claim = claim_submission(session, actor, submission, "act_on_flag")
         if flag.version != expected_version:
             raise EditConflict(_conflict_message(session, flag))
         if flag.state not in allowed_from:
@@ -145,6 +245,9 @@ def act_on_flag(
             data_category="flag",
             record_type="flag",
             record_id=flag_id,
+        )
+        settle_submission(
+            claim, record_type="flag", record_id=flag_id, outcome=f"{action.replace('_', ' ')} on flag {flag_id}."
         )
         session.flush()
         session.refresh(flag)
@@ -187,7 +290,8 @@ def raise_overdue_lab_flags(*, today: date | None = None, engine: Engine | None 
         for order_id, patient_id, test, due_by in candidates:
             finding = clinical.flag_for_overdue_lab(test, due_by, on=today, grace_days=grace)
             if finding is not None:
-                raised += len(
-                    raise_flags(session, None, patient_id, [finding], source_table="lab_orders", source_id=order_id)
+                outcomes = raise_flags(
+                    session, None, patient_id, [finding], source_table="lab_orders", source_id=order_id
                 )
+                raised += sum(outcome.is_new for outcome in outcomes)
         return raised

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 
 from db.audit import record_event
 from db.commands import EditConflict, InvalidInput
+from db.commands.submissions import claim_submission, settle_submission
 from db.commands.visits import VisitInput, VisitResult, save_visit, validate_visit
 from db.engine import utcnow, write_session
 from db.models import Allergy, Diagnosis
@@ -88,7 +89,13 @@ def _validate(intake: IntakeInput) -> dict[str, str]:
 
 
 def record_intake(
-    actor: Actor, patient_id: int, intake: IntakeInput, *, expected_patient_version: int, engine: Engine | None = None
+    actor: Actor,
+    patient_id: int,
+    intake: IntakeInput,
+    *,
+    expected_patient_version: int,
+    submission: str | None = None,
+    engine: Engine | None = None,
 ) -> VisitResult:
     """Save the intake in one transaction. A high-risk C-SSRS screen raises an urgent flag and requires that a
     higher level of care was considered (recorded with the visit)."""
@@ -116,6 +123,7 @@ def record_intake(
     visit = VisitInput(**{**visit.__dict__, "details": details})
     with write_session(engine) as session:
         patient = require_patient(session, actor, patient_id, "log_visit")
+        claim = claim_submission(session, actor, submission, "record_intake")
         if patient.version != expected_patient_version:
             raise EditConflict(
                 "This patient's record was changed by someone else after you opened the intake form. "
@@ -153,6 +161,7 @@ def record_intake(
             detail=f"C-SSRS {details['cssrs_risk']}; {len(intake.outside_medications)} outside medications "
             f"reconciled" + ("; higher level of care considered" if intake.higher_level_of_care_considered else ""),
         )
+        settle_submission(claim, record_type="visit", record_id=result.visit_id, outcome=result.summary())
         return result
 
 

@@ -15,6 +15,7 @@ import clinical
 from db.audit import record_event
 from db.commands import EditConflict, InvalidInput
 from db.commands.flags import raise_flags
+from db.commands.submissions import claim_submission, settle_submission
 from db.engine import write_session
 from db.models import LabOrder, LabResult
 from db.permissions import Actor, require_patient
@@ -80,7 +81,13 @@ class LabResultInput:
 
 
 def enter_lab_result(
-    actor: Actor, lab_order_id: int, result: LabResultInput, *, expected_version: int, engine: Engine | None = None
+    actor: Actor,
+    lab_order_id: int,
+    result: LabResultInput,
+    *,
+    expected_version: int,
+    submission: str | None = None,
+    engine: Engine | None = None,
 ) -> LabResult:
     """Record a result for a pending order; an abnormal or critical value raises a flag in the same transaction."""
     errors: dict[str, str] = {}
@@ -102,6 +109,7 @@ def enter_lab_result(
         if order is None:
             raise InvalidInput({"lab order": "no such lab order"})
         require_patient(session, actor, order.patient_id, "enter_lab_result")
+        claim = claim_submission(session, actor, submission, "enter_lab_result")
         if order.version != expected_version or order.status != "pending":
             raise EditConflict(
                 f"This lab order is already {order.status} (changed by someone else). Nothing was saved."
@@ -146,5 +154,11 @@ def enter_lab_result(
             record_type="lab_result",
             record_id=row.id,
             detail=f"{order.test} {value:g} {result.unit}",
+        )
+        settle_submission(
+            claim,
+            record_type="lab_result",
+            record_id=row.id,
+            outcome=f"{order.test} {value:g} {result.unit.strip()} ({interpretation.interpretation}).",
         )
         return row

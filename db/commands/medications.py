@@ -19,6 +19,7 @@ import clinical
 from db.audit import record_event
 from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.labs import order_labs
+from db.commands.submissions import claim_submission, settle_submission
 from db.engine import read_session, utcnow, write_session
 from db.models import Allergy, DoseChange, Patient, Prescription
 from db.permissions import Actor, require_patient
@@ -245,13 +246,16 @@ def start_medication(
     order: MedicationOrder,
     *,
     expected_patient_version: int,
+    submission: str | None = None,
     engine: Engine | None = None,
 ) -> Prescription:
-    """Start a new medication: review, prescription, first dose-history row, labs and audit in one transaction."""
+    """Start a new medication: review, prescription, first dose-history row, labs and audit in one transaction.
+    ``submission`` is the form's one-time token: a repeat raises ``AlreadySubmitted`` and writes nothing."""
     drug, daily_mg = _validate_order(order)
     today = program_today()
     with write_session(engine) as session:
         patient = require_patient(session, actor, patient_id, "prescribe")
+        claim = claim_submission(session, actor, submission, "start_medication")
         _check_version(patient, expected_patient_version, "patient's record")
         review = _review(
             session, actor, patient, order, drug, daily_mg, event="start", excluding_prescription_id=None, today=today
@@ -297,6 +301,12 @@ def start_medication(
             detail=f"{drug} {order.dose:g} {order.unit} {order.frequency}"
             + (f"; override: {order.override_reason.strip()}" if order.override_reason.strip() else ""),
         )
+        settle_submission(
+            claim,
+            record_type="prescription",
+            record_id=prescription.id,
+            outcome=f"Started {drug} {order.dose:g} {order.unit} {order.frequency}.",
+        )
         return prescription
 
 
@@ -314,6 +324,7 @@ def change_medication(
     acknowledge_major: bool = False,
     pdmp_checked: bool = False,
     modality: str = "video",
+    submission: str | None = None,
     engine: Engine | None = None,
 ) -> Prescription:
     """Adjust the dose or frequency of a prescription, or stop it; the history row is appended, never edited."""
@@ -324,6 +335,7 @@ def change_medication(
         if prescription is None:
             raise InvalidInput({"prescription": "no such prescription"})
         patient = require_patient(session, actor, prescription.patient_id, "prescribe")
+        claim = claim_submission(session, actor, submission, "change_medication")
         _check_version(prescription, expected_version, "prescription")
         if prescription.status != "active":
             raise InvalidInput({"prescription": f"this prescription is already {prescription.status}"})
@@ -423,5 +435,14 @@ def change_medication(
             record_type="prescription",
             record_id=prescription.id,
             detail=f"{change.change_type}: {change.old_dose} -> {change.new_dose} {change.unit}",
+        )
+        settle_submission(
+            claim,
+            record_type="prescription",
+            record_id=prescription.id,
+            outcome=f"Stopped {prescription.drug}."
+            if stop
+            else f"{prescription.drug} {change.change_type}: now {prescription.dose:g} {prescription.unit} "
+            f"{prescription.frequency}.",
         )
         return prescription

@@ -11,6 +11,7 @@ import clinical
 from db.audit import record_event
 from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.flags import raise_flags
+from db.commands.submissions import claim_submission, settle_submission
 from db.engine import read_session, utcnow, write_session
 from db.models import LabOrder, Patient, Prescription, PrescriptionFill, RefillRequest, User
 from db.permissions import Actor, require_patient
@@ -34,6 +35,9 @@ def overdue_required_labs(session: Session, patient_id: int, drug: str, today: d
     )
 
 
+DECISION_OUTCOMES = {"approve": "approved", "deny": "denied", "hold": "put on hold"}
+
+
 def decide_refill(
     actor: Actor,
     refill_id: int,
@@ -43,6 +47,7 @@ def decide_refill(
     reason: str = "",
     approved_quantity: int | None = None,
     pdmp_checked: bool = False,
+    submission: str | None = None,
     engine: Engine | None = None,
 ) -> RefillRequest:
     """Decide a refill request. The UPDATE is conditional on the version the prescriber saw, so of two
@@ -63,6 +68,7 @@ def decide_refill(
         if refill is None:
             raise InvalidInput({"refill": "no such refill request"})
         patient = require_patient(session, actor, refill.patient_id, "decide_refill")
+        claim = claim_submission(session, actor, submission, "decide_refill")
         if refill.version != expected_version or refill.status not in ("pending", "on_hold"):
             raise EditConflict(_decided_message(session, refill))
         prescription = session.get(Prescription, refill.prescription_id)
@@ -110,6 +116,12 @@ def decide_refill(
             record_type="refill_request",
             record_id=refill.id,
             detail=f"{prescription.drug} qty {quantity}" + (f": {reason}" if reason else ""),
+        )
+        settle_submission(
+            claim,
+            record_type="refill_request",
+            record_id=refill.id,
+            outcome=f"Refill of {prescription.drug}: {DECISION_OUTCOMES[decision]}.",
         )
         session.flush()
         session.refresh(refill)

@@ -17,6 +17,7 @@ from db.audit import record_event
 from db.commands import EditConflict, InvalidInput
 from db.commands.flags import raise_flags
 from db.commands.labs import order_labs
+from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
 from db.models import Assessment, LabOrder, Patient, Prescription, SideEffectReport, Visit
 from db.permissions import Actor, require_patient
@@ -62,8 +63,23 @@ class VisitInput:
 class VisitResult:
     visit_id: int
     scores: list[clinical.InstrumentScore]
-    flags_raised: list[tuple[str, str, str]]  # (severity, kind, summary)
+    flags_raised: list[tuple[str, str, str]]  # new flags: (severity, kind, summary)
     labs_ordered: list[tuple[str, date]]
+    flags_updated: list[tuple[str, str, str]] = field(default_factory=list)  # open flags given this new finding
+
+    def summary(self) -> str:
+        """What the save did, in the words the user is shown."""
+        scores = ", ".join(f"{s.instrument} {s.total} ({s.severity})" for s in self.scores) or "no measures"
+        parts = [f"Visit saved: {scores}."]
+        for severity, kind, _ in self.flags_raised:
+            parts.append(f"New {severity} flag: {kind.replace('_', ' ')}.")
+        for severity, kind, _ in self.flags_updated:
+            parts.append(f"Added to the open {severity} {kind.replace('_', ' ')} flag (back in the triage queue).")
+        if not self.flags_raised and not self.flags_updated:
+            parts.append("No flags raised.")
+        if self.labs_ordered:
+            parts.append("Labs ordered: " + ", ".join(f"{test} by {due}" for test, due in self.labs_ordered) + ".")
+        return " ".join(parts)
 
 
 def _is_whole(value: object) -> bool:
@@ -147,9 +163,16 @@ def previous_totals(session: Session, patient_id: int, *, before: datetime | Non
 
 
 def log_visit(
-    actor: Actor, patient_id: int, visit: VisitInput, *, expected_patient_version: int, engine: Engine | None = None
+    actor: Actor,
+    patient_id: int,
+    visit: VisitInput,
+    *,
+    expected_patient_version: int,
+    submission: str | None = None,
+    engine: Engine | None = None,
 ) -> VisitResult:
-    """Save a visit and everything it implies, in one transaction, or nothing at all."""
+    """Save a visit and everything it implies, in one transaction, or nothing at all. ``submission`` is the
+    form's one-time token: a repeat of the same submission raises ``AlreadySubmitted`` and writes nothing."""
     now = utcnow()
     today = program_today()
     errors, scores = validate_visit(visit, now=now, today=today)
@@ -157,12 +180,15 @@ def log_visit(
         raise InvalidInput(errors)
     with write_session(engine) as session:
         patient = require_patient(session, actor, patient_id, "log_visit")
+        claim = claim_submission(session, actor, submission, "log_visit")
         if patient.version != expected_patient_version:
             raise EditConflict(
                 "This patient's record was changed by someone else after you opened the form "
                 "(for example another visit was logged). Nothing was saved; reload and try again."
             )
-        return save_visit(session, actor, patient, visit, scores)
+        result = save_visit(session, actor, patient, visit, scores)
+        settle_submission(claim, record_type="visit", record_id=result.visit_id, outcome=result.summary())
+        return result
 
 
 def save_visit(
@@ -263,13 +289,15 @@ def save_visit(
         record_type="visit",
         record_id=record.id,
         detail=f"{visit.visit_type} {visit.modality}, {len(scores)} measures, "
-        f"{len(raised)} flags, {len(labs)} labs ordered",
+        f"{sum(o.is_new for o in raised)} new flags, {sum(not o.is_new for o in raised)} open flags updated, "
+        f"{len(labs)} labs ordered",
     )
     return VisitResult(
         visit_id=record.id,
         scores=scores,
-        flags_raised=[(flag.severity, flag.kind, flag.summary) for flag in raised],
+        flags_raised=[(o.flag.severity, o.flag.kind, o.flag.summary) for o in raised if o.is_new],
         labs_ordered=[(lab.test, lab.due_by) for lab in labs],
+        flags_updated=[(o.flag.severity, o.flag.kind, o.flag.summary) for o in raised if not o.is_new],
     )
 
 

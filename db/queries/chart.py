@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import aliased
 
 from db.engine import read_session
@@ -206,6 +206,8 @@ def chart_data(actor: Actor, patient_id: int, *, today: date | None = None, engi
                 Flag.summary,
                 Flag.state,
                 Flag.raised_at,
+                func.coalesce(Flag.last_finding_at, Flag.raised_at).label("last_finding_at"),
+                Flag.finding_count,
                 Flag.resolved_at,
                 author.full_name.label("owner"),
                 Flag.version,

@@ -60,7 +60,10 @@ def patient_metrics(
     in_scope = select(Patient.id).where(*conditions).scalar_subquery()
     past_target = or_(
         *[
-            and_(Flag.severity == severity, Flag.raised_at < now - timedelta(minutes=minutes))
+            and_(
+                Flag.severity == severity,
+                func.coalesce(Flag.last_finding_at, Flag.raised_at) < now - timedelta(minutes=minutes),
+            )
             for severity, minutes in targets.items()
         ]
     )

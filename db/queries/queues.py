@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.orm import aliased
 
 import clinical
@@ -17,9 +17,13 @@ from db.settings import get_settings
 
 
 def triage_queue(actor: Actor, *, include_resolved: bool = False, engine: Engine | None = None) -> pd.DataFrame:
-    """Open flags of the actor's team (nurse) or caseload (prescriber): most urgent first, then oldest."""
+    """Open flags of the actor's team (nurse) or caseload (prescriber): most urgent first; within a severity,
+    flags waiting for a nurse (open, including one reopened by a new finding) before escalated and acknowledged
+    ones; then oldest first. Age and the response target count from the newest finding."""
     require(actor, "triage_flag") if actor.role != "supervisor" else require(actor, "view_triage")
     owner = aliased(User)
+    last_finding = func.coalesce(Flag.last_finding_at, Flag.raised_at)
+    waiting = case((Flag.state == "open", 0), (Flag.state == "escalated", 1), else_=2)
     statement = (
         select(
             Flag.id.label("flag_id"),
@@ -33,13 +37,15 @@ def triage_queue(actor: Actor, *, include_resolved: bool = False, engine: Engine
             Flag.summary,
             Flag.state,
             Flag.raised_at,
+            last_finding.label("last_finding_at"),
+            Flag.finding_count,
             owner.full_name.label("owner"),
             Flag.owner_id,
         )
         .join(Patient, Patient.id == Flag.patient_id)
         .outerjoin(owner, owner.id == Flag.owner_id)
         .where(caseload_scope(actor))
-        .order_by(Flag.severity_rank, Flag.raised_at)
+        .order_by(Flag.severity_rank, waiting, last_finding)
     )
     if not include_resolved:
         statement = statement.where(Flag.state != "resolved")
@@ -49,7 +55,7 @@ def triage_queue(actor: Actor, *, include_resolved: bool = False, engine: Engine
         return table
     now = utcnow()
     targets = get_settings().flag_target_minutes
-    table["age_minutes"] = ((now - table["raised_at"]).dt.total_seconds() // 60).astype(int)
+    table["age_minutes"] = ((now - table["last_finding_at"]).dt.total_seconds() // 60).astype(int)
     table["target_minutes"] = table["severity"].map(lambda severity: targets.get(severity, 7 * 24 * 60))
     table["overdue"] = (table["state"] == "open") & (table["age_minutes"] > table["target_minutes"])
     return table
@@ -62,6 +68,7 @@ def lab_queue(actor: Actor, *, today: date | None = None, engine: Engine | None 
     statement = (
         select(
             LabOrder.id.label("lab_order_id"),
+            LabOrder.version,
             Patient.mrn,
             (Patient.family_name + ", " + Patient.given_name).label("patient"),
             LabOrder.test,

@@ -7,7 +7,7 @@ from components.auth import require_role
 from components.chart_view import render_chart, render_sections
 from components.emergency import emergency_access_form
 from components.fhir_export import fhir_bundle_download
-from components.forms import escape_markdown
+from components.forms import show_notice
 from components.intake_form import intake_form
 from components.medication_form import change_medication_form, start_medication_form
 from components.patient_picker import pick_patient
@@ -29,9 +29,6 @@ except PermissionDenied as denied:
         emergency_access_form(actor, str(mrn))
     st.stop()
 
-notice = st.session_state.pop("chart_notice", None)
-if notice:
-    st.success(escape_markdown(notice))
 header, data = render_chart(actor, patient_id)
 if actor.can("export_chart"):
     fhir_bundle_download(actor, patient_id, header.mrn)
@@ -46,21 +43,26 @@ forms = {
 }
 offered = [name for name, allowed in forms.items() if allowed]
 if offered:
+    picker = f"chart_form_{patient_id}"
     chosen = st.segmented_control(
         "Record",
         offered,
         default="Intake evaluation" if data.visits.empty and "Intake evaluation" in offered else None,
-        key=f"chart_form_{patient_id}",
+        key=picker,
     )
+    # A saved form closes itself (``close=picker``); its outcome appears here, where the form stood.
+    show_notice()
     if chosen == "Log a visit":
-        visit_form(actor, header, data)
+        visit_form(actor, header, data, close=picker)
     elif chosen == "Intake evaluation":
-        intake_form(actor, header)
+        intake_form(actor, header, close=picker)
     elif chosen == "Start a medication":
-        start_medication_form(actor, header)
+        start_medication_form(actor, header, close=picker)
     elif chosen == "Adjust or stop a medication":
-        change_medication_form(actor, header, data)
+        change_medication_form(actor, header, data, close=picker)
     elif chosen == "Amend a record":
         st.caption("Amend a recorded score, note or lab result: the original stays in the record.")
-        amend_form(actor, data)
+        amend_form(actor, data, close=picker)
+else:
+    show_notice()
 render_sections(data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from db.commands.flags import raise_flags
 from db.engine import utcnow, write_session
@@ -147,4 +147,10 @@ def test_raise_flags_never_duplicates_an_open_cause(engine: Engine, program: dic
 
     finding = clinical.FlagFinding(kind="self_harm", severity="urgent", cause="self_harm", summary="again")
     with write_session(engine) as session:
-        assert raise_flags(session, None, program["urgent"], [finding]) == []
+        outcomes = raise_flags(session, None, program["urgent"], [finding])
+        # No second flag: the finding is recorded on the open one.
+        assert [(outcome.is_new, outcome.flag.summary) for outcome in outcomes] == [(False, "again")]
+        open_flags = session.scalars(
+            select(Flag).where(Flag.patient_id == program["urgent"], Flag.cause == "self_harm", Flag.is_open.is_(True))
+        ).all()
+        assert len(open_flags) == 1
