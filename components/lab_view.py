@@ -16,6 +16,7 @@ COLUMNS = ["overdue", "due_by", "patient", "mrn", "test", "reason", "drug", "ord
 
 
 def render_labs(actor: Actor) -> None:
+    show_notice()  # the outcome of the result just saved, above the queue it left
     table = lab_queue(actor)
     if table.empty:
         st.success("No pending lab orders.")
@@ -34,7 +35,6 @@ def render_labs(actor: Actor) -> None:
     if not actor.can("enter_lab_result"):
         return
     st.subheader("Enter a result")
-    show_notice()
     labels = {
         int(row.lab_order_id): f"{row.patient} ({row.mrn}) · {row.test} · due {row.due_by}"
         for row in table.itertuples()

@@ -1,0 +1,302 @@
+"""The chart's forms, filled and submitted through the UI as a prescriber would: log a visit, intake, start,
+adjust and stop a medication. Each test checks the row written exactly once, its audit event, the message shown
+where the form stood, that the form closed, and that replaying the same submission (a second click) writes
+nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+from streamlit.testing.v1 import AppTest
+
+from db.commands.flags import act_on_flag
+from db.commands.visits import VisitInput, log_visit
+from db.engine import read_session, utcnow, write_session
+from db.models import AuditEvent, DoseChange, Flag, FlagEvent, FormSubmission, Prescription, Visit
+from tests.app.conftest import PROJECT_ROOT, log_in, new_app
+from tests.factories import make_patient, make_team, make_user
+
+CHART = str(PROJECT_ROOT / "pages/clinical/patient_chart.py")
+
+
+@pytest.fixture
+def team(engine: Engine) -> dict:
+    team_id = make_team(engine)
+    prescriber = make_user(engine, "prescriber", team_id=team_id, username="dr_forms")
+    nurse = make_user(engine, "nurse", team_id=team_id, username="rn_forms")
+    patient = make_patient(engine, prescriber=prescriber, nurse=nurse, mrn="MRN-FORMS", given_name="Fay")
+    return {"prescriber": prescriber, "nurse": nurse, "patient": patient}
+
+
+def _with_prescription(engine: Engine, team: dict, drug: str = "sertraline", dose: float = 50) -> int:
+    with write_session(engine) as session:
+        prescription = Prescription(
+            patient_id=team["patient"],
+            drug=drug,
+            dose=dose,
+            unit="mg",
+            frequency="once daily",
+            daily_dose_mg=dose,
+            start_date=date.today() - timedelta(days=30),
+            prescriber_id=team["prescriber"].user_id,
+        )
+        session.add(prescription)
+        session.flush()
+        session.add(
+            DoseChange(
+                prescription_id=prescription.id,
+                patient_id=team["patient"],
+                change_type="start",
+                drug=drug,
+                new_dose=dose,
+                unit="mg",
+                new_frequency="once daily",
+                new_daily_mg=dose,
+                reason="MDD",
+            )
+        )
+        return prescription.id
+
+
+def _with_visit(engine: Engine, team: dict) -> None:
+    """A first visit, so the chart opens with no form chosen (a patient without visits opens on intake)."""
+    with write_session(engine) as session:
+        session.add(
+            Visit(
+                patient_id=team["patient"],
+                clinician_id=team["prescriber"].user_id,
+                visit_type="intake",
+                visit_at=utcnow() - timedelta(days=7),
+                modality="video",
+                duration_minutes=60,
+            )
+        )
+
+
+def _chart(username: str = "dr_forms") -> AppTest:
+    app = log_in(new_app(), username)
+    app.query_params["patient"] = "MRN-FORMS"
+    app = app.switch_page(CHART).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _pick(app: AppTest, team: dict, form: str) -> AppTest:
+    app.segmented_control(key=f"chart_form_{team['patient']}").set_value(form).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _count(engine: Engine, model: type, *conditions: object) -> int:
+    with read_session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0)
+
+
+def _audit(engine: Engine, action: str) -> list[AuditEvent]:
+    with read_session(engine) as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def _plain(text: str) -> str:
+    """Messages are markdown with every special character escaped; compare the text the user reads."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def _successes(app: AppTest) -> list[str]:
+    return [_plain(element.value) for element in app.success]
+
+
+def _infos(app: AppTest) -> list[str]:
+    return [_plain(element.value) for element in app.info]
+
+
+def _fill_visit(app: AppTest, key: str, phq9: list[int], gad7: list[int]) -> None:
+    for item, value in enumerate(phq9, start=1):
+        app.radio(key=f"{key}_PHQ-9_{item}").set_value(value)
+    for item, value in enumerate(gad7, start=1):
+        app.radio(key=f"{key}_GAD-7_{item}").set_value(value)
+    app.text_area(key=f"{key}_plan").input("continue; review in a week")
+
+
+def _replay(app: AppTest, key: str, token: str) -> None:
+    """Put the first submission's token back, as a second click on the same, still-drawn form would carry it."""
+    app.session_state[f"{key}__token"] = token
+
+
+def test_log_a_visit_saves_once_closes_the_form_and_reports_where_the_form_stood(engine: Engine, team: dict) -> None:
+    _with_visit(engine, team)
+    app = _pick(_chart(), team, "Log a visit")
+    key = f"visit_{team['patient']}"
+    token = app.session_state[f"{key}__token"]
+    _fill_visit(app, key, [1, 1, 1, 1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1, 0])
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+
+    assert _count(engine, Visit, Visit.visit_type == "follow-up") == 1
+    assert [event.patient_id for event in _audit(engine, "log_visit")] == [team["patient"]]
+    assert any(message.startswith("Visit saved: PHQ-9 8 (mild), GAD-7 6 (mild)") for message in _successes(app))
+    # The form closed: none of its widgets is drawn, and its state (answers, token) is gone.
+    assert app.segmented_control(key=f"chart_form_{team['patient']}").value is None
+    assert not [radio for radio in app.radio if radio.key and radio.key.startswith(key)]
+    assert f"{key}__token" not in app.session_state
+
+    # A second click of the same submission (same token) writes nothing and says so.
+    app = _pick(app, team, "Log a visit")
+    _replay(app, key, token)
+    _fill_visit(app, key, [1, 1, 1, 1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1, 0])
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert _count(engine, Visit, Visit.visit_type == "follow-up") == 1
+    assert len(_audit(engine, "log_visit")) == 1
+    assert any("already saved" in element and "nothing was saved twice" in element for element in _infos(app))
+    with read_session(engine) as session:
+        claim = session.get(FormSubmission, token)
+    assert claim is not None and claim.action == "log_visit" and claim.record_type == "visit"
+
+
+def test_a_repeated_self_harm_answer_reopens_the_acknowledged_flag_and_says_so(engine: Engine, team: dict) -> None:
+    first = log_visit(
+        team["prescriber"],
+        team["patient"],
+        VisitInput(
+            visit_at=utcnow() - timedelta(days=2), modality="video", duration_minutes=30, phq9=[1] * 8 + [1]
+        ),
+        expected_patient_version=1,
+    )
+    assert [kind for _, kind, _ in first.flags_raised] == ["self_harm"]
+    with read_session(engine) as session:
+        flag = session.scalars(select(Flag).where(Flag.kind == "self_harm")).one()
+    act_on_flag(team["nurse"], flag.id, "acknowledge", expected_version=flag.version, note="safety plan reviewed")
+
+    app = _pick(_chart(), team, "Log a visit")
+    key = f"visit_{team['patient']}"
+    _fill_visit(app, key, [2, 2, 1, 1, 1, 1, 1, 1, 1], [1] * 7)
+    app.run()
+    assert any("saving raises an urgent self-harm flag" in _plain(element.value) for element in app.error)
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+
+    with read_session(engine) as session:
+        flags = session.scalars(select(Flag).where(Flag.kind == "self_harm")).all()
+        events = session.scalars(select(FlagEvent).where(FlagEvent.flag_id == flag.id).order_by(FlagEvent.id)).all()
+        newest = session.scalar(
+            select(func.max(Visit.id)).where(Visit.patient_id == team["patient"], Visit.visit_type == "follow-up")
+        )
+    # Still one flag, back to open, with the new answer on it and in its history, naming the new record.
+    assert len(flags) == 1
+    assert (flags[0].state, flags[0].finding_count) == ("open", 2)
+    assert "total 11" in flags[0].summary
+    assert [event.action for event in events] == ["raised", "acknowledge", "new_finding"]
+    assert events[-1].source_table == "assessments" and events[-1].source_id is not None
+    assert "reopened" in (events[-1].note or "")
+    assert newest is not None
+    assert len(_audit(engine, "flag_new_finding")) == 1
+    # The user is told the truth: the finding went onto the open flag.
+    assert any("Added to the open urgent self harm flag" in message for message in _successes(app))
+    assert any("URGENT self harm (open)" in _plain(element.value) for element in app.error)
+
+
+def test_intake_saves_once_and_closes(engine: Engine, team: dict) -> None:
+    app = _chart()
+    key = f"intake_{team['patient']}"
+    # A patient without visits opens on the intake form.
+    assert app.segmented_control(key=f"chart_form_{team['patient']}").value == "Intake evaluation"
+    token = app.session_state[f"{key}__token"]
+    app.text_area(key=f"{key}_psychiatric").input("Two prior depressive episodes.")
+    app.text_area(key=f"{key}_plan").input("Start IOP; weekly PHQ-9.")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+
+    assert _count(engine, Visit, Visit.visit_type == "intake") == 1
+    assert [event.patient_id for event in _audit(engine, "record_intake")] == [team["patient"]]
+    assert any(message.startswith("Intake saved") for message in _successes(app))
+    assert app.segmented_control(key=f"chart_form_{team['patient']}").value is None
+
+    app = _pick(app, team, "Intake evaluation")
+    _replay(app, key, token)
+    app.text_area(key=f"{key}_plan").input("Start IOP; weekly PHQ-9.")
+    app.button(key=f"{key}_save").click().run()
+    assert _count(engine, Visit, Visit.visit_type == "intake") == 1
+    assert len(_audit(engine, "record_intake")) == 1
+    assert any("already saved" in element for element in _infos(app))
+
+
+def test_start_a_medication_saves_once_and_a_second_click_writes_nothing(engine: Engine, team: dict) -> None:
+    _with_visit(engine, team)
+    app = _pick(_chart(), team, "Start a medication")
+    key = f"start_med_{team['patient']}"
+    token = app.session_state[f"{key}__token"]
+    app.selectbox(key=f"{key}_drug").set_value("trazodone").run()
+    app.number_input(key=f"{key}_dose_trazodone").set_value(50.0)
+    app.text_input(key=f"{key}_reason").input("insomnia")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+
+    active = (Prescription.drug == "trazodone", Prescription.status == "active")
+    assert _count(engine, Prescription, *active) == 1
+    assert _count(engine, DoseChange, DoseChange.drug == "trazodone", DoseChange.change_type == "start") == 1
+    assert [event.detail for event in _audit(engine, "start_medication")] == ["trazodone 50 mg once daily"]
+    assert "Started trazodone 50 mg once daily." in _successes(app)
+    assert app.segmented_control(key=f"chart_form_{team['patient']}").value is None
+
+    app = _pick(app, team, "Start a medication")
+    _replay(app, key, token)
+    app.selectbox(key=f"{key}_drug").set_value("trazodone").run()
+    app.text_input(key=f"{key}_reason").input("insomnia")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert _count(engine, Prescription, *active) == 1
+    assert len(_audit(engine, "start_medication")) == 1
+    assert any("already saved" in element and "Started trazodone" in element for element in _infos(app))
+
+
+def test_adjust_a_dose_through_the_form_appends_history_once(engine: Engine, team: dict) -> None:
+    _with_visit(engine, team)
+    prescription_id = _with_prescription(engine, team)
+    app = _pick(_chart(), team, "Adjust or stop a medication")
+    key = f"change_med_{prescription_id}"
+    token = app.session_state[f"{key}__token"]
+    app.number_input(key=f"{key}_dose").set_value(100.0)
+    app.text_input(key=f"{key}_reason").input("partial response at 4 weeks")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+
+    with read_session(engine) as session:
+        prescription = session.get(Prescription, prescription_id)
+        changes = session.scalars(select(DoseChange).where(DoseChange.prescription_id == prescription_id)).all()
+    assert prescription is not None and prescription.dose == 100
+    assert [(c.change_type, c.old_dose, c.new_dose) for c in changes] == [("start", None, 50), ("increase", 50, 100)]
+    assert [event.detail for event in _audit(engine, "adjust_medication")] == ["increase: 50.0 -> 100.0 mg"]
+    assert "Adjusted sertraline: now 100 mg once daily." in _successes(app)
+
+    app = _pick(app, team, "Adjust or stop a medication")
+    _replay(app, key, token)
+    app.number_input(key=f"{key}_dose").set_value(150.0)
+    app.text_input(key=f"{key}_reason").input("partial response at 4 weeks")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert _count(engine, DoseChange, DoseChange.prescription_id == prescription_id) == 2
+    assert len(_audit(engine, "adjust_medication")) == 1
+    assert any("already saved" in element for element in _infos(app))
+
+
+def test_stop_a_medication_through_the_form(engine: Engine, team: dict) -> None:
+    _with_visit(engine, team)
+    prescription_id = _with_prescription(engine, team)
+    app = _pick(_chart(), team, "Adjust or stop a medication")
+    key = f"change_med_{prescription_id}"
+    app.radio(key=f"{key}_action").set_value("Stop").run()
+    app.text_input(key=f"{key}_reason").input("sexual side effects")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+
+    with read_session(engine) as session:
+        prescription = session.get(Prescription, prescription_id)
+    assert prescription is not None and prescription.status == "stopped"
+    stops = (DoseChange.prescription_id == prescription_id, DoseChange.change_type == "stop")
+    assert _count(engine, DoseChange, *stops) == 1
+    assert len(_audit(engine, "stop_medication")) == 1
+    assert "Stopped sertraline." in _successes(app)
