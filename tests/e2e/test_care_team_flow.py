@@ -94,7 +94,8 @@ def test_urgent_flag_reaches_the_nurse_live_and_the_prescriber_sees_it_acknowled
         "Passive thoughts of death this week; no plan or intent. Safety plan reviewed."
     )
     prescriber.get_by_role("button", name="Save visit").filter(visible=True).first.click()
-    prescriber.get_by_text(re.compile(r"Visit saved\. PHQ-9 9 \(mild\); [1-9] flag")).filter(
+    # The outcome is shown where the form stood (and as a toast), and says what happened to the flag.
+    prescriber.get_by_text(re.compile(r"Visit saved: PHQ-9 9 \(mild\).* New urgent flag: self harm\.")).filter(
         visible=True
     ).first.wait_for()
     prescriber.get_by_text(re.compile(r"^URGENT self harm \(open\)")).filter(visible=True).first.wait_for()
@@ -109,7 +110,7 @@ def test_urgent_flag_reaches_the_nurse_live_and_the_prescriber_sees_it_acknowled
     nurse.get_by_role("option", name=re.compile(rf"\[urgent\] .*\({mrn}\) · self harm")).click()
     nurse.get_by_text("Take ownership", exact=True).filter(visible=True).first.click()
     nurse.get_by_role("button", name="Save", exact=True).filter(visible=True).first.click()
-    nurse.get_by_text("Take ownership: done.").filter(visible=True).first.wait_for()
+    nurse.get_by_text(re.compile(r"^Take ownership: done for ")).filter(visible=True).first.wait_for()
     nurse.get_by_text(
         re.compile(rf"^URGENT · .*\({mrn}\) · self harm · open · .* · owner: {re.escape(nurse_name)}$")
     ).filter(visible=True).first.wait_for()
@@ -119,7 +120,7 @@ def test_urgent_flag_reaches_the_nurse_live_and_the_prescriber_sees_it_acknowled
         "Called the patient: safe, safety plan in place; prescriber informed."
     )
     nurse.get_by_role("button", name="Save", exact=True).filter(visible=True).first.click()
-    nurse.get_by_text("Acknowledge: done.").filter(visible=True).first.wait_for()
+    nurse.get_by_text(re.compile(r"^Acknowledge: done for ")).filter(visible=True).first.wait_for()
 
     prescriber.reload()
     prescriber.get_by_text(re.compile(r"^URGENT self harm \(acknowledged\)")).filter(visible=True).first.wait_for()
@@ -170,7 +171,9 @@ def test_refill_approved_by_the_prescriber_shows_decided_to_the_nurse(  # type: 
         if reason_box.input_value() == reason:
             break
     prescriber.get_by_role("button", name="Record decision").filter(visible=True).first.click()
-    prescriber.get_by_text("Refill approved.").filter(visible=True).first.wait_for()
+    prescriber.get_by_text(re.compile(rf"\({request['mrn']}\): refill of .* approved\.")).filter(
+        visible=True
+    ).first.wait_for()
 
     nurse = new_page()
     log_in(nurse, app_url, "nurse")
