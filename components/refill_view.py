@@ -94,7 +94,9 @@ def render_refills(actor: Actor) -> None:
         except (InvalidInput, SafetyBlock, EditConflict) as error:
             show_save_error(error, "refill")
             return
-        st.session_state["refill_notice"] = f"Refill {decision}d." if decision != "hold" else "Refill put on hold."
+        st.session_state["refill_notice"] = {"approve": "Refill approved.", "deny": "Refill denied."}.get(
+            decision, "Refill put on hold."
+        )
         st.rerun()
     notice = st.session_state.pop("refill_notice", None)
     if notice:
