@@ -95,7 +95,7 @@ def action_panel(actor: Actor, table: pd.DataFrame) -> None:
             return
         st.session_state.pop("triage_note", None)
         st.session_state["triage_notice"] = f"{ACTIONS[action]}: done."
-        st.rerun(scope="fragment")
+        st.rerun()  # app scope: a fragment-scoped rerun raises when the click arrives in a full-app run
     notice = st.session_state.pop("triage_notice", None)
     if notice:
         st.success(escape_markdown(notice))
