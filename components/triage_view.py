@@ -96,9 +96,10 @@ def action_panel(actor: Actor, table: pd.DataFrame) -> None:
             return
         # The chosen flag stays picked (its state now updated in the picker); the note and token start over.
         st.session_state.pop("triage_note", None)
+        # A full rerun, not a fragment one: a click merged with a pending full-app rerun is not a fragment run,
+        # and st.rerun(scope="fragment") would then fail after the write was committed.
         finish_form(
             "triage_submission",
             f"{ACTIONS[action]}: done for {row['patient']} ({row['mrn']}), {str(row['kind']).replace('_', ' ')}.",
-            scope="fragment",
         )
     show_notice()

@@ -1,15 +1,19 @@
-"""Fixtures for AppTest: real secrets for the test run and a logged-in session helper."""
+"""Fixtures for AppTest: real secrets for the test run, a logged-in session helper, and database read-backs."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine, select
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
+from db.engine import read_session
+from db.models import AuditEvent
 from tests.factories import TEST_PASSWORD
 
 COOKIE_KEY = secrets.token_urlsafe(48)
@@ -41,3 +45,19 @@ def logged_in() -> Callable[[str], AppTest]:
         return log_in(new_app(), username, password)
 
     return _log_in
+
+
+def rows(engine: Engine, model: type, *conditions: Any) -> list[Any]:
+    """Every row of ``model`` matching ``conditions``, oldest first (detached, attributes loaded)."""
+    with read_session(engine) as session:
+        return list(session.scalars(select(model).where(*conditions).order_by(model.id)))  # type: ignore[attr-defined]
+
+
+def audit_rows(engine: Engine, action: str) -> list[AuditEvent]:
+    """The audit events of one action, oldest first."""
+    return rows(engine, AuditEvent, AuditEvent.action == action)
+
+
+def shown(elements: Any) -> list[str]:
+    """The text of the alerts (app.success, app.error, app.warning, app.info) a user sees."""
+    return [element.value for element in elements]

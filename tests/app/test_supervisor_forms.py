@@ -1,0 +1,143 @@
+"""The supervisor's reassign-patients form, driven through its page as a user would."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from db.models import Patient
+from tests.app.conftest import PROJECT_ROOT, audit_rows, log_in, new_app, rows, shown
+from tests.factories import make_patient, make_team, make_user
+
+REASSIGN = str(PROJECT_ROOT / "pages/supervisor/reassign.py")
+REASON = "dr_from is on leave for a month"
+
+
+@pytest.fixture
+def caseloads(engine: Engine) -> dict:
+    team = make_team(engine)
+    other_team = make_team(engine)
+    supervisor = make_user(engine, "supervisor", username="sup_reassign")
+    from_prescriber = make_user(engine, "prescriber", team_id=team, username="dr_from", licensed_states=["NY"])
+    to_prescriber = make_user(engine, "prescriber", team_id=team, username="dr_to", licensed_states=["NY", "NJ"])
+    nj_only = make_user(engine, "prescriber", team_id=team, username="dr_nj", licensed_states=["NJ"])
+    nurse = make_user(engine, "nurse", team_id=team, username="rn_from")
+    other_nurse = make_user(engine, "nurse", team_id=other_team, username="rn_to")
+    moved = make_patient(engine, prescriber=from_prescriber, nurse=nurse, state="NY", mrn="MRN-MOVE")
+    stays = make_patient(engine, prescriber=from_prescriber, nurse=nurse, state="NY", mrn="MRN-STAY")
+    return dict(
+        supervisor=supervisor,
+        from_prescriber=from_prescriber,
+        to_prescriber=to_prescriber,
+        nj_only=nj_only,
+        nurse=nurse,
+        other_nurse=other_nurse,
+        other_team=other_team,
+        moved=moved,
+        stays=stays,
+    )
+
+
+def _fill(caseloads: dict, kind: str, target_id: int) -> AppTest:
+    """Open the page and fill the form up to (not including) the click, one step at a time as a user would."""
+    app = log_in(new_app(), "sup_reassign").switch_page(REASSIGN).run()
+    assert not app.exception, app.exception
+    app.selectbox(key="reassign_source").set_value(caseloads["from_prescriber"].full_name).run()
+    app.multiselect(key="reassign_patients").set_value([caseloads["moved"]])
+    app.radio(key="reassign_kind").set_value(kind).run()
+    app.selectbox(key="reassign_target").set_value(target_id)
+    app.text_input(key="reassign_reason").input(REASON)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _assignments(engine: Engine) -> dict[int, tuple[int | None, int | None, int | None]]:
+    return {p.id: (p.prescriber_id, p.nurse_id, p.team_id) for p in rows(engine, Patient)}
+
+
+def test_reassigning_a_patient_to_a_licensed_prescriber_moves_it_once_with_its_audit_event(
+    engine: Engine, caseloads: dict
+) -> None:
+    before = _assignments(engine)
+    app = _fill(caseloads, "prescriber", caseloads["to_prescriber"].user_id)
+    # Only prescribers licensed in the patient's state are offered.
+    offered = app.selectbox(key="reassign_target").options
+    assert caseloads["nj_only"].full_name not in " ".join(offered)
+    assert any(caseloads["to_prescriber"].full_name in option for option in offered)
+    app.button(key="reassign_save").click().run()
+
+    assert not app.exception, app.exception
+    assert not app.error
+    assert shown(app.success) == ["Moved 1 patient\\(s\\)\\."]
+    after = _assignments(engine)
+    assert after[caseloads["moved"]] == (caseloads["to_prescriber"].user_id, *before[caseloads["moved"]][1:])
+    assert after[caseloads["stays"]] == before[caseloads["stays"]]
+    events = audit_rows(engine, "reassign_patient")
+    assert [(e.patient_id, e.outcome, e.user_id) for e in events] == [
+        (caseloads["moved"], "success", caseloads["supervisor"].user_id)
+    ]
+    assert REASON in (events[0].detail or "")
+    # The caseload sizes before and after are shown.
+    sizes = app.dataframe[0].value
+    assert sizes.loc[caseloads["from_prescriber"].full_name].tolist() == [2, 1]
+    assert sizes.loc[caseloads["to_prescriber"].full_name].tolist() == [0, 1]
+
+    # The impatient second click: the moved patient has left the source caseload, so nothing is moved again.
+    app.button(key="reassign_save").click().run()
+    assert not app.exception, app.exception
+    assert len(audit_rows(engine, "reassign_patient")) == 1
+    assert _assignments(engine) == after
+    assert app.multiselect(key="reassign_patients").value == []
+    assert app.button(key="reassign_save").disabled
+
+
+def test_reassigning_a_patient_to_a_nurse_moves_it_and_its_team_once_with_its_audit_event(
+    engine: Engine, caseloads: dict
+) -> None:
+    before = _assignments(engine)
+    app = _fill(caseloads, "nurse", caseloads["other_nurse"].user_id)
+    app.button(key="reassign_save").click().run()
+
+    assert not app.exception, app.exception
+    assert not app.error
+    assert shown(app.success) == ["Moved 1 patient\\(s\\)\\."]
+    after = _assignments(engine)
+    assert after[caseloads["moved"]] == (
+        caseloads["from_prescriber"].user_id,
+        caseloads["other_nurse"].user_id,
+        caseloads["other_team"],
+    )
+    assert after[caseloads["stays"]] == before[caseloads["stays"]]
+    events = audit_rows(engine, "reassign_patient")
+    assert [(e.patient_id, e.outcome, e.user_id) for e in events] == [
+        (caseloads["moved"], "success", caseloads["supervisor"].user_id)
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DEFECT: after a reassignment to a nurse the patient stays in the chosen prescriber's list and stays "
+    "selected, so a second click on 'Reassign' reassigns it again and writes a second audit event",
+)
+def test_a_second_click_on_reassign_to_a_nurse_writes_nothing_more(engine: Engine, caseloads: dict) -> None:
+    app = _fill(caseloads, "nurse", caseloads["other_nurse"].user_id)
+    app.button(key="reassign_save").click().run()
+    assert len(audit_rows(engine, "reassign_patient")) == 1
+    if not app.button(key="reassign_save").disabled:
+        app.button(key="reassign_save").click().run()  # the impatient second click, after the first save
+    assert not app.exception, app.exception
+    assert len(audit_rows(engine, "reassign_patient")) == 1
+
+
+def test_reassigning_without_a_reason_moves_nobody_and_names_the_field(engine: Engine, caseloads: dict) -> None:
+    before = _assignments(engine)
+    app = _fill(caseloads, "prescriber", caseloads["to_prescriber"].user_id)
+    app.text_input(key="reassign_reason").input("   ")
+    app.button(key="reassign_save").click().run()
+    assert not app.exception, app.exception
+    assert len(app.error) == 1 and "Nothing was saved" in app.error[0].value and "reason" in app.error[0].value
+    assert not app.success
+    assert _assignments(engine) == before
+    assert audit_rows(engine, "reassign_patient") == []
