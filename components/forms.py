@@ -49,14 +49,14 @@ def clear_form(key: str) -> None:
             del st.session_state[state_key]
 
 
-def finish_form(key: str, notice: str, *, close: str | None = None, scope: str = "app") -> None:
+def finish_form(key: str, notice: str, *, close: str | None = None) -> None:
     """After a save: clear the form, close it (``close`` is the key of the widget that opened it), and show the
     outcome at the place the form was (``show_notice``) and as a toast, wherever the user has scrolled."""
     clear_form(key)
     if close is not None:
         st.session_state.pop(close, None)
     st.session_state[NOTICE_KEY] = notice
-    st.rerun(scope=scope)  # type: ignore[arg-type]
+    st.rerun()
 
 
 def show_notice() -> None:

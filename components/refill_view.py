@@ -34,6 +34,7 @@ QUEUE_COLUMNS = [
 
 
 def render_refills(actor: Actor) -> None:
+    show_notice()  # the decision just recorded, also when it emptied the queue
     table = refill_queue(actor)
     if table.empty:
         st.success("No pending refill requests.")
@@ -57,7 +58,6 @@ def render_refills(actor: Actor) -> None:
         "Download CSV", table[QUEUE_COLUMNS].to_csv(index=False).encode(), "refills.csv", "text/csv", key="refills_csv"
     )
     st.subheader("Decide a request")
-    show_notice()
     labels = {
         int(row.refill_id): f"{row.patient} ({row.mrn}) · {row.drug} {row.dose:g} {row.unit} · qty {row.quantity}"
         for row in table.itertuples()
@@ -70,7 +70,11 @@ def render_refills(actor: Actor) -> None:
         st.warning(
             "Early request" + (f" for a schedule {row['schedule']} controlled substance" if row["schedule"] else "")
         )
-    decision = st.radio("Decision", ["approve", "deny", "hold"], horizontal=True, key="refill_decision")
+    # No default and one radio per request: after a save the picker moves on to the next request, and a second
+    # click must not decide that request, which the prescriber has not looked at.
+    decision = st.radio(
+        "Decision", ["approve", "deny", "hold"], index=None, horizontal=True, key=f"refill_decision_{refill_id}"
+    )
     quantity = st.number_input(
         "Quantity", min_value=1, max_value=1000, value=int(row["quantity"]), key=f"refill_quantity_{refill_id}"
     )
@@ -83,6 +87,9 @@ def render_refills(actor: Actor) -> None:
     reason = st.text_input("Reason (required to deny or hold)", max_chars=2000, key=f"refill_reason_{refill_id}")
     token = submission_token("refill")
     if st.button("Record decision", type="primary", key="refill_save"):
+        if decision is None:
+            st.error("Choose approve, deny or hold for this request. Nothing was saved.")
+            return
         try:
             decide_refill(
                 actor,

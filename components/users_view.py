@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.forms import escape_markdown, show_save_error
+from components.forms import finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.users import MIN_PASSWORD_LENGTH, create_user, deactivate_user, reset_password
 from db.models import ROLES
@@ -15,9 +15,7 @@ from db.queries.program import list_users, teams
 def render_users(actor: Actor) -> None:
     users = list_users(actor)
     st.dataframe(users.drop(columns=["version"], errors="ignore"), hide_index=True, width="stretch", key="users_table")
-    notice = st.session_state.pop("users_notice", None)
-    if notice:
-        st.success(escape_markdown(notice))
+    show_notice()
     create, manage = st.tabs(["Create a user", "Reset password or deactivate"])
     with create, st.form("create_user", clear_on_submit=True):
         columns = st.columns(3)
@@ -44,8 +42,7 @@ def render_users(actor: Actor) -> None:
             except InvalidInput as error:
                 show_save_error(error, "create_user")
             else:
-                st.session_state["users_notice"] = f"Created {username}."
-                st.rerun()
+                finish_form("create_user", f"Created {username}.")
     with manage:
         if users.empty:
             return
@@ -55,21 +52,22 @@ def render_users(actor: Actor) -> None:
         }
         user_id = st.selectbox("User", list(labels), format_func=labels.__getitem__, key="manage_user")
         version = int(users[users["id"] == user_id].iloc[0]["version"])
+        token = submission_token("manage")
         new_password = st.text_input("New password", type="password", key="manage_password")
         if st.button("Reset password", key="manage_reset"):
             try:
-                ended = reset_password(actor, int(user_id), new_password, expected_version=version)
+                ended = reset_password(
+                    actor, int(user_id), new_password, expected_version=version, submission=token
+                )
             except (InvalidInput, EditConflict) as error:
-                show_save_error(error, "manage_user")
+                show_save_error(error, "manage")
             else:
-                st.session_state["users_notice"] = f"Password reset; {ended} session(s) ended."
-                st.rerun()
+                finish_form("manage", f"Password reset for {labels[user_id]}; {ended} session(s) ended.")
         reason = st.text_input("Reason for deactivation", max_chars=500, key="manage_reason")
         if st.button("Deactivate", key="manage_deactivate"):
             try:
-                ended = deactivate_user(actor, int(user_id), reason, expected_version=version)
+                ended = deactivate_user(actor, int(user_id), reason, expected_version=version, submission=token)
             except (InvalidInput, EditConflict) as error:
-                show_save_error(error, "manage_user")
+                show_save_error(error, "manage")
             else:
-                st.session_state["users_notice"] = f"Deactivated; {ended} session(s) ended."
-                st.rerun()
+                finish_form("manage", f"Deactivated {labels[user_id]}; {ended} session(s) ended.")

@@ -215,6 +215,8 @@ def act_on_flag(
             raise EditConflict(_conflict_message(session, flag))
         if flag.state not in allowed_from:
             raise InvalidInput({"action": f"a flag that is {flag.state} cannot be given '{action}'"})
+        if action == "take_ownership" and flag.owner_id == actor.user_id:
+            raise InvalidInput({"action": "you already own this flag"})
         values: dict[str, object] = {"version": flag.version + 1, "updated_at": now, "updated_by_id": actor.user_id}
         if action == "take_ownership" or flag.owner_id is None:
             values["owner_id"] = actor.user_id

@@ -71,6 +71,8 @@ def decide_refill(
         claim = claim_submission(session, actor, submission, "decide_refill")
         if refill.version != expected_version or refill.status not in ("pending", "on_hold"):
             raise EditConflict(_decided_message(session, refill))
+        if decision == "hold" and refill.status == "on_hold":
+            raise InvalidInput({"decision": "this request is already on hold; approve or deny it"})
         prescription = session.get(Prescription, refill.prescription_id)
         assert prescription is not None
         if decision == "approve":

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 from db.audit import record_event
 from db.auth import hash_password, revoke_user_sessions
 from db.commands import EditConflict, InvalidInput
+from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
 from db.models import ROLES, Team, User
 from db.permissions import Actor, require
@@ -106,11 +107,18 @@ def _target(session, actor: Actor, user_id: int, expected_version: int | None) -
 
 
 def reset_password(
-    actor: Actor, user_id: int, new_password: str, *, expected_version: int | None = None, engine: Engine | None = None
+    actor: Actor,
+    user_id: int,
+    new_password: str,
+    *,
+    expected_version: int | None = None,
+    submission: str | None = None,
+    engine: Engine | None = None,
 ) -> int:
     """Set a new password and end every session the user has (their old cookies stop working)."""
     validate_password(new_password)
     with write_session(engine) as session:
+        claim = claim_submission(session, actor, submission, "reset_password")
         user = _target(session, actor, user_id, expected_version)
         user.password_hash = hash_password(new_password)
         user.password_changed_at = utcnow()
@@ -125,17 +133,27 @@ def reset_password(
             record_id=user.id,
             detail=f"{ended} session(s) ended",
         )
+        settle_submission(claim, record_type="user", record_id=user.id, outcome="Password reset.")
         return ended
 
 
 def deactivate_user(
-    actor: Actor, user_id: int, reason: str, *, expected_version: int | None = None, engine: Engine | None = None
+    actor: Actor,
+    user_id: int,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    submission: str | None = None,
+    engine: Engine | None = None,
 ) -> int:
     """Deactivate an account and end its sessions. Users are never deleted."""
     if not reason.strip():
         raise InvalidInput({"reason": "a reason is required"})
     with write_session(engine) as session:
+        claim = claim_submission(session, actor, submission, "deactivate_user")
         user = _target(session, actor, user_id, expected_version)
+        if not user.is_active:
+            raise InvalidInput({"user": f"{user.username} is already inactive"})
         if user.role == "admin" and user.is_active:
             active_admins = session.scalar(select(func.count()).where(User.role == "admin", User.is_active.is_(True)))
             if (active_admins or 0) <= 1:
@@ -151,4 +169,5 @@ def deactivate_user(
             record_id=user.id,
             detail=reason.strip()[:500],
         )
+        settle_submission(claim, record_type="user", record_id=user.id, outcome="Account deactivated.")
         return ended

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from components.forms import escape_markdown
 from db.engine import utcnow
 from db.models import Assessment, Flag
 from tests.app.conftest import PROJECT_ROOT, audit_rows, log_in, new_app, rows, shown
@@ -54,8 +53,8 @@ def test_importing_a_self_report_file_stores_each_report_once_with_its_audit_eve
     app = _upload_and_import()
 
     assert not app.exception, app.exception
-    assert shown(app.success) == [escape_markdown("1 imported, 0 duplicate, 1 rejected")]
-    assert shown(app.error) == [escape_markdown("1 report(s) raised an URGENT flag: see the triage queue now.")]
+    assert shown(app.success) == ["1 imported, 0 duplicate, 1 rejected"]
+    assert shown(app.error) == ["1 report(s) raised an URGENT flag: see the triage queue now."]
     results = app.dataframe[0].value
     assert results[["MRN", "Result"]].values.tolist() == [["MRN-UP", "imported"], ["MRN-NOBODY", "rejected"]]
     assessments = rows(engine, Assessment)
@@ -83,7 +82,7 @@ def test_a_second_click_on_import_stores_nothing_twice(engine: Engine, team_pati
 
     assert not app.exception, app.exception
     # The report is recognised as already imported: no second assessment, flag or per-report audit event.
-    assert shown(app.success) == [escape_markdown("0 imported, 1 duplicate, 1 rejected")]
+    assert shown(app.success) == ["0 imported, 1 duplicate, 1 rejected"]
     assert not app.error
     assert len(rows(engine, Assessment)) == 1
     assert len(rows(engine, Flag)) == 1
@@ -101,7 +100,7 @@ def test_a_file_that_is_not_fhir_imports_nothing_and_says_why(engine: Engine, te
     app.file_uploader(key="fhir_self_reports").upload("reports.json", b'{"a": 1}', "application/json").run()
     app.button(key="fhir_self_reports_import").click().run()
     assert not app.exception, app.exception
-    assert shown(app.error) == [escape_markdown("file: the file is JSON but not a FHIR resource (no resourceType)")]
+    assert shown(app.error) == ["file: the file is JSON but not a FHIR resource (no resourceType)"]
     assert not app.success
     assert rows(engine, Assessment) == []
     assert audit_rows(engine, "import_self_reports") == [] and audit_rows(engine, "import_self_report") == []
