@@ -210,6 +210,8 @@ class _ImportBatch:
     def _why_not_a_correction(self, current: Assessment, patient_id: int, report: SelfReport) -> str | None:
         if current.patient_id != patient_id:
             return f"a report with this identifier ({report.external_id}) is stored for another patient"
+        if current.instrument != report.instrument:
+            return f"the report stored with this identifier ({report.external_id}) is a {current.instrument}"
         if report.is_correction:
             return None
         if report.external_id in self.stored_from_this_file:

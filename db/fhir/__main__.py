@@ -87,9 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_import(args: argparse.Namespace, actor: Actor | None, engine: Engine) -> int:
     try:
         check_input_size(args.file.stat().st_size)  # before reading it into memory
+        payload = args.file.read_bytes()
     except FhirInputError as error:
         raise InvalidInput({"file": str(error)}) from error
-    payload = args.file.read_bytes()
+    except OSError as error:
+        raise InvalidInput({"file": f"cannot be read ({error.strerror})"}) from error
     if args.command == "onboard":
         result = onboard_patient(actor, payload, prescriber_username=args.prescriber, engine=engine)
         print(

@@ -20,9 +20,9 @@ from clinical import interop
 
 MAX_EXTERNAL_ID = 200
 # Checked before a file is parsed: json.loads recurses once per nesting level, so a file of 100,000 nested
-# brackets would end in RecursionError. No FHIR resource read here nests deeper than about 20 levels
-# (QuestionnaireResponse items may nest, a few levels in practice). 20 MB is above any single-patient bundle and
-# a feed of thousands of self-reports; the upload page keeps its own, lower limit.
+# brackets would end in RecursionError. Our exported bundles nest 9 levels (Bundle > entry > resource > ...);
+# 64 leaves room for QuestionnaireResponse items nested in items. 20 MB is above any single-patient bundle
+# and a feed of thousands of self-reports (a 20 MB scan takes about 0.7 s); the upload page allows 5 MB.
 MAX_JSON_DEPTH = 64
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 # No self-report is dated before this (nor before the patient's birth date, checked when the patient is known).
@@ -55,17 +55,20 @@ class InputResource:
         return f"{kind}/{self.resource['id']}" if self.resource.get("id") else f"{kind} ({self.position})"
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+# A JSON string token. JSON strings never hold a raw line break, so a quote left open on one NDJSON line never
+# hides the brackets of the next line (which is parsed on its own).
+_JSON_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
+_NOT_BRACKETS = bytes(code for code in range(256) if code not in b"[]{}")
+_OPENING = frozenset(b"[{")
 
 
 def json_nesting_depth(text: str, *, stop_above: int = MAX_JSON_DEPTH) -> int:
     """How deeply brackets nest in ``text`` outside JSON strings, found by a scan without recursion (stops
     counting once above ``stop_above``). Across NDJSON lines the count carries on, which can only overstate."""
-    brackets = _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text))
+    brackets = _JSON_STRING.sub("", text).encode("utf-8").translate(None, _NOT_BRACKETS)
     depth = deepest = 0
     for bracket in brackets:
-        if bracket in "[{":
+        if bracket in _OPENING:
             depth += 1
             if depth > deepest:
                 deepest = depth
@@ -96,8 +99,8 @@ def read_resources(payload: bytes | str) -> list[InputResource]:
         raise FhirInputError("the file is empty")
     if json_nesting_depth(text) > MAX_JSON_DEPTH:
         raise FhirInputError(
-            f"the file is nested more than {MAX_JSON_DEPTH} levels deep; no FHIR resource read here is, "
-            "so it was not read"
+            f"the file is nested more than {MAX_JSON_DEPTH} levels deep, far deeper than any FHIR resource read "
+            "here: it was not read"
         )
     try:
         document = json.loads(text)
@@ -122,7 +125,9 @@ def read_resources(payload: bytes | str) -> list[InputResource]:
 
 def _read_ndjson(text: str) -> list[InputResource]:
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on line feeds only (NDJSON's separator): str.splitlines would also split inside a JSON string at
+    # characters JSON allows there raw (U+2028, U+2029, U+0085), past the depth scan's idea of the string.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -484,6 +484,17 @@ def test_a_correction_of_a_stored_report_is_stored_as_a_new_version_rescored_and
     (refused,) = import_self_reports(nurse, json.dumps(changed))
     assert refused.status == "rejected"
     assert "differs from the report already stored with this identifier" in refused.detail
+    gad7_as_correction = {
+        **gad7_response("Patient/p1", ["LA6568-5"] * 7, "resp-1"),
+        "status": "amended",
+        "identifier": {"system": "https://portal.example.org/reports", "value": "resp-1"},
+        "subject": {"identifier": {"system": interop.MRN_SYSTEM, "value": "MRN-OURS"}},
+    }
+    (other_instrument,) = import_self_reports(nurse, json.dumps(gad7_as_correction))
+    assert (other_instrument.status, other_instrument.detail) == (
+        "rejected",
+        "the report stored with this identifier (https://portal.example.org/reports|resp-1) is a PHQ-9",
+    )
     assert len(_stored(engine)[0]) == 2
 
 
@@ -544,13 +555,20 @@ def test_a_file_nested_too_deeply_or_too_large_is_refused_before_it_is_parsed(
     deep = "[" * 100_000 + "]" * 100_000
     hidden = '{"resourceType": "Observation", "x": ' + deep + "}"
     deep_line = ndjson(phq9_observation("MRN-OURS", [0] * 9, "ok"), hidden)
-    for payload in (deep, deep_line):
+    # A quote left open on one line, or a line break JSON allows inside a string (U+2028), must not hide the
+    # brackets after it from the depth check.
+    after_open_quote = '{"resourceType": "Observation", "note": "unterminated\n' + deep + '\n"}'
+    after_line_separator = '{"resourceType": "Observation", "note": "a\u2028' + deep + '"}'
+    for payload in (deep, deep_line, after_open_quote):
         with pytest.raises(InvalidInput, match="nested more than"):
             import_self_reports(team_setup["nurse"], payload)
         with pytest.raises(InvalidInput, match="nested more than"):
             onboard_patient(admin, payload)
     with pytest.raises(InvalidInput, match="larger than"):
         import_self_reports(team_setup["nurse"], b" " * (MAX_INPUT_BYTES + 1))
+    # Inside one JSON string the brackets are text: the line is read whole and rejected for what it is.
+    (rejected,) = import_self_reports(team_setup["nurse"], after_line_separator)
+    assert rejected.status == "rejected" and "not valid FHIR R4" in rejected.detail
 
     deep_file, huge_file = tmp_path / "deep.json", tmp_path / "huge.ndjson"
     deep_file.write_text(deep)
