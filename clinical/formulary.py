@@ -200,10 +200,12 @@ def check_dose(
 
 def allergy_matches(drug: str, allergies: list[str]) -> list[str]:
     """Recorded allergies that match ``drug``: the same drug (any name), or cross-sensitivity between the
-    aromatic anticonvulsants (carbamazepine, oxcarbazepine, phenytoin, lamotrigine) for serious rash."""
-    canonical = resolve_drug(drug)
+    aromatic anticonvulsants (carbamazepine, oxcarbazepine, phenytoin, lamotrigine) for serious rash. A drug
+    outside the formulary (an outside medication being onboarded) matches an allergy recorded under its name."""
+    canonical = resolve_drug(drug) if isinstance(drug, str) else None
     if canonical is None:
-        return []
+        name = _normalise(drug) if isinstance(drug, str) else ""
+        return [allergy for allergy in allergies if name and _normalise(allergy or "") == name]
     aromatic = {"carbamazepine", "oxcarbazepine", "phenytoin", "lamotrigine"}
     matches = []
     for allergy in allergies:

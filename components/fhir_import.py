@@ -7,7 +7,7 @@ import streamlit as st
 
 from components.forms import escape_markdown
 from db.commands import InvalidInput
-from db.commands.fhir import import_self_reports
+from db.commands.fhir import STATUSES, import_self_reports
 from db.permissions import Actor, PermissionDenied
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -18,7 +18,9 @@ def self_report_upload(actor: Actor) -> None:
     st.caption(
         "A FHIR R4 Bundle (JSON) or NDJSON of QuestionnaireResponse or Observation resources (PHQ-9, GAD-7). "
         "Patients are matched by MRN (identifier system urn:iop:mrn, or a Patient in the same file). "
-        "A report already imported is listed as a duplicate and stored once."
+        "A report already imported is listed as a duplicate and stored once; a correction (status amended or "
+        "corrected, same identifier) is stored as a new version that replaces it in trends, the original kept. "
+        "Reports that answer an item twice, conflict over the patient, or are implausibly dated are rejected."
     )
     upload = st.file_uploader("FHIR file", type=["json", "ndjson"], key="fhir_self_reports")
     if upload is None:
@@ -34,7 +36,7 @@ def self_report_upload(actor: Actor) -> None:
             st.error(escape_markdown(str(error)))
             return
         statuses = [r.status for r in results]
-        summary = ", ".join(f"{statuses.count(name)} {name}" for name in ("imported", "duplicate", "rejected"))
+        summary = ", ".join(f"{statuses.count(name)} {name}" for name in STATUSES)
         st.success(escape_markdown(summary))
         urgent = [r for r in results if "urgent" in r.flags]
         if urgent:

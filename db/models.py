@@ -23,8 +23,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    exists,
+    text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from db.engine import utcnow
 
@@ -293,10 +296,31 @@ class Assessment(Base):
     source: Mapped[str] = mapped_column(String(12))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)  # dedupes imported self-reports
+    external_id: Mapped[str | None] = mapped_column(String(200))  # the sender's id of an imported self-report
+    # A correction sent later (FHIR status amended/corrected) is a new row naming the version it replaces; the
+    # replaced row is never changed. Unique: a version is superseded at most once, so two concurrent
+    # corrections of the same report cannot both be stored.
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_assessments_patient_instrument_time", "patient_id", "instrument", "administered_at"),)
+    __table_args__ = (
+        Index("ix_assessments_patient_instrument_time", "patient_id", "instrument", "administered_at"),
+        # Dedupes imported self-reports: one first version per sender identifier (its corrections share it).
+        Index(
+            "uq_assessments_external_id_first_version",
+            "external_id",
+            unique=True,
+            sqlite_where=text("supersedes_id IS NULL"),
+            postgresql_where=text("supersedes_id IS NULL"),
+        ),
+    )
+
+
+def current_assessment(entity: Any = Assessment) -> ColumnElement[bool]:
+    """True for the current version of a score (no correction supersedes it): what trends and outcomes read.
+    ``entity`` is ``Assessment`` or an alias of it."""
+    newer = aliased(Assessment)
+    return ~exists().where(newer.supersedes_id == entity.id)
 
 
 class SideEffectReport(Base):
@@ -542,4 +566,5 @@ __all__ = [
     "Team",
     "User",
     "Visit",
+    "current_assessment",
 ]

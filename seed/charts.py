@@ -881,6 +881,7 @@ class ChartBuilder:
                     "entered_by_id": entered_by if source == "visit" else None,
                     # The patient portal's response id: what a re-import would be deduplicated on.
                     "external_id": f"portal:{mrn}:{assessment_id}" if source == "self-report" else None,
+                    "supersedes_id": None,  # the seeded history has no corrected self-reports
                     "created_at": administered_at + timedelta(minutes=1),
                 })
                 for finding in scores.flags(pattern, previous[instrument]):

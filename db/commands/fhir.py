@@ -2,45 +2,57 @@
 
 Self-reports are checked one by one: a malformed, unmatched or duplicate resource gets its own result and
 never stops the valid ones in the same file, which are stored in one transaction with their flags and audit
-events. Onboarding is all or nothing: one bad resource and no patient is created.
+events. A correction of a stored report is stored as a new version that supersedes it (the original is kept).
+Onboarding is all or nothing: one bad resource, or one medication the prescriber's safety review would not
+allow without a prescriber's decision, and no patient is created.
 """
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, select, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 import clinical
 from clinical.diagnoses import diagnosis
 from db.audit import record_event
-from db.commands import InvalidInput
+from db.commands import InvalidInput, SafetyBlock
 from db.commands.flags import raise_flags
 from db.commands.intake import ICD10_PATTERN
-from db.commands.medications import add_started_prescription
+from db.commands.medications import (
+    MAX_DAILY_DOSE_SANITY_MG,
+    ProposedMedication,
+    add_started_prescription,
+    review_new_medications,
+)
 from db.commands.users import US_STATES
 from db.commands.visits import previous_totals
 from db.engine import read_session, utcnow, write_session
 from db.fhir.parsing import (
     FhirInputError,
     InputResource,
+    MedicationInput,
     SelfReport,
     parse_onboarding,
     parse_self_report,
     patient_mrns,
     read_resources,
 )
-from db.models import SEXES, Allergy, Assessment, Diagnosis, Patient, Prescription, User
+from db.models import SEXES, Allergy, Amendment, Assessment, Diagnosis, Patient, Prescription, User
 from db.permissions import Actor, import_scope, require
 from db.queries.caseload import program_today
-from db.queries.patients import age_on
 
 SELF_REPORT_SOURCE = "self-report"  # the Assessment.source value the seed and the app use for self-reports
 IMPORTED = "imported"
+AMENDED = "amended"  # a correction, stored as a new version of the report it corrects
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
+STATUSES = (IMPORTED, AMENDED, DUPLICATE, REJECTED)
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,7 @@ class ImportResult:
     """What happened to one resource of an import file (shown to the user as a table of text)."""
 
     resource: str
-    status: str  # imported, duplicate, rejected
+    status: str  # one of STATUSES
     detail: str
     mrn: str = ""
     instrument: str = ""
@@ -77,7 +89,11 @@ def import_self_reports(
     actor: Actor | None, payload: bytes | str, *, engine: Engine | None = None
 ) -> list[ImportResult]:
     """Import patient self-reports (PHQ-9 / GAD-7 as QuestionnaireResponse or Observation) from a Bundle or
-    NDJSON. ``actor`` None is the system (command line). Returns one result per resource, in file order."""
+    NDJSON. ``actor`` None is the system (command line). Returns one result per resource, in file order.
+
+    A report whose identifier is already stored is a duplicate when it says the same, a new version of the
+    stored report (result ``amended``) when it is sent as a correction (status amended/corrected), and refused
+    otherwise: a changed report is never dropped as a duplicate, nor silently replaces what was stored."""
     items = _read_payload(actor, "import_self_reports", payload, engine)
     mrns = patient_mrns(items)
     results: list[ImportResult | None] = []
@@ -97,106 +113,213 @@ def import_self_reports(
     now = utcnow()
     with write_session(engine) as session:
         wanted = {report.mrn for _, _, report in reports}
-        visible = dict(
-            session.execute(
-                select(Patient.mrn, Patient.id).where(
+        patients = {
+            mrn: (patient_id, born)
+            for mrn, patient_id, born in session.execute(
+                select(Patient.mrn, Patient.id, Patient.date_of_birth).where(
                     Patient.mrn.in_(wanted), import_scope(actor) if actor is not None else true()
                 )
-            ).all()
-        )
-        existing = set(
-            session.scalars(
-                select(Assessment.external_id).where(Assessment.external_id.in_([r.external_id for _, _, r in reports]))
             )
-        )
-        # Oldest first, so each report is compared with the one before it (the rise-by-MCID rule).
-        for index, label, report in sorted(reports, key=lambda r: r[2].administered_at):
-            results[index] = _store_report(session, actor, label, report, visible, existing, now)
-        imported = [r for r in results if r is not None and r.status == IMPORTED]
+        }
+        versions: dict[str, list[Assessment]] = defaultdict(list)  # every stored version, by sender identifier
+        for stored in session.scalars(
+            select(Assessment)
+            .where(Assessment.external_id.in_({r.external_id for _, _, r in reports}))
+            .order_by(Assessment.id)
+        ):
+            versions[str(stored.external_id)].append(stored)
+        batch = _ImportBatch(session, actor, patients, versions, now)
+        for index, label, report in _in_storing_order(reports):
+            results[index] = batch.store(label, report)
+        done = [r for r in results if r is not None]
         record_event(
             session,
             actor,
             "import_self_reports",
             data_category="assessment",
             record_type="fhir_import",
-            detail=f"{len(imported)} imported, "
-            f"{sum(1 for r in results if r is not None and r.status == DUPLICATE)} duplicates, "
-            f"{sum(1 for r in results if r is not None and r.status == REJECTED)} rejected",
+            detail=", ".join(f"{sum(1 for r in done if r.status == status)} {status}" for status in STATUSES),
         )
-    return [result for result in results if result is not None]
+    return done
 
 
-def _store_report(
-    session,  # type: ignore[no-untyped-def]
-    actor: Actor | None,
-    label: str,
-    report: SelfReport,
-    visible: dict[str, int],
-    existing: set[str],
-    now: datetime,
-) -> ImportResult:
-    patient_id = visible.get(report.mrn)
-    if patient_id is None:
-        # The same answer for an unknown MRN and one outside the caseload: it reveals nothing.
-        return _rejected(label, f"no patient with MRN {report.mrn} in your scope", report)
-    if report.external_id in existing:
-        return ImportResult(label, DUPLICATE, f"already imported ({report.external_id})", report.mrn, report.instrument)
-    if report.administered_at > now + timedelta(minutes=5):
-        return _rejected(label, "dated in the future", report)
-    try:
-        score = clinical.score_instrument(report.instrument, report.answers)
-    except ValueError as error:
-        return _rejected(label, str(error), report)
-    if report.stated_total is not None and report.stated_total != score.total:
-        return _rejected(label, f"stated total {report.stated_total} differs from the item sum {score.total}", report)
-    # Compared with the score before this report, however late the report arrives.
-    previous = previous_totals(session, patient_id, before=report.administered_at)
-    assessment = Assessment(
-        patient_id=patient_id,
-        instrument=score.instrument,
-        answers=report.answers,
-        total=score.total,
-        severity=score.severity,
-        administered_at=report.administered_at,
-        source=SELF_REPORT_SOURCE,
-        entered_by_id=actor.user_id if actor else None,
-        external_id=report.external_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(assessment)
-            session.flush()
-    except IntegrityError:  # another import stored the same report a moment ago
-        return ImportResult(label, DUPLICATE, f"already imported ({report.external_id})", report.mrn, report.instrument)
-    existing.add(report.external_id)
-    raised = raise_flags(
-        session,
-        actor,
+def _in_storing_order(reports: list[tuple[int, str, SelfReport]]) -> list[tuple[int, str, SelfReport]]:
+    """Oldest first, so each report is compared with the one before it (the rise-by-MCID rule); reports that
+    share an identifier stay together in file order, so a correction follows the report it corrects and of
+    two different reports with one identifier the second in the file is the one refused."""
+    by_identifier: dict[str, list[tuple[int, str, SelfReport]]] = defaultdict(list)
+    for entry in reports:
+        by_identifier[entry[2].external_id].append(entry)
+    groups = sorted(by_identifier.values(), key=lambda group: min(report.administered_at for _, _, report in group))
+    return [entry for group in groups for entry in group]
+
+
+def _same_report(stored: Assessment, patient_id: int, report: SelfReport) -> bool:
+    return (stored.patient_id, stored.instrument, list(stored.answers or []), stored.administered_at) == (
         patient_id,
-        clinical.flags_for_score(score, previous.get(score.instrument)),
-        source_table="assessments",
-        source_id=assessment.id,
-        raised_at=report.administered_at,
+        report.instrument,
+        report.answers,
+        report.administered_at,
     )
-    record_event(
-        session,
-        actor,
-        "import_self_report",
-        patient_id=patient_id,
-        data_category="assessment",
-        record_type="assessment",
-        record_id=assessment.id,
-        detail=f"{score.instrument} total {score.total} ({report.external_id}); {len(raised)} flags",
-    )
-    return ImportResult(
-        label,
-        IMPORTED,
-        f"{score.instrument} {score.total} ({score.severity})",
-        report.mrn,
-        score.instrument,
-        score.total,
-        ", ".join(f"{o.flag.severity} {o.flag.kind}{'' if o.is_new else ' (added to the open flag)'}" for o in raised),
-    )
+
+
+class _ImportBatch:
+    """Stores the reports of one file in the caller's transaction, remembering what it stored."""
+
+    def __init__(
+        self,
+        session: Session,
+        actor: Actor | None,
+        patients: dict[str, tuple[int, date]],
+        versions: dict[str, list[Assessment]],
+        now: datetime,
+    ) -> None:
+        self.session, self.actor, self.patients, self.versions, self.now = session, actor, patients, versions, now
+        self.stored_from_this_file: set[str] = set()
+
+    def store(self, label: str, report: SelfReport) -> ImportResult:
+        patient = self.patients.get(report.mrn)
+        if patient is None:
+            # The same answer for an unknown MRN and one outside the caseload: it reveals nothing.
+            return _rejected(label, f"no patient with MRN {report.mrn} in your scope", report)
+        patient_id, born = patient
+        versions = self.versions.get(report.external_id, [])
+        if any(_same_report(stored, patient_id, report) for stored in versions):
+            return ImportResult(
+                label, DUPLICATE, f"already imported ({report.external_id})", report.mrn, report.instrument
+            )
+        if report.administered_at.date() < born:
+            return _rejected(label, "dated before the patient's birth date", report)
+        if report.administered_at > self.now + timedelta(minutes=5):
+            return _rejected(label, "dated in the future", report)
+        try:
+            score = clinical.score_instrument(report.instrument, report.answers)
+        except ValueError as error:
+            return _rejected(label, str(error), report)
+        if report.stated_total is not None and report.stated_total != score.total:
+            return _rejected(
+                label, f"stated total {report.stated_total} differs from the item sum {score.total}", report
+            )
+        current = _current_version(versions)
+        if current is not None:
+            problem = self._why_not_a_correction(current, patient_id, report)
+            if problem:
+                return _rejected(label, problem, report)
+        return self._add(label, report, score, patient_id, supersedes=current)
+
+    def _why_not_a_correction(self, current: Assessment, patient_id: int, report: SelfReport) -> str | None:
+        if current.patient_id != patient_id:
+            return f"a report with this identifier ({report.external_id}) is stored for another patient"
+        if current.instrument != report.instrument:
+            return f"the report stored with this identifier ({report.external_id}) is a {current.instrument}"
+        if report.is_correction:
+            return None
+        if report.external_id in self.stored_from_this_file:
+            return (
+                f"another report in this file has the same identifier ({report.external_id}) and different "
+                "answers; send a correction with status amended or corrected"
+            )
+        return (
+            f"differs from the report already stored with this identifier ({report.external_id}); a correction "
+            "must be sent with status amended or corrected"
+        )
+
+    def _add(
+        self,
+        label: str,
+        report: SelfReport,
+        score: clinical.InstrumentScore,
+        patient_id: int,
+        *,
+        supersedes: Assessment | None,
+    ) -> ImportResult:
+        session, actor = self.session, self.actor
+        assessment = Assessment(
+            patient_id=patient_id,
+            instrument=score.instrument,
+            answers=report.answers,
+            total=score.total,
+            severity=score.severity,
+            administered_at=report.administered_at,
+            source=SELF_REPORT_SOURCE,
+            entered_by_id=actor.user_id if actor else None,
+            external_id=report.external_id,
+            supersedes_id=supersedes.id if supersedes else None,
+        )
+        try:
+            with session.begin_nested():
+                session.add(assessment)
+                session.flush()
+        except IntegrityError:
+            if supersedes is None:  # another import stored the same report a moment ago
+                return ImportResult(
+                    label, DUPLICATE, f"already imported ({report.external_id})", report.mrn, report.instrument
+                )
+            return _rejected(label, "another correction of this report was stored a moment ago; import again", report)
+        self.versions.setdefault(report.external_id, []).append(assessment)
+        self.stored_from_this_file.add(report.external_id)
+        # Compared with the current score before this report, however late it arrives. Read after the flush: a
+        # superseded version is no longer current, so a correction is never compared with what it corrects.
+        previous = previous_totals(session, patient_id, before=report.administered_at)
+        raised = raise_flags(
+            session,
+            actor,
+            patient_id,
+            clinical.flags_for_score(score, previous.get(score.instrument)),
+            source_table="assessments",
+            source_id=assessment.id,
+            raised_at=report.administered_at,
+        )
+        if supersedes is None:
+            action, status = "import_self_report", IMPORTED
+            detail = f"{score.instrument} {score.total} ({score.severity})"
+        else:
+            action, status = "amend_self_report", AMENDED
+            detail = (
+                f"{score.instrument} {score.total} ({score.severity}); corrects the version stored "
+                f"{supersedes.created_at:%Y-%m-%d} (total {supersedes.total}), which is kept"
+            )
+            session.add(
+                Amendment(
+                    patient_id=patient_id,
+                    target_table="assessments",
+                    target_id=supersedes.id,
+                    field="answers",
+                    old_value=json.dumps(supersedes.answers),
+                    new_value=json.dumps(report.answers),
+                    reason=f"Corrected by the sender (FHIR status {report.status}, {report.external_id}): "
+                    f"{score.instrument} total {supersedes.total} -> {score.total}; now assessment {assessment.id}",
+                    author_id=actor.user_id if actor else None,
+                )
+            )
+        record_event(
+            session,
+            actor,
+            action,
+            patient_id=patient_id,
+            data_category="assessment",
+            record_type="assessment",
+            record_id=assessment.id,
+            detail=f"{score.instrument} total {score.total} ({report.external_id})"
+            + (f"; supersedes assessment {supersedes.id}" if supersedes else "")
+            + f"; {len(raised)} flags",
+        )
+        return ImportResult(
+            label,
+            status,
+            detail,
+            report.mrn,
+            score.instrument,
+            score.total,
+            ", ".join(f"{o.flag.severity} {o.flag.kind}{'' if o.is_new else ' (added to the open flag)'}" for o in raised),
+        )
+
+
+def _current_version(versions: list[Assessment]) -> Assessment | None:
+    """The version no other version supersedes (None if there is none yet)."""
+    superseded = {version.supersedes_id for version in versions}
+    current = [version for version in versions if version.id not in superseded]
+    return current[-1] if current else None
 
 
 @dataclass(frozen=True)
@@ -211,6 +334,48 @@ class OnboardResult:
 
 def _formulary_by_rxnorm() -> dict[str, str]:
     return {entry.rxnorm: entry.name for entry in clinical.formulary() if entry.rxnorm}
+
+
+def _refuse_what_the_review_would_not_allow(
+    session: Session,
+    patient: Patient,
+    inputs: list[MedicationInput],
+    medications: list[tuple[str, str | None, float, bool]],
+    prescriber: User | None,
+    today: date,
+) -> None:
+    """Run the prescriber's safety review (the start-medication form's) on every medication being onboarded,
+    against each other and the allergies on file; raise SafetyBlock with every reason if any needs more than
+    a file can give: a blocked dose or prescription, or a prescriber's override or acknowledgement."""
+    unlicensed = "No prescriber is assigned, so no one is"
+    if prescriber is not None:
+        unlicensed = f"The assigned prescriber ({prescriber.username}) is not"
+    reviews = review_new_medications(
+        session,
+        patient,
+        [
+            ProposedMedication(drug=drug, daily_mg=daily_mg, indication=medication.indication)
+            for medication, (drug, _, daily_mg, _) in zip(inputs, medications, strict=True)
+        ],
+        licensed_states=(prescriber.licensed_states or ()) if prescriber else (),
+        unlicensed_prescriber=unlicensed,
+        event="start",
+        today=today,
+    )
+    reasons: list[str] = []
+    for medication, review in zip(inputs, reviews, strict=True):
+        where = f"{medication.source} ({review.drug})"
+        reasons += [f"{where}: {problem}" for problem in review.blocking]
+        reasons += [f"{where}: {item} (needs a prescriber's documented override)" for item in review.needs_override]
+        reasons += [f"{where}: {item} (needs a prescriber's acknowledgement)" for item in review.needs_acknowledgement]
+    if reasons:
+        raise SafetyBlock(
+            [
+                *reasons,
+                "Nothing was created. Onboard without these medications and have the prescriber start them "
+                "from the chart, where overrides and acknowledgements are recorded.",
+            ]
+        )
 
 
 def onboard_patient(
@@ -243,13 +408,15 @@ def onboard_patient(
             errors[f"Condition {code}"] = "needs a description (the code is not in the reference data)"
     by_rxnorm = _formulary_by_rxnorm()
     medications: list[tuple[str, str | None, float, bool]] = []  # canonical drug, rxnorm, daily mg, psychiatric
-    age = age_on(onboarding.date_of_birth, today) if onboarding.date_of_birth else None
     for medication in onboarding.medications:
         canonical = by_rxnorm.get(medication.rxnorm or "") or clinical.resolve_drug(medication.drug)
         try:
             daily_mg = clinical.daily_dose_mg(medication.dose, medication.unit, medication.frequency)
         except ValueError as error:
             errors[medication.source] = str(error)
+            continue
+        if daily_mg > MAX_DAILY_DOSE_SANITY_MG:
+            errors[medication.source] = f"{daily_mg:g} mg/day is not a plausible dose (check the unit)"
             continue
         if canonical is None:
             if not medication.rxnorm or not medication.drug:
@@ -258,10 +425,6 @@ def onboard_patient(
                 )
                 continue
             medications.append((medication.drug, medication.rxnorm, daily_mg, False))
-            continue
-        check = clinical.check_dose(canonical, daily_mg, age=age, indication=medication.indication)
-        if check.status in ("above_max", "invalid"):
-            errors[medication.source] = check.message
             continue
         medications.append((canonical, clinical.formulary_entry(canonical).rxnorm, daily_mg, True))
     if errors:
@@ -305,6 +468,10 @@ def onboard_patient(
             )
         for substance, reaction, severity in onboarding.allergies:
             session.add(Allergy(patient_id=patient.id, substance=substance, reaction=reaction, severity=severity))
+        session.flush()  # the safety review reads the allergies on file
+        _refuse_what_the_review_would_not_allow(
+            session, patient, onboarding.medications, medications, prescriber, today
+        )
         for medication, (drug, rxnorm, daily_mg, psychiatric) in zip(onboarding.medications, medications, strict=True):
             prescription = Prescription(
                 patient_id=patient.id,

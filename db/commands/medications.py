@@ -8,6 +8,7 @@ labs and records the audit event, all in one transaction.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -109,6 +110,99 @@ def _validate_order(order: MedicationOrder, *, require_reason: bool = True) -> t
     return canonical, daily_mg
 
 
+@dataclass(frozen=True)
+class ProposedMedication:
+    """A medication about to be started (or re-dosed), as the safety review sees it."""
+
+    drug: str  # the formulary's canonical name, or an outside (non-formulary) medication's name
+    daily_mg: float
+    formulation: str | None = None
+    indication: str | None = None
+    modality: str = "video"
+    pdmp_checked: bool = False
+
+
+def review_new_medications(
+    session: Session,
+    patient: Patient,
+    proposed: Sequence[ProposedMedication],
+    *,
+    licensed_states: Collection[str],
+    event: str,
+    today: date,
+    excluding_prescription_id: int | None = None,
+    unlicensed_prescriber: str = "You are not",
+) -> list[SafetyReview]:
+    """The safety review of medications about to be added for ``patient``, one review per medication, in order:
+    the dose against the maximum that applies to this patient, interactions with the patient's active
+    prescriptions and with the medications before it in ``proposed`` (each pair is reported once, on the later
+    one), the allergies on file, and the controlled-substance rules for a prescriber licensed in
+    ``licensed_states`` (``unlicensed_prescriber`` words that finding: "You are not" licensed in NY...).
+
+    Every path that adds a medication calls this: the prescriber's form (one medication) and onboarding (all of
+    a patient's medications at once, after its allergies are added to the session)."""
+    age = age_on(patient.date_of_birth, today)
+    active_drugs = list(
+        session.scalars(
+            select(Prescription.drug).where(
+                Prescription.patient_id == patient.id,
+                Prescription.status == "active",
+                Prescription.id != (excluding_prescription_id or -1),
+            )
+        )
+    )
+    allergies = list(session.scalars(select(Allergy.substance).where(Allergy.patient_id == patient.id)))
+    reviews: list[SafetyReview] = []
+    for number, medication in enumerate(proposed):
+        drug = medication.drug
+        in_formulary = clinical.resolve_drug(drug) is not None
+        review = SafetyReview(drug=drug, daily_mg=medication.daily_mg, dose_check=None)
+        if in_formulary:
+            review.dose_check = clinical.check_dose(
+                drug, medication.daily_mg, age=age, formulation=medication.formulation, indication=medication.indication
+            )
+            if review.dose_check.status != "ok":
+                review.blocking.append(review.dose_check.message)
+        else:
+            review.warnings.append(f"{drug} is not in the formulary: its dose is not checked.")
+        others = [*active_drugs, *(earlier.drug for earlier in proposed[:number])]
+        for interaction in clinical.check_interactions([drug, *others]):
+            involved = {*interaction.drugs, *(clinical.resolve_drug(name) for name in interaction.drugs)}
+            if drug not in involved:
+                continue  # a pair among the other medications is not this medication's finding
+            review.interactions.append(interaction)
+            label = f"{interaction.severity.title()} interaction: {' + '.join(interaction.drugs)}"
+            if interaction.severity == "contraindicated":
+                review.needs_override.append(label)
+            elif interaction.severity == "major":
+                review.needs_acknowledgement.append(label)
+            else:
+                review.warnings.append(f"{label}: {interaction.advice}")
+        review.allergy_matches = clinical.allergy_matches(drug, allergies)
+        for allergy in review.allergy_matches:
+            review.needs_override.append(f"Allergy on file: {allergy}")
+        review.schedule = clinical.drug_schedule(drug)
+        if review.schedule is not None:
+            review.controlled_requirements.append(f"Schedule {review.schedule} controlled substance")
+            if patient.state_of_residence not in licensed_states:
+                review.blocking.append(
+                    f"{unlicensed_prescriber} licensed in {patient.state_of_residence}, the patient's state: "
+                    "a controlled substance cannot be prescribed."
+                )
+            rule = clinical.telehealth_prescribing(drug, modality=medication.modality, on=today)
+            review.controlled_requirements.extend(rule.requirements)
+            if not rule.permitted:
+                review.blocking.append(rule.reason)
+            if not medication.pdmp_checked:
+                review.needs_acknowledgement.append("Prescription-monitoring-program (PDMP) check not attested")
+        if patient.telehealth_consent_date is None:
+            review.warnings.append("No telehealth consent is on file for this patient.")
+        if in_formulary:
+            review.labs_to_order = clinical.monitoring_labs(drug, event, on=today, ancestry=patient.ancestry)
+        reviews.append(review)
+    return reviews
+
+
 def _review(
     session: Session,
     actor: Actor,
@@ -121,61 +215,24 @@ def _review(
     excluding_prescription_id: int | None,
     today: date,
 ) -> SafetyReview:
-    dose_check = clinical.check_dose(
-        drug,
-        daily_mg,
-        age=age_on(patient.date_of_birth, today),
+    """The review of one order placed by ``actor`` (the prescriber's form and its commands)."""
+    proposed = ProposedMedication(
+        drug=drug,
+        daily_mg=daily_mg,
         formulation=order.formulation,
         indication=order.indication,
+        modality=order.modality,
+        pdmp_checked=order.pdmp_checked,
     )
-    review = SafetyReview(drug=drug, daily_mg=daily_mg, dose_check=dose_check)
-    if dose_check.status != "ok":
-        review.blocking.append(dose_check.message)
-    other_drugs = list(
-        session.scalars(
-            select(Prescription.drug).where(
-                Prescription.patient_id == patient.id,
-                Prescription.status == "active",
-                Prescription.id != (excluding_prescription_id or -1),
-            )
-        )
+    (review,) = review_new_medications(
+        session,
+        patient,
+        [proposed],
+        licensed_states=actor.licensed_states,
+        event=event,
+        today=today,
+        excluding_prescription_id=excluding_prescription_id,
     )
-    for interaction in clinical.check_interactions([drug, *other_drugs]):
-        if (
-            drug not in interaction.drugs
-            and clinical.resolve_drug(interaction.drugs[0]) != drug
-            and clinical.resolve_drug(interaction.drugs[1]) != drug
-        ):
-            continue  # a pair among the other medications is not this change's finding
-        review.interactions.append(interaction)
-        label = f"{interaction.severity.title()} interaction: {' + '.join(interaction.drugs)}"
-        if interaction.severity == "contraindicated":
-            review.needs_override.append(label)
-        elif interaction.severity == "major":
-            review.needs_acknowledgement.append(label)
-        else:
-            review.warnings.append(f"{label}: {interaction.advice}")
-    allergies = list(session.scalars(select(Allergy.substance).where(Allergy.patient_id == patient.id)))
-    review.allergy_matches = clinical.allergy_matches(drug, allergies)
-    for allergy in review.allergy_matches:
-        review.needs_override.append(f"Allergy on file: {allergy}")
-    review.schedule = clinical.drug_schedule(drug)
-    if review.schedule is not None:
-        review.controlled_requirements.append(f"Schedule {review.schedule} controlled substance")
-        if patient.state_of_residence not in actor.licensed_states:
-            review.blocking.append(
-                f"You are not licensed in {patient.state_of_residence}, the patient's state: "
-                "a controlled substance cannot be prescribed."
-            )
-        rule = clinical.telehealth_prescribing(drug, modality=order.modality, on=today)
-        review.controlled_requirements.extend(rule.requirements)
-        if not rule.permitted:
-            review.blocking.append(rule.reason)
-        if not order.pdmp_checked:
-            review.needs_acknowledgement.append("Prescription-monitoring-program (PDMP) check not attested")
-    if patient.telehealth_consent_date is None:
-        review.warnings.append("No telehealth consent is on file for this patient.")
-    review.labs_to_order = clinical.monitoring_labs(drug, event, on=today, ancestry=patient.ancestry)
     return review
 
 

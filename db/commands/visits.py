@@ -19,7 +19,7 @@ from db.commands.flags import raise_flags
 from db.commands.labs import order_labs
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
-from db.models import Assessment, LabOrder, Patient, Prescription, SideEffectReport, Visit
+from db.models import Assessment, LabOrder, Patient, Prescription, SideEffectReport, Visit, current_assessment
 from db.permissions import Actor, require_patient
 from db.queries.caseload import program_today
 
@@ -145,7 +145,11 @@ def validate_visit(
 
 def previous_totals(session: Session, patient_id: int, *, before: datetime | None = None) -> dict[str, int]:
     """The newest PHQ-9 and GAD-7 totals (taken before ``before``, if given): what a new score is compared with."""
-    conditions = [Assessment.patient_id == patient_id, Assessment.instrument.in_(("PHQ-9", "GAD-7"))]
+    conditions = [
+        Assessment.patient_id == patient_id,
+        Assessment.instrument.in_(("PHQ-9", "GAD-7")),
+        current_assessment(),  # a corrected self-report counts once, as its correction
+    ]
     if before is not None:
         conditions.append(Assessment.administered_at < before)
     newest = (
@@ -157,7 +161,7 @@ def previous_totals(session: Session, patient_id: int, *, before: datetime | Non
     rows = session.execute(
         select(Assessment.instrument, Assessment.total)
         .join(newest, (newest.c.instrument == Assessment.instrument) & (newest.c.at == Assessment.administered_at))
-        .where(Assessment.patient_id == patient_id)
+        .where(Assessment.patient_id == patient_id, current_assessment())
     ).all()
     return {instrument: total for instrument, total in rows if total is not None}
 

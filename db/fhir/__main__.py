@@ -8,7 +8,8 @@ Without ``--user`` the command acts as the system (an operator on the server, li
 it sees the whole program and its audit events carry no user. With ``--user`` it acts as that active
 account, with that role's permissions and scope, exactly as in the app. FILE is a Bundle (JSON) or NDJSON.
 Global options (``--user``, ``--database-url``) come before the command.
-Exit status: 0 done, 1 input rejected, 3 permission refused, 4 some resources of an import were rejected.
+Exit status: 0 done, 1 input rejected (unreadable, too large or too deeply nested, invalid, or refused by the
+safety review), 3 permission refused, 4 some resources of an import were rejected.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from db.auth import actor_for
-from db.commands import InvalidInput
-from db.commands.fhir import import_self_reports, onboard_patient
+from db.commands import InvalidInput, SafetyBlock
+from db.commands.fhir import STATUSES, import_self_reports, onboard_patient
 from db.engine import get_engine, make_engine, read_session
 from db.fhir.bulk import export_ndjson
+from db.fhir.parsing import FhirInputError, check_input_size
 from db.models import User
 from db.permissions import Actor, PermissionDenied
 
@@ -75,10 +77,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInput as error:
         print(f"rejected: {error}", file=sys.stderr)
         return 1
+    except SafetyBlock as block:
+        print("refused by the safety review:", file=sys.stderr)
+        for reason in block.reasons:
+            print(f"  - {reason}", file=sys.stderr)
+        return 1
 
 
 def _run_import(args: argparse.Namespace, actor: Actor | None, engine: Engine) -> int:
-    payload = args.file.read_bytes()
+    try:
+        check_input_size(args.file.stat().st_size)  # before reading it into memory
+        payload = args.file.read_bytes()
+    except FhirInputError as error:
+        raise InvalidInput({"file": str(error)}) from error
+    except OSError as error:
+        raise InvalidInput({"file": f"cannot be read ({error.strerror})"}) from error
     if args.command == "onboard":
         result = onboard_patient(actor, payload, prescriber_username=args.prescriber, engine=engine)
         print(
@@ -91,7 +104,7 @@ def _run_import(args: argparse.Namespace, actor: Actor | None, engine: Engine) -
         print(f"{result.status:<10}{result.resource:<40}{result.mrn:<14}{result.detail}"
               + (f" [flags: {result.flags}]" if result.flags else ""))
     statuses = [result.status for result in results]
-    print(", ".join(f"{statuses.count(name)} {name}" for name in ("imported", "duplicate", "rejected")))
+    print(", ".join(f"{statuses.count(name)} {name}" for name in STATUSES))
     return 0 if "rejected" not in statuses else 4
 
 

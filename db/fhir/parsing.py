@@ -7,6 +7,7 @@ Every problem is reported as a sentence a nurse can act on; one bad resource nev
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,9 +19,18 @@ import clinical
 from clinical import interop
 
 MAX_EXTERNAL_ID = 200
+# Checked before a file is parsed: json.loads recurses once per nesting level, so a file of 100,000 nested
+# brackets would end in RecursionError. Our exported bundles nest 9 levels (Bundle > entry > resource > ...);
+# 64 leaves room for QuestionnaireResponse items nested in items. 20 MB is above any single-patient bundle
+# and a feed of thousands of self-reports (a 20 MB scan takes about 0.7 s); the upload page allows 5 MB.
+MAX_JSON_DEPTH = 64
+MAX_INPUT_BYTES = 20 * 1024 * 1024
+# No self-report is dated before this (nor before the patient's birth date, checked when the patient is known).
+EARLIEST_REPORT = datetime(1900, 1, 1)
 SELF_REPORT_TYPES = ("QuestionnaireResponse", "Observation")
 FINAL_OBSERVATION_STATUSES = ("final", "amended", "corrected")
 FINAL_RESPONSE_STATUSES = ("completed", "amended")
+CORRECTION_STATUSES = ("amended", "corrected")  # a new version of a report sent before with the same identifier
 SELF_REPORT_INSTRUMENTS = ("PHQ-9", "GAD-7")
 
 
@@ -45,11 +55,53 @@ class InputResource:
         return f"{kind}/{self.resource['id']}" if self.resource.get("id") else f"{kind} ({self.position})"
 
 
+# A JSON string token. JSON strings never hold a raw line break, so a quote left open on one NDJSON line never
+# hides the brackets of the next line (which is parsed on its own).
+_JSON_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
+_NOT_BRACKETS = bytes(code for code in range(256) if code not in b"[]{}")
+_OPENING = frozenset(b"[{")
+
+
+def json_nesting_depth(text: str, *, stop_above: int = MAX_JSON_DEPTH) -> int:
+    """How deeply brackets nest in ``text`` outside JSON strings, found by a scan without recursion (stops
+    counting once above ``stop_above``). Across NDJSON lines the count carries on, which can only overstate."""
+    brackets = _JSON_STRING.sub("", text).encode("utf-8").translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for bracket in brackets:
+        if bracket in _OPENING:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_above:
+                    break
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+def check_input_size(size: int) -> None:
+    """Refuse a file larger than ``MAX_INPUT_BYTES`` (before reading it, where the caller can)."""
+    if size > MAX_INPUT_BYTES:
+        raise FhirInputError(
+            f"the file is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB ({size:,} bytes); split it and try again"
+        )
+
+
 def read_resources(payload: bytes | str) -> list[InputResource]:
-    """The resources of a Bundle, a single resource, or NDJSON (one resource per line)."""
-    text = payload.decode("utf-8-sig") if isinstance(payload, bytes) else payload
+    """The resources of a Bundle, a single resource, or NDJSON (one resource per line). A file too large or
+    nested too deeply is refused before it is parsed."""
+    check_input_size(len(payload))
+    try:
+        text = payload.decode("utf-8-sig") if isinstance(payload, bytes) else payload
+    except UnicodeDecodeError as error:
+        raise FhirInputError(f"the file is not UTF-8 text (byte {error.start})") from error
     if not text.strip():
         raise FhirInputError("the file is empty")
+    if json_nesting_depth(text) > MAX_JSON_DEPTH:
+        raise FhirInputError(
+            f"the file is nested more than {MAX_JSON_DEPTH} levels deep, far deeper than any FHIR resource read "
+            "here: it was not read"
+        )
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
@@ -73,7 +125,9 @@ def read_resources(payload: bytes | str) -> list[InputResource]:
 
 def _read_ndjson(text: str) -> list[InputResource]:
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on line feeds only (NDJSON's separator): str.splitlines would also split inside a JSON string at
+    # characters JSON allows there raw (U+2028, U+2029, U+0085), past the depth scan's idea of the string.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -107,30 +161,32 @@ def validation_problem(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def patient_mrns(resources: list[InputResource]) -> dict[str, str]:
-    """Every way the file's Patient resources can be referred to (fullUrl, ``Patient/id``) -> their MRN."""
-    mrns: dict[str, str] = {}
+def patient_mrns(resources: list[InputResource]) -> dict[str, set[str]]:
+    """Every way the file's Patient resources can be referred to (fullUrl, ``Patient/id``) -> their MRNs (more
+    than one when two Patients share a reference or one Patient carries two MRNs: a conflict, never a guess)."""
+    mrns: dict[str, set[str]] = {}
     for item in resources:
         resource = item.resource
         if resource is None or resource.get("resourceType") != "Patient":
             continue
-        mrn = mrn_of(resource.get("identifier"))
-        if mrn is None:
+        found = mrns_of(resource.get("identifier"))
+        if not found:
             continue
         if item.full_url:
-            mrns[item.full_url] = mrn
+            mrns.setdefault(item.full_url, set()).update(found)
         if resource.get("id"):
-            mrns[f"Patient/{resource['id']}"] = mrn
+            mrns.setdefault(f"Patient/{resource['id']}", set()).update(found)
     return mrns
 
 
-def mrn_of(identifiers: Any) -> str | None:
-    """The program MRN among identifiers (a list or a single Identifier)."""
+def mrns_of(identifiers: Any) -> set[str]:
+    """Every program MRN among identifiers (a list or a single Identifier)."""
     items = identifiers if isinstance(identifiers, list) else [identifiers] if identifiers else []
-    for identifier in items:
-        if isinstance(identifier, dict) and identifier.get("system") == interop.MRN_SYSTEM and identifier.get("value"):
-            return str(identifier["value"]).strip()
-    return None
+    return {
+        str(identifier["value"]).strip()
+        for identifier in items
+        if isinstance(identifier, dict) and identifier.get("system") == interop.MRN_SYSTEM and identifier.get("value")
+    }
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -158,6 +214,12 @@ class SelfReport:
     administered_at: datetime
     external_id: str
     stated_total: int | None = None
+    status: str = "final"
+
+    @property
+    def is_correction(self) -> bool:
+        """Sent as a new version of a report sent before (FHIR status amended or corrected)."""
+        return self.status in CORRECTION_STATUSES
 
 
 def _instrument_for_code(code: str) -> str | None:
@@ -174,18 +236,39 @@ def _codes(concept: Any) -> list[str]:
     return [c.get("code", "") for c in concept.get("coding") or [] if c.get("system") == interop.LOINC_SYSTEM]
 
 
-def _answer_value(instrument: str, holder: dict[str, Any]) -> int | None:
-    """An item score from valueInteger or a LOINC answer code (valueCoding / valueCodeableConcept)."""
-    if isinstance(holder.get("valueInteger"), int):
-        return int(holder["valueInteger"])
+class _Unreadable(ValueError):
+    """A report that cannot be scored as sent; the message is the reason given to the user."""
+
+
+def _integer(value: Any, what: str) -> int | None:
+    """``value`` if it is a JSON integer; None if absent. JSON true/false is refused: Python counts a bool as
+    an int (true = 1), and the FHIR models accept it too, so it would be scored silently."""
+    if isinstance(value, bool):
+        raise _Unreadable(f"{what} is true/false, not a score")
+    return value if isinstance(value, int) else None
+
+
+def _answer_value(instrument: str, holder: dict[str, Any], what: str) -> int | None:
+    """An item score from valueInteger or a LOINC answer code (valueCoding / valueCodeableConcept); codes
+    naming two different scores are refused rather than one of them picked."""
+    value = _integer(holder.get("valueInteger"), what)
+    if value is not None:
+        return value
     codings = [holder["valueCoding"]] if isinstance(holder.get("valueCoding"), dict) else []
     if isinstance(holder.get("valueCodeableConcept"), dict):
         codings += holder["valueCodeableConcept"].get("coding") or []
-    for coding in codings:
-        score = interop.answer_score(instrument, str(coding.get("code", "")))
-        if score is not None:
-            return score
-    return None
+    scores = {interop.answer_score(instrument, str(c.get("code", ""))) for c in codings if isinstance(c, dict)}
+    scores.discard(None)
+    if len(scores) > 1:
+        raise _Unreadable(f"{what} has answer codes for different scores ({', '.join(map(str, sorted(scores)))})")
+    return scores.pop() if scores else None
+
+
+def _item_name(instrument: str, code: str) -> str:
+    return f"{instrument} item {clinical.instrument_info(instrument).item_loinc.index(code) + 1}"
+
+
+ANSWER_ONCE = "each item must be answered exactly once"
 
 
 def external_id_of(resource: dict[str, Any]) -> str | None:
@@ -203,12 +286,13 @@ def external_id_of(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def _subject_mrn(resource: dict[str, Any], mrns: dict[str, str]) -> str | None:
+def _subject_mrns(resource: dict[str, Any], mrns: dict[str, set[str]]) -> set[str]:
+    """The MRNs the subject names: its own identifier and the Patient in the file it references."""
     subject = resource.get("subject") or {}
-    return mrn_of(subject.get("identifier")) or mrns.get(str(subject.get("reference", "")))
+    return mrns_of(subject.get("identifier")) | mrns.get(str(subject.get("reference", "")), set())
 
 
-def parse_self_report(resource: dict[str, Any], mrns: dict[str, str]) -> SelfReport | str:
+def parse_self_report(resource: dict[str, Any], mrns: dict[str, set[str]]) -> SelfReport | str:
     """A self-report, or the reason it is rejected."""
     kind = resource.get("resourceType")
     if kind not in SELF_REPORT_TYPES:
@@ -216,13 +300,22 @@ def parse_self_report(resource: dict[str, Any], mrns: dict[str, str]) -> SelfRep
     problem = validation_problem(resource)
     if problem:
         return problem
-    parsed = _parse_observation(resource) if kind == "Observation" else _parse_response(resource)
+    try:
+        parsed = _parse_observation(resource) if kind == "Observation" else _parse_response(resource)
+    except _Unreadable as error:
+        return str(error)
     if isinstance(parsed, str):
         return parsed
     instrument, answers, when, stated_total = parsed
-    mrn = _subject_mrn(resource, mrns)
-    if mrn is None:
+    subject_mrns = _subject_mrns(resource, mrns)
+    if len(subject_mrns) > 1:
+        return (
+            f"conflicting MRNs for the subject ({', '.join(sorted(subject_mrns))}): its identifier and the "
+            "Patient it references must name the same patient"
+        )
+    if not subject_mrns:
         return "no patient: the subject has no MRN identifier (urn:iop:mrn) and names no Patient in the file"
+    (mrn,) = subject_mrns
     external_id = external_id_of(resource)
     if external_id is None:
         return "no identifier and no id to recognise a repeat of this report by"
@@ -230,7 +323,9 @@ def parse_self_report(resource: dict[str, Any], mrns: dict[str, str]) -> SelfRep
         return f"identifier longer than {MAX_EXTERNAL_ID} characters"
     if when is None:
         return "no date: effectiveDateTime (Observation) or authored (QuestionnaireResponse) is required"
-    return SelfReport(mrn, instrument, answers, when, external_id, stated_total)
+    if when < EARLIEST_REPORT:
+        return f"dated {when.date().isoformat()}, before 1900: not a plausible date for a self-report"
+    return SelfReport(mrn, instrument, answers, when, external_id, stated_total, str(resource["status"]))
 
 
 _Parsed = tuple[str, list[int], datetime | None, int | None]
@@ -247,23 +342,34 @@ def _parse_observation(resource: dict[str, Any]) -> _Parsed | str:
     info = clinical.instrument_info(instrument)
     by_code: dict[str, int | None] = {}
     for component in resource.get("component") or []:
-        for code in _codes(component.get("code")):
-            if code in info.item_loinc:
-                by_code[code] = _answer_value(instrument, component)
+        item_codes = sorted({code for code in _codes(component.get("code")) if code in info.item_loinc})
+        if len(item_codes) > 1:
+            names = " and ".join(_item_name(instrument, code) for code in item_codes)
+            return f"one component is coded as {names}: {ANSWER_ONCE}"
+        for code in item_codes:
+            if code in by_code:
+                return f"{_item_name(instrument, code)} is answered more than once (repeated component): {ANSWER_ONCE}"
+            by_code[code] = _answer_value(instrument, component, _item_name(instrument, code))
     answers = [by_code.get(code) for code in info.item_loinc]
     if any(answer is None for answer in answers):
         missing = [str(number) for number, answer in enumerate(answers, start=1) if answer is None]
         return f"{instrument}: item answer(s) {', '.join(missing)} missing (components coded with the item LOINC codes)"
-    stated = resource.get("valueInteger") if isinstance(resource.get("valueInteger"), int) else None
+    stated = _integer(resource.get("valueInteger"), f"{instrument} total (valueInteger)")
     when = parse_datetime(resource.get("effectiveDateTime"))
     return instrument, [int(a) for a in answers if a is not None], when, stated
 
 
 def _flatten(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every item, with the items nested in items and in answers (so an answer hidden there is seen)."""
     flat: list[dict[str, Any]] = []
     for item in items:
+        if not isinstance(item, dict):
+            continue
         flat.append(item)
         flat += _flatten(item.get("item") or [])
+        for answer in item.get("answer") or []:
+            if isinstance(answer, dict):
+                flat += _flatten(answer.get("item") or [])
     return flat
 
 
@@ -285,13 +391,23 @@ def _parse_response(resource: dict[str, Any]) -> _Parsed | str:
     info = clinical.instrument_info(instrument)
     by_code: dict[str, int | None] = {}
     total: int | None = None
+    seen: set[str] = set()
     for item in items:
         link_id = str(item.get("linkId", "")).lstrip("/")
-        answer = (item.get("answer") or [{}])[0]
+        if link_id not in info.item_loinc and link_id != info.loinc_total:
+            continue
+        name = _item_name(instrument, link_id) if link_id in info.item_loinc else f"{instrument} total"
+        if link_id in seen:
+            return f"{name} is answered more than once (repeated linkId): {ANSWER_ONCE}"
+        seen.add(link_id)
+        given = item.get("answer") or []
+        if len(given) > 1:
+            return f"{name} has {len(given)} answers: {ANSWER_ONCE}"
+        answer = given[0] if given else {}
         if link_id in info.item_loinc:
-            by_code[link_id] = _answer_value(instrument, answer)
-        elif link_id == info.loinc_total and isinstance(answer.get("valueInteger"), int):
-            total = int(answer["valueInteger"])
+            by_code[link_id] = _answer_value(instrument, answer, name)
+        else:
+            total = _integer(answer.get("valueInteger"), name)
     answers = [by_code.get(code) for code in info.item_loinc]
     if any(answer is None for answer in answers):
         missing = [str(number) for number, answer in enumerate(answers, start=1) if answer is None]
@@ -445,12 +561,15 @@ def parse_onboarding(resources: list[InputResource]) -> tuple[OnboardingInput, d
 
 
 def _patient(resource: dict[str, Any], result: OnboardingInput, errors: dict[str, str], label: str) -> None:
-    mrn = mrn_of(resource.get("identifier"))
+    mrns = mrns_of(resource.get("identifier"))
+    mrn = next(iter(mrns)) if len(mrns) == 1 else None
     name = (resource.get("name") or [{}])[0]
     given = (name.get("given") or [""])[0]
     state = next((str(a.get("state", "")).strip().upper() for a in resource.get("address") or [] if a.get("state")), "")
     birth = parse_datetime(resource.get("birthDate"))
-    if not mrn:
+    if len(mrns) > 1:
+        errors[label] = f"has {len(mrns)} different MRNs ({', '.join(sorted(mrns))}); a patient has one"
+    elif not mrn:
         errors[label] = f"needs an MRN identifier with system {interop.MRN_SYSTEM}"
     elif not (name.get("family") and given):
         errors[label] = "needs a family and a given name"

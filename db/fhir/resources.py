@@ -219,7 +219,7 @@ def score_observation(row: Assessment, ref: Ref) -> Resource | None:
     resource: Resource = {
         "resourceType": "Observation",
         "id": f"score-{row.id}",
-        "status": "final",
+        "status": "amended" if row.supersedes_id else "final",
         "category": [{"coding": [_coding(interop.OBSERVATION_CATEGORY_SYSTEM, "survey", "Survey")]}],
         "code": {
             "coding": [_coding(interop.LOINC_SYSTEM, info.loinc_total or "", f"{row.instrument} total score")],

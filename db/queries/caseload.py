@@ -13,7 +13,18 @@ import pandas as pd
 from sqlalchemy import Engine, Select, case, func, select
 
 from db.engine import read_session, utcnow
-from db.models import Assessment, Diagnosis, Flag, LabOrder, Patient, Prescription, RefillRequest, User, Visit
+from db.models import (
+    Assessment,
+    Diagnosis,
+    Flag,
+    LabOrder,
+    Patient,
+    Prescription,
+    RefillRequest,
+    User,
+    Visit,
+    current_assessment,
+)
 from db.permissions import Actor, PermissionDenied, caseload_scope
 from db.queries.patients import age_on
 from db.settings import get_settings
@@ -162,7 +173,7 @@ def _score_rows(session, ids) -> list:  # type: ignore[no-untyped-def]
             newest_first.label("newest"),
             oldest_first.label("oldest"),
         )
-        .where(Assessment.patient_id.in_(ids), Assessment.instrument.in_(TRACKED_MEASURES))
+        .where(Assessment.patient_id.in_(ids), Assessment.instrument.in_(TRACKED_MEASURES), current_assessment())
         .subquery()
     )
     return session.execute(select(ranked).where((ranked.c.newest <= 2) | (ranked.c.oldest == 1))).all()

@@ -22,6 +22,7 @@ from db.models import (
     SideEffectReport,
     User,
     Visit,
+    current_assessment,
 )
 from db.permissions import Actor, require_patient
 from db.queries.caseload import program_today
@@ -63,7 +64,7 @@ def chart_data(actor: Actor, patient_id: int, *, today: date | None = None, engi
                 Assessment.source,
                 Assessment.answers,
             )
-            .where(Assessment.patient_id == patient_id)
+            .where(Assessment.patient_id == patient_id, current_assessment())  # a correction replaces its original
             .order_by(Assessment.administered_at),
         )
         dose_changes = _frame(

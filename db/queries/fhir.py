@@ -28,6 +28,7 @@ from db.models import (
     Patient,
     Prescription,
     Visit,
+    current_assessment,
 )
 from db.permissions import Actor, caseload_scope, require, require_patient
 
@@ -79,7 +80,11 @@ def _load(session: Session, patient_ids: list[int]) -> _Rows:
         rows.dose_changes[change.prescription_id].append(change)
     for assessment in session.scalars(
         select(Assessment)
-        .where(Assessment.patient_id.in_(patient_ids), Assessment.instrument.in_(fhir.EXPORTED_INSTRUMENTS))
+        .where(
+            Assessment.patient_id.in_(patient_ids),
+            Assessment.instrument.in_(fhir.EXPORTED_INSTRUMENTS),
+            current_assessment(),  # a corrected self-report is exported once, as its correction
+        )
         .order_by(Assessment.administered_at, Assessment.id)
     ):
         rows.assessments[assessment.patient_id].append(assessment)

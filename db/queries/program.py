@@ -17,7 +17,17 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 import clinical
 from db.engine import read_session, utcnow
 from db.models import Assessment as A
-from db.models import AuditEvent, BreakGlassGrant, Flag, LabOrder, Patient, RefillRequest, Team, User
+from db.models import (
+    AuditEvent,
+    BreakGlassGrant,
+    Flag,
+    LabOrder,
+    Patient,
+    RefillRequest,
+    Team,
+    User,
+    current_assessment,
+)
 from db.permissions import Actor, require
 from db.queries.caseload import program_today
 from db.settings import get_settings
@@ -123,7 +133,10 @@ def patient_metrics(
             session.scalars(
                 select(A.patient_id)
                 .where(
-                    A.patient_id.in_(in_scope), A.instrument == "PHQ-9", A.administered_at >= now - timedelta(days=30)
+                    A.patient_id.in_(in_scope),
+                    A.instrument == "PHQ-9",
+                    A.administered_at >= now - timedelta(days=30),
+                    current_assessment(),
                 )
                 .distinct()
             )
@@ -214,7 +227,7 @@ def outcomes(
         order = (A.administered_at.desc(), A.id.desc()) if newest else (A.administered_at, A.id)
         return (
             select(column)
-            .where(A.patient_id == Patient.id, A.instrument == instrument, A.total.is_not(None))
+            .where(A.patient_id == Patient.id, A.instrument == instrument, A.total.is_not(None), current_assessment())
             .order_by(*order)
             .limit(1)
             .correlate(Patient)

@@ -10,7 +10,17 @@ from sqlalchemy.orm import aliased
 
 import clinical
 from db.engine import read_session, utcnow
-from db.models import Assessment, Flag, LabOrder, Patient, Prescription, RefillRequest, User, Visit
+from db.models import (
+    Assessment,
+    Flag,
+    LabOrder,
+    Patient,
+    Prescription,
+    RefillRequest,
+    User,
+    Visit,
+    current_assessment,
+)
 from db.permissions import Actor, caseload_scope, require
 from db.queries.caseload import SEVERITY_NAMES, program_today
 from db.settings import get_settings
@@ -149,7 +159,11 @@ def refill_queue(actor: Actor, *, today: date | None = None, engine: Engine | No
         )
         ranked = (
             select(Assessment.patient_id, Assessment.instrument, Assessment.total, newest)
-            .where(Assessment.patient_id.in_(patient_ids), Assessment.instrument.in_(("PHQ-9", "GAD-7")))
+            .where(
+                Assessment.patient_id.in_(patient_ids),
+                Assessment.instrument.in_(("PHQ-9", "GAD-7")),
+                current_assessment(),
+            )
             .subquery()
         )
         scores = session.execute(select(ranked).where(ranked.c.newest <= 2)).all()

@@ -60,3 +60,57 @@ def test_the_bundle_is_built_and_audited_only_when_downloaded(engine: Engine, us
     bundle = json.loads(bundle_bytes(actor, patient_id))
     assert bundle["resourceType"] == "Bundle"
     assert exports() == 1
+
+
+def _upload(app, name: str, content: bytes):  # type: ignore[no-untyped-def]
+    app.file_uploader(key="fhir_self_reports").set_value((name, content, "application/json"))
+    app = app.run()
+    app.button(key="fhir_self_reports_import").click()
+    return app.run()
+
+
+def test_a_file_nested_too_deeply_is_refused_with_a_message_not_a_traceback(engine: Engine, users: None) -> None:
+    from sqlalchemy import func, select
+
+    from db.engine import read_session
+    from db.models import Assessment
+
+    app = log_in(new_app(), "rn_fhir").switch_page(UPLOAD).run()
+    app = _upload(app, "deep.json", b"[" * 100_000 + b"]" * 100_000)
+
+    assert not app.exception, app.exception
+    assert any("nested more than 64 levels" in error.value for error in app.error), [e.value for e in app.error]
+    with read_session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Assessment)) == 0
+
+
+def test_a_corrected_self_report_uploaded_on_the_page_is_shown_as_amended_with_its_urgent_flag(
+    engine: Engine, users: None
+) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from db.engine import read_session
+    from db.models import Assessment, AuditEvent, Flag
+    from tests.db.test_fhir_import import phq9_response
+
+    original = phq9_response("MRN-FHIR", [1, 1, 0, 0, 0, 0, 0, 0, 0], "portal-7")
+    corrected = phq9_response("MRN-FHIR", [1, 1, 0, 0, 0, 0, 0, 0, 2], "portal-7", status="amended")
+    app = log_in(new_app(), "rn_fhir").switch_page(UPLOAD).run()
+    app = _upload(app, "first.json", json.dumps(original).encode())
+    assert [s.value for s in app.success] == ["1 imported, 0 amended, 0 duplicate, 0 rejected"]
+
+    app = _upload(app, "correction.json", json.dumps(corrected).encode())
+
+    assert not app.exception, app.exception
+    assert [s.value for s in app.success] == ["0 imported, 1 amended, 0 duplicate, 0 rejected"]
+    assert any("URGENT" in error.value for error in app.error)
+    (table,) = [frame.value for frame in app.dataframe]
+    assert table[["Result", "Total", "Flags raised"]].values.tolist() == [["amended", "4", "urgent self_harm"]]
+    with read_session(engine) as session:
+        versions = session.execute(select(Assessment.id, Assessment.supersedes_id).order_by(Assessment.id)).all()
+        flags = session.scalars(select(Flag.kind)).all()
+        events = session.scalars(select(AuditEvent.action).where(AuditEvent.action == "amend_self_report")).all()
+    assert [supersedes for _, supersedes in versions] == [None, versions[0][0]]
+    assert (flags, events) == (["self_harm"], ["amend_self_report"])

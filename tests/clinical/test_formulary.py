@@ -144,6 +144,9 @@ def test_allergy_matches() -> None:
     assert clinical.allergy_matches("lamotrigine", ["Lamictal", "penicillin"]) == ["Lamictal"]
     assert clinical.allergy_matches("lamotrigine", ["carbamazepine"]) == ["carbamazepine"]  # aromatic anticonvulsants
     assert clinical.allergy_matches("sertraline", ["sulfa", "penicillin"]) == []
+    # Outside the formulary (an outside medication being onboarded): the same name matches, nothing else.
+    assert clinical.allergy_matches("Phenelzine", ["phenelzine ", "penicillin"]) == ["phenelzine "]
+    assert clinical.allergy_matches("phenelzine", ["sertraline", ""]) == []
 
 
 def test_entries_carry_codes_ladders_and_flags() -> None:

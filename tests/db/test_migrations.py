@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import inspect
 
 from db.engine import make_engine
@@ -35,4 +37,39 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path) -> N
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+    engine.dispose()
+
+
+def test_downgrading_below_corrected_self_reports_is_refused_rather_than_merging_their_versions(
+    database_url: str,
+) -> None:
+    import pytest
+    from sqlalchemy import select
+
+    from db.engine import write_session
+    from db.models import Assessment
+    from tests.factories import make_patient
+
+    engine = make_engine(database_url)
+    patient_id = make_patient(engine)
+    with write_session(engine) as session:
+        first = Assessment(
+            patient_id=patient_id, instrument="PHQ-9", answers=[0] * 9, total=0, source="self-report",
+            administered_at=datetime(2026, 1, 5), external_id="r-1",
+        )
+        session.add(first)
+        session.flush()
+        session.add(
+            Assessment(
+                patient_id=patient_id, instrument="PHQ-9", answers=[0] * 8 + [2], total=2, source="self-report",
+                administered_at=datetime(2026, 1, 5), external_id="r-1", supersedes_id=first.id,
+            )
+        )
+
+    with pytest.raises(RuntimeError, match="corrected self-reports exist"):
+        downgrade(database_url, "-1")
+
+    with engine.connect() as connection:  # nothing changed: both versions and their link are still there
+        rows = connection.execute(select(Assessment.external_id, Assessment.supersedes_id)).all()
+    assert sorted(rows, key=str) == sorted([("r-1", None), ("r-1", first.id)], key=str)
     engine.dispose()
