@@ -311,7 +311,9 @@ class _ImportBatch:
             report.mrn,
             score.instrument,
             score.total,
-            ", ".join(f"{o.flag.severity} {o.flag.kind}{'' if o.is_new else ' (added to the open flag)'}" for o in raised),
+            ", ".join(
+                f"{o.flag.severity} {o.flag.kind}" + ("" if o.is_new else " (added to the open flag)") for o in raised
+            ),
         )
 
 

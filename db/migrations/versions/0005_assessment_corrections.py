@@ -6,7 +6,7 @@ the replaced row is never changed. Unique, so one version is superseded at most 
 index over first versions (``supersedes_id IS NULL``), which both SQLite and PostgreSQL support.
 
 Revision ID: 0005
-Revises: 0004 (the integrator re-chains it after 0004)
+Revises: 0004
 """
 
 from __future__ import annotations
