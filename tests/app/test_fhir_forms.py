@@ -53,7 +53,7 @@ def test_importing_a_self_report_file_stores_each_report_once_with_its_audit_eve
     app = _upload_and_import()
 
     assert not app.exception, app.exception
-    assert shown(app.success) == ["1 imported, 0 duplicate, 1 rejected"]
+    assert shown(app.success) == ["1 imported, 0 amended, 0 duplicate, 1 rejected"]
     assert shown(app.error) == ["1 report(s) raised an URGENT flag: see the triage queue now."]
     results = app.dataframe[0].value
     assert results[["MRN", "Result"]].values.tolist() == [["MRN-UP", "imported"], ["MRN-NOBODY", "rejected"]]
@@ -82,7 +82,7 @@ def test_a_second_click_on_import_stores_nothing_twice(engine: Engine, team_pati
 
     assert not app.exception, app.exception
     # The report is recognised as already imported: no second assessment, flag or per-report audit event.
-    assert shown(app.success) == ["0 imported, 1 duplicate, 1 rejected"]
+    assert shown(app.success) == ["0 imported, 0 amended, 1 duplicate, 1 rejected"]
     assert not app.error
     assert len(rows(engine, Assessment)) == 1
     assert len(rows(engine, Flag)) == 1
