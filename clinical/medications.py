@@ -22,15 +22,22 @@ QT_RISK_ORDER = ("known", "possible", "conditional")
 SEROTONERGIC_ORDER = ("strong", "weak")
 STRENGTH_ORDER = ("strong", "moderate", "weak")
 
-# Words that name a salt, release form or dose form: "tramadol hydrochloride 50 mg tablet" is tramadol.
-_FORM_WORDS = frozenset(
+# Words that name a release or dose form, and words that name a salt: "tramadol hydrochloride 50 mg tablet" is
+# tramadol. Forms are stripped first so that a salt that is itself the drug ("potassium chloride ER") still resolves.
+_DOSE_FORM_WORDS = frozenset(
     """
-    hcl hydrochloride hydrobromide sodium potassium calcium magnesium carbonate citrate sulfate sulphate succinate
-    tartrate bitartrate maleate mesylate besylate fumarate acetate phosphate bromide dihydrate monohydrate
     er xr xl sr ir cr dr ec la odt extended delayed immediate controlled release
     tablet tablets tab tabs capsule capsules cap caps oral solution suspension syrup liquid drops injection
     injectable patch transdermal cream gel ointment sublingual film spray nasal chewable dispersible
     mg mcg g ml unit units iu
+    """.split()
+)
+_SALT_WORDS = frozenset(
+    """
+    hcl hydrochloride hydrobromide sodium potassium calcium magnesium carbonate citrate sulfate sulphate succinate
+    tartrate bitartrate maleate mesylate besylate fumarate acetate phosphate bromide dihydrate monohydrate
+    trihydrate anhydrous pamoate hyclate valerate propionate dipropionate furoate xinafoate decanoate
+    enanthate palmitate lauroxil
     """.split()
 )
 _STRENGTH = re.compile(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|ml|%|units?|iu)?\b")
@@ -73,11 +80,10 @@ def source_citation(key: str) -> str:
     return str(_knowledge()["sources"].get(key, key))
 
 
-def _strip_forms(key: str) -> str:
+def _strip_words(key: str, words: frozenset[str]) -> str:
     key = re.sub(r"\([^)]*\)", " ", key)
     key = _STRENGTH.sub(" ", key)
-    words = [word for word in key.replace("/", " / ").split() if word not in _FORM_WORDS]
-    return _normalise(" ".join(words))
+    return _normalise(" ".join(word for word in key.replace("/", " / ").split() if word not in words))
 
 
 @cache
@@ -104,8 +110,12 @@ def resolve_medication(name: str) -> str | None:
     key = _normalise(name)
     if key in index:
         return index[key]
-    stripped = _strip_forms(key)
-    return resolve_drug(stripped) or index.get(stripped)
+    for words in (_DOSE_FORM_WORDS, _DOSE_FORM_WORDS | _SALT_WORDS):
+        stripped = _strip_words(key, words)
+        canonical = resolve_drug(stripped) or index.get(stripped)
+        if canonical is not None:
+            return canonical
+    return None
 
 
 @cache

@@ -54,13 +54,13 @@ def test_pair_advice_never_names_another_member_of_its_sides() -> None:
 
 def test_class_rule_advice_names_only_the_two_drugs(all_known_findings: list[clinical.Interaction]) -> None:
     """Class findings among every pair of known drugs mention no drug but the two and their ingredients
-    (naloxone is rescue advice)."""
+    (naloxone is rescue advice; magnesium is the electrolyte to check before QT-prolonging drugs)."""
     names = clinical.known_medications()
     pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b")
     for interaction in all_known_findings:
         if interaction.kind == "pair":
             continue
-        allowed = {"naloxone", *(d.lower() for d in interaction.drugs)}
+        allowed = {"naloxone", "magnesium", *(d.lower() for d in interaction.drugs)}
         allowed |= {i for d in interaction.drugs for i in clinical.medication_ingredients(d)[0]}
         mentioned = {m.lower() for m in pattern.findall(interaction.advice.lower())}
         assert mentioned <= allowed, (interaction.drugs, mentioned - allowed)
