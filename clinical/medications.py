@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
 
 from clinical._data import load
-from clinical.formulary import _normalise, resolve_drug
+from clinical.formulary import _normalise, _raw_entries, formulary, formulary_entry, resolve_drug
 
 QT_RISK_ORDER = ("known", "possible", "conditional")
 SEROTONERGIC_ORDER = ("strong", "weak")
@@ -96,7 +96,8 @@ def _index() -> dict[str, str]:
     return index
 
 
-@cache
+# Free text reaches these look-ups, so their caches are bounded.
+@lru_cache(maxsize=4096)
 def resolve_medication(name: str) -> str | None:
     """The canonical name of a formulary drug or a known outside medication (any accepted name); None if unknown.
 
@@ -118,7 +119,7 @@ def resolve_medication(name: str) -> str | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=4096)
 def medication_ingredients(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(known ingredients, unknown parts) of a medication name.
 
@@ -150,8 +151,6 @@ def _ingredients_of(canonical: str) -> tuple[str, ...]:
 
 def known_medications() -> list[str]:
     """Every canonical drug name the screens know (formulary and outside medications), sorted."""
-    from clinical.formulary import formulary
-
     return sorted({entry.name for entry in formulary()} | set(_knowledge()["drugs"]))
 
 
@@ -169,7 +168,7 @@ def _strongest(maps: list[dict[str, str]]) -> dict[str, str]:
     return merged
 
 
-@cache
+@lru_cache(maxsize=4096)
 def classify_medication(name: str) -> MedicationProfile | None:
     """What the screens know about a medication named in any accepted way; None if it is not known.
 
@@ -186,15 +185,12 @@ def classify_medication(name: str) -> MedicationProfile | None:
     for entry in [drug_properties(canonical), *entries]:
         for keys in entry.get("sources", {}).values():
             sources.extend(source_citation(k) for k in keys if source_citation(k) not in sources)
-    formulary_rxnorm = None
-    if resolve_drug(canonical) is not None:
-        from clinical.formulary import formulary_entry
-
-        formulary_rxnorm = formulary_entry(canonical).rxnorm
+    in_formulary = resolve_drug(canonical) is not None
+    formulary_rxnorm = formulary_entry(canonical).rxnorm if in_formulary else None
     return MedicationProfile(
         name=canonical,
         ingredients=ingredients,
-        in_formulary=resolve_drug(canonical) is not None,
+        in_formulary=in_formulary,
         classes=tuple(classes),
         qt_risk=_first([e.get("qt_risk") for e in entries], QT_RISK_ORDER),
         serotonergic=_first([e.get("serotonergic") for e in entries], SEROTONERGIC_ORDER),
@@ -208,12 +204,10 @@ def classify_medication(name: str) -> MedicationProfile | None:
     )
 
 
-@cache
+@lru_cache(maxsize=1024)
 def drug_for_rxnorm(code: str) -> str | None:
     """The canonical drug for an RxNorm code: any code a formulary entry lists (ingredient or salt, so an old
     lithium carbonate code 42351 still maps to lithium) or an outside medication's ingredient code."""
-    from clinical.formulary import _raw_entries
-
     code = (code or "").strip()
     if not code:
         return None
