@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -77,6 +78,25 @@ def lab_test(name: str) -> LabTest | None:
     return next((test for test in _tests().values() if test.name.lower() == lowered), None)
 
 
+def _words(text: str) -> str:
+    return " " + " ".join(re.sub(r"[^a-z]+", " ", text.lower()).split()) + " "
+
+
+def at_risk_ancestry(ancestry: str | None, marker: str = "HLA-B*15:02") -> bool:
+    """Whether recorded ancestry text names a population in which ``marker`` testing is advised.
+
+    Matches whole words and phrases from an explicit list (monitoring.json "ancestry_lists"), never substrings:
+    "Han Chinese", "Thai", "Indian", "Filipino/White" match for HLA-B*15:02; "Caucasian", "American Indian"
+    and an empty value do not. KeyError for an unknown marker."""
+    group = load("monitoring")["ancestry_lists"][marker]
+    if not ancestry or not ancestry.strip():
+        return False
+    text = _words(ancestry)
+    for phrase in group["not"]:
+        text = text.replace(_words(phrase), " ")
+    return any(_words(term) in text for term in group["terms"])
+
+
 def _due(rule: dict[str, Any], on: date, offset_days: int) -> LabDue:
     test = lab_test(rule["test"])
     return LabDue(rule["test"], test.loinc if test else None, on + timedelta(days=offset_days), rule["reason"])
@@ -135,8 +155,8 @@ def monitoring_labs(
             rules.append(rule)
     due: list[LabDue] = []
     for rule in rules:
-        wanted = rule.get("ancestry")
-        if wanted and not (ancestry and any(group in ancestry.strip().lower() for group in wanted)):
+        marker = rule.get("ancestry_list")
+        if marker and not at_risk_ancestry(ancestry, marker):
             continue
         if event == "maintenance":
             item = _maintenance_due(rule, on, int(weeks_on_treatment or 0), int(rule["every_days"]))

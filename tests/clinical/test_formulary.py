@@ -151,7 +151,7 @@ def test_allergy_matches() -> None:
 
 def test_entries_carry_codes_ladders_and_flags() -> None:
     lithium = clinical.formulary_entry("lithium")
-    assert lithium.has_level and lithium.rxnorm == "42351" and "tremor" in lithium.red_flag_side_effects
+    assert lithium.has_level and lithium.rxnorm == "6448" and "tremor" in lithium.red_flag_side_effects
     quetiapine = clinical.formulary_entry("quetiapine")
     assert quetiapine.is_antipsychotic and not quetiapine.is_antidepressant
     for entry in clinical.formulary():

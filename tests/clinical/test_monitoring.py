@@ -62,6 +62,73 @@ def test_carbamazepine_hla_test_only_for_at_risk_ancestry() -> None:
     assert "HLA-B*1502" not in _tests(clinical.monitoring_labs("carbamazepine", "start", on=DAY))
 
 
+# FDA alert 2007 and carbamazepine boxed warning: HLA-B*1502 occurs almost exclusively in people with ancestry
+# across broad areas of Asia, including South Asian Indians; screen most patients of Asian ancestry.
+AT_RISK_ANCESTRIES = [
+    "Asian",
+    "East Asian",
+    "South Asian",
+    "Southeast Asian",
+    "Han Chinese",
+    "Chinese",
+    "Chinese-American",
+    "Hong Kong",
+    "Taiwanese",
+    "Thai",
+    "Malaysian",
+    "Malay",
+    "Filipino",
+    "Indonesian",
+    "Vietnamese",
+    "Cambodian",
+    "Hmong",
+    "Singaporean",
+    "Indian",
+    "Asian Indian",
+    "Pakistani",
+    "Bangladeshi",
+    "Sri Lankan",
+    "Nepali",
+    "Japanese",
+    "Korean",
+    "White/Filipino",
+    "mixed: Thai and Irish",
+]
+NOT_AT_RISK_ANCESTRIES = [
+    "Caucasian",
+    "European",
+    "White",
+    "Black",
+    "African American",
+    "Hispanic",
+    "American Indian",
+    "American Indian or Alaska Native",
+    "Native American",
+    "West Indian",
+    "Middle Eastern",
+    "",
+    "   ",
+    None,
+]
+
+
+@pytest.mark.parametrize("ancestry", AT_RISK_ANCESTRIES)
+def test_hla_b1502_test_is_ordered_for_every_asian_ancestry(ancestry: str) -> None:
+    assert clinical.at_risk_ancestry(ancestry)
+    assert "HLA-B*1502" in _tests(clinical.monitoring_labs("carbamazepine", "start", on=DAY, ancestry=ancestry))
+
+
+@pytest.mark.parametrize("ancestry", NOT_AT_RISK_ANCESTRIES)
+def test_hla_b1502_test_is_not_ordered_by_substring(ancestry: str | None) -> None:
+    # "Caucasian" contains "asian" and "American Indian" contains "Indian": whole words and phrases only.
+    assert not clinical.at_risk_ancestry(ancestry)
+    assert "HLA-B*1502" not in _tests(clinical.monitoring_labs("carbamazepine", "start", on=DAY, ancestry=ancestry))
+
+
+def test_mixed_ancestry_with_an_asian_part_is_at_risk() -> None:
+    assert clinical.at_risk_ancestry("American Indian and Korean")
+
+
 def test_no_rules_unknown_drug_and_bad_events() -> None:
     assert clinical.monitoring_labs("sertraline", "start", on=DAY) == []
     with pytest.raises(ValueError):
