@@ -68,7 +68,7 @@ def test_importing_a_self_report_file_stores_each_report_once_with_its_audit_eve
     ]
     per_file = audit_rows(engine, "import_self_reports")
     assert [(e.patient_id, e.outcome, e.detail) for e in per_file] == [
-        (None, "success", "1 imported, 0 duplicates, 1 rejected")
+        (None, "success", "1 imported, 0 amended, 0 duplicate, 1 rejected")
     ]
     flags = rows(engine, Flag)
     assert [(f.patient_id, f.kind, f.severity) for f in flags] == [(team_patient["patient"], "self_harm", "urgent")]
@@ -90,8 +90,8 @@ def test_a_second_click_on_import_stores_nothing_twice(engine: Engine, team_pati
     assert len(audit_rows(engine, "flag_raised")) == 1
     # The second attempt is itself recorded, as an import of nothing new.
     assert [e.detail for e in audit_rows(engine, "import_self_reports")] == [
-        "1 imported, 0 duplicates, 1 rejected",
-        "0 imported, 1 duplicates, 1 rejected",
+        "1 imported, 0 amended, 0 duplicate, 1 rejected",
+        "0 imported, 0 amended, 1 duplicate, 1 rejected",
     ]
 
 
