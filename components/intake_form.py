@@ -3,15 +3,18 @@ C-SSRS screen and treatment plan."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pandas as pd
 import streamlit as st
 
 from components.forms import finish_form, form_version, show_save_error, submission_token
+from components.medication_form import render_review
 from components.visit_form import to_utc
-from db.commands import EditConflict, InvalidInput
-from db.commands.intake import IntakeInput, OutsideMedication, PriorTrial, record_intake
+from db.commands import EditConflict, InvalidInput, SafetyBlock
+from db.commands.intake import IntakeInput, OutsideMedication, PriorTrial, preview_reconciliation, record_intake
+from db.commands.medications import SafetyReview
 from db.commands.visits import VisitInput
 from db.permissions import Actor
 from db.queries.caseload import program_today
@@ -109,8 +112,6 @@ def intake_form(actor: Actor, header: ChartHeader, *, close: str | None = None) 
     considered = st.checkbox("A higher level of care was considered", key=f"{key}_loc")
     loc_note = st.text_input("Higher level of care: decision and reason", max_chars=2000, key=f"{key}_loc_note")
     plan = st.text_area("Treatment plan", max_chars=10_000, key=f"{key}_plan")
-    if not st.button("Save intake", type="primary", key=f"{key}_save"):
-        return
     visit = VisitInput(
         visit_at=to_utc(today, now_local.time().replace(second=0, microsecond=0)),
         modality=modality,
@@ -151,11 +152,41 @@ def intake_form(actor: Actor, header: ChartHeader, *, close: str | None = None) 
         higher_level_of_care_considered=considered,
         higher_level_of_care_note=loc_note,
     )
+    override, acknowledge = _reconciliation_review(actor, header, intake, key)
+    if not st.button("Save intake", type="primary", key=f"{key}_save"):
+        return
+    intake = replace(intake, reconciliation_override=override, acknowledge_interactions=acknowledge)
     try:
         result = record_intake(
             actor, header.patient_id, intake, expected_patient_version=expected_version, submission=token
         )
-    except (InvalidInput, EditConflict) as error:
+    except (InvalidInput, SafetyBlock, EditConflict) as error:
         show_save_error(error, key)
         return
     finish_form(key, result.summary().replace("Visit saved", "Intake saved", 1), close=close)
+
+
+def _reconciliation_review(actor: Actor, header: ChartHeader, intake: IntakeInput, key: str) -> tuple[str, bool]:
+    """The start-medication safety review of the outside medications the patient continues, shown before saving,
+    with the override reason or acknowledgement it asks for."""
+    reviews = [review for review in preview_reconciliation(actor, header.patient_id, intake) if _has_findings(review)]
+    if not reviews:
+        return "", False
+    st.markdown("**Safety review of the reconciled medications**")
+    for review in reviews:
+        render_review(review)
+    override = ""
+    if any(review.needs_override for review in reviews):
+        override = st.text_area(
+            "Override reason for continuing them (documented in the record)", max_chars=2000, key=f"{key}_override"
+        )
+    acknowledge = False
+    if any(review.needs_acknowledgement for review in reviews):
+        acknowledge = st.checkbox(
+            "I have reviewed the major interaction(s) and accept the risk", key=f"{key}_acknowledge"
+        )
+    return override, acknowledge
+
+
+def _has_findings(review: SafetyReview) -> bool:
+    return bool(review.blocking or review.needs_override or review.needs_acknowledgement or review.interactions)

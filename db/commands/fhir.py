@@ -356,8 +356,10 @@ def _refuse_what_the_review_would_not_allow(
         session,
         patient,
         [
-            ProposedMedication(drug=drug, daily_mg=daily_mg, indication=medication.indication)
-            for medication, (drug, _, daily_mg, _) in zip(inputs, medications, strict=True)
+            ProposedMedication(
+                drug=drug, daily_mg=daily_mg, indication=medication.indication, prescribed_here=psychiatric
+            )
+            for medication, (drug, _, daily_mg, psychiatric) in zip(inputs, medications, strict=True)
         ],
         licensed_states=(prescriber.licensed_states or ()) if prescriber else (),
         unlicensed_prescriber=unlicensed,

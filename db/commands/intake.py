@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+import clinical
 from db.audit import record_event
-from db.commands import EditConflict, InvalidInput
+from db.commands import EditConflict, InvalidInput, SafetyBlock
+from db.commands.medications import MedicationOrder, ProposedMedication, SafetyReview, review_new_medications
 from db.commands.submissions import claim_submission, settle_submission
 from db.commands.visits import VisitInput, VisitResult, save_visit, validate_visit
-from db.engine import utcnow, write_session
-from db.models import Allergy, Diagnosis
+from db.engine import read_session, utcnow, write_session
+from db.models import Allergy, Diagnosis, Patient
 from db.permissions import Actor, require_patient
 from db.queries.caseload import program_today
 
@@ -52,6 +56,10 @@ class IntakeInput:
     diagnoses: list[tuple[str, str, bool]] = field(default_factory=list)  # (ICD-10-CM, description, primary)
     higher_level_of_care_considered: bool = False
     higher_level_of_care_note: str = ""
+    # The safety review of the outside medications the patient continues: a contraindicated pair or an allergy
+    # match needs a documented reason, a major interaction an acknowledgement (as when starting a medication).
+    reconciliation_override: str = ""
+    acknowledge_interactions: bool = False
 
 
 def _validate(intake: IntakeInput) -> dict[str, str]:
@@ -88,6 +96,58 @@ def _validate(intake: IntakeInput) -> dict[str, str]:
     return errors
 
 
+CONTINUED = ("continue", "change")
+
+
+def reconciliation_review(
+    session: Session, actor: Actor, patient: Patient, intake: IntakeInput, today: date
+) -> list[SafetyReview]:
+    """The start-medication safety review of every outside medication the patient stays on, against each other,
+    the program's active prescriptions and the allergies on file or being recorded. Unknown names are reported
+    as not checked, never passed silently."""
+    continued = [m for m in intake.outside_medications if m.decision in CONTINUED and m.drug.strip()]
+    if not continued:
+        return []
+    proposed = [
+        ProposedMedication(
+            drug=clinical.resolve_medication(m.drug) or m.drug.strip(), daily_mg=None, prescribed_here=False
+        )
+        for m in continued
+    ]
+    return review_new_medications(
+        session,
+        patient,
+        proposed,
+        licensed_states=actor.licensed_states,
+        event="start",
+        today=today,
+        extra_allergies=[substance for substance, _ in intake.allergies if substance.strip()],
+    )
+
+
+def review_problems(reviews: list[SafetyReview], intake: IntakeInput) -> list[str]:
+    """What stops the intake from being saved: blocks, and overrides or acknowledgements not given."""
+    order = MedicationOrder(
+        drug="",
+        dose=0,
+        unit="mg",
+        frequency="",
+        reason="",
+        override_reason=intake.reconciliation_override,
+        acknowledge_major=intake.acknowledge_interactions,
+    )
+    return [f"Reconciliation: {problem}" for review in reviews for problem in review.problems_for(order)]
+
+
+def preview_reconciliation(
+    actor: Actor, patient_id: int, intake: IntakeInput, *, engine: Engine | None = None
+) -> list[SafetyReview]:
+    """The review the intake form shows before saving (reads only); the save runs it again."""
+    with read_session(engine) as session:
+        patient = require_patient(session, actor, patient_id, "log_visit")
+        return reconciliation_review(session, actor, patient, intake, program_today())
+
+
 def record_intake(
     actor: Actor,
     patient_id: int,
@@ -120,6 +180,8 @@ def record_intake(
         "higher_level_of_care_note": intake.higher_level_of_care_note.strip(),
         "cssrs_risk": screen.severity if screen else None,
     }
+    if intake.reconciliation_override.strip():
+        details["reconciliation_override"] = intake.reconciliation_override.strip()
     visit = VisitInput(**{**visit.__dict__, "details": details})
     with write_session(engine) as session:
         patient = require_patient(session, actor, patient_id, "log_visit")
@@ -129,6 +191,10 @@ def record_intake(
                 "This patient's record was changed by someone else after you opened the intake form. "
                 "Nothing was saved; reload and try again."
             )
+        reviews = reconciliation_review(session, actor, patient, intake, program_today())
+        problems = review_problems(reviews, intake)
+        if problems:
+            raise SafetyBlock(problems)
         existing = {
             a.lower() for a in session.scalars(select(Allergy.substance).where(Allergy.patient_id == patient.id))
         }
@@ -159,10 +225,23 @@ def record_intake(
             record_type="visit",
             record_id=result.visit_id,
             detail=f"C-SSRS {details['cssrs_risk']}; {len(intake.outside_medications)} outside medications "
-            f"reconciled" + ("; higher level of care considered" if intake.higher_level_of_care_considered else ""),
+            f"reconciled"
+            + ("; higher level of care considered" if intake.higher_level_of_care_considered else "")
+            + (
+                f"; reconciliation override: {intake.reconciliation_override.strip()[:300]}"
+                if intake.reconciliation_override.strip()
+                else ""
+            ),
         )
         settle_submission(claim, record_type="visit", record_id=result.visit_id, outcome=result.summary())
         return result
 
 
-__all__ = ["IntakeInput", "OutsideMedication", "PriorTrial", "record_intake"]
+__all__ = [
+    "IntakeInput",
+    "OutsideMedication",
+    "PriorTrial",
+    "preview_reconciliation",
+    "reconciliation_review",
+    "record_intake",
+]

@@ -115,11 +115,25 @@ class ProposedMedication:
     """A medication about to be started (or re-dosed), as the safety review sees it."""
 
     drug: str  # the formulary's canonical name, or an outside (non-formulary) medication's name
-    daily_mg: float
+    daily_mg: float | None  # None: the dose is not known (a reconciled outside medication), so it is not checked
     formulation: str | None = None
     indication: str | None = None
     modality: str = "video"
     pdmp_checked: bool = False
+    # False for a medication another clinician prescribes (reconciled at intake, or an outside medication at
+    # onboarding): it is screened for interactions and allergies, but the program's prescribing rules
+    # (controlled-substance licence, PDMP attestation, telehealth rules, monitoring labs) are not ours to apply.
+    prescribed_here: bool = True
+
+
+def interaction_label(interaction: clinical.Interaction) -> str:
+    """One line naming the two drugs, the risk and how severe: one pair can be found by several screens (say QT
+    and serotonergic), so the risk is part of the label."""
+    drugs = " + ".join(interaction.drugs)
+    if interaction.severity == "unknown":
+        return f"Not checked: {drugs} ({interaction.advice})"
+    risk = f" ({interaction.effect})" if interaction.effect else ""
+    return f"{interaction.severity.title()} interaction: {drugs}{risk}"
 
 
 def review_new_medications(
@@ -132,6 +146,7 @@ def review_new_medications(
     today: date,
     excluding_prescription_id: int | None = None,
     unlicensed_prescriber: str = "You are not",
+    extra_allergies: Sequence[str] = (),
 ) -> list[SafetyReview]:
     """The safety review of medications about to be added for ``patient``, one review per medication, in order:
     the dose against the maximum that applies to this patient, interactions with the patient's active
@@ -140,7 +155,8 @@ def review_new_medications(
     ``licensed_states`` (``unlicensed_prescriber`` words that finding: "You are not" licensed in NY...).
 
     Every path that adds a medication calls this: the prescriber's form (one medication) and onboarding (all of
-    a patient's medications at once, after its allergies are added to the session)."""
+    a patient's medications at once, after its allergies are added to the session), and intake reconciliation
+    (the outside medications the patient continues, with the allergies being recorded as ``extra_allergies``)."""
     age = age_on(patient.date_of_birth, today)
     active_drugs = list(
         session.scalars(
@@ -151,18 +167,23 @@ def review_new_medications(
             )
         )
     )
-    allergies = list(session.scalars(select(Allergy.substance).where(Allergy.patient_id == patient.id)))
+    allergies = [
+        *session.scalars(select(Allergy.substance).where(Allergy.patient_id == patient.id)),
+        *extra_allergies,
+    ]
     reviews: list[SafetyReview] = []
     for number, medication in enumerate(proposed):
         drug = medication.drug
         in_formulary = clinical.resolve_drug(drug) is not None
         review = SafetyReview(drug=drug, daily_mg=medication.daily_mg, dose_check=None)
-        if in_formulary:
+        if in_formulary and medication.daily_mg is not None:
             review.dose_check = clinical.check_dose(
                 drug, medication.daily_mg, age=age, formulation=medication.formulation, indication=medication.indication
             )
             if review.dose_check.status != "ok":
                 review.blocking.append(review.dose_check.message)
+        elif in_formulary:
+            review.warnings.append(f"{drug}: no dose recorded, so the dose is not checked.")
         else:
             review.warnings.append(f"{drug} is not in the formulary: its dose is not checked.")
         others = [*active_drugs, *(earlier.drug for earlier in proposed[:number])]
@@ -171,8 +192,10 @@ def review_new_medications(
             if drug not in involved:
                 continue  # a pair among the other medications is not this medication's finding
             review.interactions.append(interaction)
-            label = f"{interaction.severity.title()} interaction: {' + '.join(interaction.drugs)}"
-            if interaction.severity == "contraindicated":
+            label = interaction_label(interaction)
+            if interaction.severity == "unknown":
+                review.warnings.append(label)
+            elif interaction.severity == "contraindicated":
                 review.needs_override.append(label)
             elif interaction.severity == "major":
                 review.needs_acknowledgement.append(label)
@@ -182,7 +205,11 @@ def review_new_medications(
         for allergy in review.allergy_matches:
             review.needs_override.append(f"Allergy on file: {allergy}")
         review.schedule = clinical.drug_schedule(drug)
-        if review.schedule is not None:
+        if review.schedule is not None and not medication.prescribed_here:
+            review.controlled_requirements.append(
+                f"Schedule {review.schedule} controlled substance prescribed elsewhere: check the PDMP"
+            )
+        elif review.schedule is not None:
             review.controlled_requirements.append(f"Schedule {review.schedule} controlled substance")
             if patient.state_of_residence not in licensed_states:
                 review.blocking.append(
@@ -197,7 +224,7 @@ def review_new_medications(
                 review.needs_acknowledgement.append("Prescription-monitoring-program (PDMP) check not attested")
         if patient.telehealth_consent_date is None:
             review.warnings.append("No telehealth consent is on file for this patient.")
-        if in_formulary:
+        if in_formulary and medication.prescribed_here:
             review.labs_to_order = clinical.monitoring_labs(drug, event, on=today, ancestry=patient.ancestry)
         reviews.append(review)
     return reviews

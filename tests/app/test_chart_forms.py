@@ -300,3 +300,34 @@ def test_stop_a_medication_through_the_form(engine: Engine, team: dict) -> None:
     assert _count(engine, DoseChange, *stops) == 1
     assert len(_audit(engine, "stop_medication")) == 1
     assert "Stopped sertraline." in _successes(app)
+
+
+def test_intake_reconciliation_runs_the_safety_review_and_needs_an_override(engine: Engine, team: dict) -> None:
+    """Continuing an outside MAOI while on sertraline: the review is shown, the save is refused until an override
+    reason is documented, then the intake is saved once with the override in its audit event."""
+    _with_prescription(engine, team)
+    app = _chart()
+    key = f"intake_{team['patient']}"
+    app.text_area(key=f"{key}_plan").input("Start IOP; weekly PHQ-9.")
+    # The outside-medications grid, as the browser sends a row typed into it.
+    app.session_state[f"{key}_outside"] = {
+        "edited_rows": {},
+        "added_rows": [{"Drug": "phenelzine", "Dose": "15 mg three times daily", "Decision": "continue"}],
+        "deleted_rows": [],
+    }
+    app.run()
+    assert not app.exception, app.exception
+    errors = [_plain(element.value) for element in app.error]
+    assert any("Contraindicated interaction: phenelzine + sertraline" in message for message in errors)
+
+    app.button(key=f"{key}_save").click().run()
+    assert any("The safety checks block this change" in _plain(element.value) for element in app.error)
+    assert _count(engine, Visit) == 0 and _audit(engine, "record_intake") == []
+
+    app.text_area(key=f"{key}_override").input("Outside psychiatrist's MAOI; sertraline stopped today")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert _count(engine, Visit, Visit.visit_type == "intake") == 1
+    [audit] = _audit(engine, "record_intake")
+    assert "reconciliation override: Outside psychiatrist's MAOI" in (audit.detail or "")
+    assert any(message.startswith("Intake saved") for message in _successes(app))

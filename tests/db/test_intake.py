@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
 
-from db.commands import InvalidInput
-from db.commands.intake import IntakeInput, OutsideMedication, PriorTrial, record_intake
+from db.commands import InvalidInput, SafetyBlock
+from db.commands.intake import IntakeInput, OutsideMedication, PriorTrial, preview_reconciliation, record_intake
 from db.commands.visits import VisitInput
-from db.engine import read_session, utcnow
-from db.models import Allergy, Diagnosis, Flag, Patient, Visit
+from db.engine import read_session, utcnow, write_session
+from db.models import Allergy, AuditEvent, Diagnosis, Flag, Patient, Prescription, Visit
 from tests.factories import make_patient, make_team, make_user
 
 HIGH_RISK = {"q1": True, "q2": True, "q3": True, "q4": True, "q5": False, "q6": False}
@@ -110,3 +110,98 @@ def test_invalid_intake_writes_nothing(engine: Engine, setup: dict, fields: dict
     assert field in error.value.errors
     with read_session(engine) as session:
         assert session.scalars(select(Visit)).all() == [] and session.scalars(select(Allergy)).all() == []
+
+
+def _on_sertraline(engine: Engine, patient_id: int) -> None:
+    with write_session(engine) as session:
+        session.add(
+            Prescription(
+                patient_id=patient_id,
+                drug="sertraline",
+                dose=100,
+                unit="mg",
+                frequency="once daily",
+                daily_dose_mg=100,
+                start_date=date.today() - timedelta(days=3),
+            )
+        )
+
+
+def _visits(engine: Engine) -> int:
+    with read_session(engine) as session:
+        return len(session.scalars(select(Visit)).all())
+
+
+def test_continuing_an_outside_maoi_with_sertraline_needs_a_documented_override(engine: Engine, setup: dict) -> None:
+    """The start-medication review runs on reconciliation too: continuing phenelzine from another prescriber
+    while on sertraline is a contraindicated pair (serotonin syndrome)."""
+    _on_sertraline(engine, setup["patient"])
+    intake = _intake(LOW_RISK, outside_medications=[OutsideMedication("Nardil 15 mg", "15 mg tid", "continue")])
+    version = _version(engine, setup["patient"])
+    with pytest.raises(SafetyBlock) as refused:
+        record_intake(setup["prescriber"], setup["patient"], intake, expected_patient_version=version)
+    assert any("Contraindicated interaction: phenelzine + sertraline" in reason for reason in refused.value.reasons)
+    assert _visits(engine) == 0
+
+    overridden = _intake(
+        LOW_RISK,
+        outside_medications=[OutsideMedication("Nardil 15 mg", "15 mg tid", "continue")],
+        reconciliation_override="psychiatrist taper plan agreed; sertraline held until washout",
+    )
+    record_intake(setup["prescriber"], setup["patient"], overridden, expected_patient_version=version)
+    with read_session(engine) as session:
+        visit = session.scalars(select(Visit)).one()
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "record_intake")).one()
+    assert visit.details["reconciliation_override"].startswith("psychiatrist taper plan")
+    assert "reconciliation override: psychiatrist taper plan" in (audit.detail or "")
+
+
+def test_an_allergy_recorded_at_intake_is_checked_against_a_continued_outside_medication(
+    engine: Engine, setup: dict
+) -> None:
+    intake = _intake(
+        LOW_RISK,
+        outside_medications=[OutsideMedication("Zoloft", "50 mg", "continue")],
+        allergies=[("sertraline", "angioedema")],
+    )
+    with pytest.raises(SafetyBlock) as refused:
+        record_intake(
+            setup["prescriber"], setup["patient"], intake, expected_patient_version=_version(engine, setup["patient"])
+        )
+    assert any("Allergy on file: sertraline" in reason for reason in refused.value.reasons)
+    assert _visits(engine) == 0
+
+
+def test_a_major_interaction_at_reconciliation_needs_an_acknowledgement_and_stopped_drugs_are_not_reviewed(
+    engine: Engine, setup: dict
+) -> None:
+    _on_sertraline(engine, setup["patient"])
+    meds = [OutsideMedication("tramadol", "50 mg prn", "continue"), OutsideMedication("linezolid", "", "stop")]
+    version = _version(engine, setup["patient"])
+    with pytest.raises(SafetyBlock) as refused:
+        record_intake(
+            setup["prescriber"],
+            setup["patient"],
+            _intake(LOW_RISK, outside_medications=meds),
+            expected_patient_version=version,
+        )
+    assert all("linezolid" not in reason for reason in refused.value.reasons)
+    assert any("tramadol" in reason and "acknowledge" in reason for reason in refused.value.reasons)
+    record_intake(
+        setup["prescriber"],
+        setup["patient"],
+        _intake(LOW_RISK, outside_medications=meds, acknowledge_interactions=True),
+        expected_patient_version=version,
+    )
+    assert _visits(engine) == 1
+
+
+def test_an_unknown_outside_medication_is_reported_not_checked_but_does_not_block(engine: Engine, setup: dict) -> None:
+    _on_sertraline(engine, setup["patient"])
+    intake = _intake(LOW_RISK, outside_medications=[OutsideMedication("Grandma's tonic", "1 spoon", "continue")])
+    reviews = preview_reconciliation(setup["prescriber"], setup["patient"], intake)
+    assert any("Not checked" in warning for review in reviews for warning in review.warnings)
+    record_intake(
+        setup["prescriber"], setup["patient"], intake, expected_patient_version=_version(engine, setup["patient"])
+    )
+    assert _visits(engine) == 1
