@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -10,12 +12,16 @@ from components.forms import escape_markdown, finish_form, form_version, show_sa
 from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.medications import (
     MedicationOrder,
+    OutsideMedicationInput,
     SafetyReview,
     change_medication,
+    record_outside_medication,
     review_medication,
+    review_outside_medication,
     start_medication,
 )
 from db.permissions import Actor
+from db.queries.caseload import program_today
 from db.queries.chart import ChartData
 from db.queries.patients import ChartHeader
 
@@ -43,7 +49,7 @@ def render_review(review: SafetyReview) -> None:
         )
 
 
-def _safety_inputs(key: str, review: SafetyReview | None) -> tuple[str, bool, bool]:
+def _safety_inputs(key: str, review: SafetyReview | None, *, ask_pdmp: bool = True) -> tuple[str, bool, bool]:
     override = ""
     acknowledge = False
     pdmp = False
@@ -55,7 +61,7 @@ def _safety_inputs(key: str, review: SafetyReview | None) -> tuple[str, bool, bo
         acknowledge = st.checkbox(
             "I have reviewed the major interaction(s) and accept the risk", key=f"{key}_acknowledge"
         )
-    if review.schedule is not None:
+    if review.schedule is not None and ask_pdmp:
         pdmp = st.checkbox(
             "I checked the prescription-monitoring program (PDMP) for the patient's state", key=f"{key}_pdmp"
         )
@@ -193,5 +199,68 @@ def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData, *
         f"Stopped {current['drug']}."
         if action == "Stop"
         else f"Adjusted {current['drug']}: now {dose:g} {unit} {frequency}.",
+        close=close,
+    )
+
+
+@st.fragment
+def outside_medication_form(actor: Actor, header: ChartHeader, *, close: str | None = None) -> None:
+    """Record a medication prescribed elsewhere or bought over the counter, so every later review screens it."""
+    key = f"outside_med_{header.patient_id}"
+    expected_version = form_version(key, header.version)
+    token = submission_token(key)
+    columns = st.columns([2, 1, 1, 2])
+    name = columns[0].text_input(
+        "Medication", max_chars=80, key=f"{key}_name", placeholder="e.g. tramadol, Zoloft, ibuprofen"
+    )
+    dose = columns[1].number_input("Dose", min_value=0.0, value=None, step=0.5, key=f"{key}_dose")
+    unit = columns[2].selectbox("Unit", list(clinical.DOSE_UNITS), key=f"{key}_unit")
+    frequency = columns[3].selectbox("Frequency", list(clinical.FREQUENCIES), key=f"{key}_frequency")
+    details = st.columns([2, 1, 2])
+    source = details[0].text_input(
+        "Prescribed by",
+        max_chars=120,
+        key=f"{key}_source",
+        placeholder="primary care (Dr …), hospital, over the counter",
+    )
+    started = details[1].date_input("Since", value=None, max_value=program_today(), key=f"{key}_since")
+    indication = details[2].text_input("For", max_chars=120, key=f"{key}_indication")
+    if not name.strip() or dose is None:
+        st.caption("Enter the medication and its dose to see the safety review.")
+        return
+    medication = OutsideMedicationInput(
+        name=name,
+        dose=float(dose),
+        unit=unit,
+        frequency=frequency,
+        source=source,
+        start_date=started,
+        indication=indication,
+    )
+    review = None
+    try:
+        review = review_outside_medication(actor, header.patient_id, replace(medication, source=source or "-"))
+    except InvalidInput as error:
+        show_save_error(error, key)
+    if review is not None:
+        render_review(review)
+    override, acknowledge, _ = _safety_inputs(key, review, ask_pdmp=False)
+    if not st.button("Record outside medication", type="primary", key=f"{key}_save"):
+        return
+    try:
+        prescription = record_outside_medication(
+            actor,
+            header.patient_id,
+            replace(medication, override_reason=override, acknowledge_major=acknowledge),
+            expected_patient_version=expected_version,
+            submission=token,
+        )
+    except (InvalidInput, SafetyBlock, EditConflict) as error:
+        show_save_error(error, key)
+        return
+    finish_form(
+        key,
+        f"Recorded {prescription.drug} {prescription.dose:g} {prescription.unit} {prescription.frequency} "
+        f"({prescription.source}): every later safety review screens it.",
         close=close,
     )

@@ -31,6 +31,8 @@ CAPABILITIES: Final[dict[str, frozenset[str]]] = {
             "view_chart",
             "log_visit",
             "prescribe",
+            "record_outside_medication",
+            "update_clinical_status",
             "decide_refill",
             "triage_flag",
             "order_lab",
@@ -45,6 +47,8 @@ CAPABILITIES: Final[dict[str, frozenset[str]]] = {
     "nurse": frozenset(
         {
             "view_chart",
+            "record_outside_medication",
+            "update_clinical_status",
             "triage_flag",
             "order_lab",
             "enter_lab_result",
