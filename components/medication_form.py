@@ -15,6 +15,7 @@ from db.commands.medications import (
     OutsideMedicationInput,
     SafetyReview,
     change_medication,
+    interaction_label,
     record_outside_medication,
     review_medication,
     review_outside_medication,
@@ -25,17 +26,37 @@ from db.queries.caseload import program_today
 from db.queries.chart import ChartData
 from db.queries.patients import ChartHeader
 
+SEVERITY_ORDER = ("contraindicated", "major", "moderate", "minor", "unknown")
+
 
 def render_review(review: SafetyReview) -> None:
-    """The findings, most serious first: blocks, overrides and acknowledgements needed, then information."""
+    """The findings, each once and most serious first, in plain words: what blocks the save, then each
+    interaction (the two drugs, the risk, what to do, and whether it needs a reason or an acknowledgement), then
+    allergies, controlled-substance requirements, other warnings and the labs that will be ordered."""
     for reason in review.blocking:
-        st.error(f"Blocked: {escape_markdown(reason)}")
-    for item in review.needs_override:
-        st.error(f"{escape_markdown(item)} — requires a documented override reason")
+        st.error(f"Blocked: {escape_markdown(reason)}", icon=":material/block:")
+    for interaction in sorted(
+        review.interactions,
+        key=lambda found: SEVERITY_ORDER.index(found.severity) if found.severity in SEVERITY_ORDER else 9,
+    ):
+        text = escape_markdown(f"{interaction_label(interaction)}. What to do: {interaction.advice}")
+        if interaction.severity == "contraindicated":
+            st.error(f"{text} — requires a documented override reason", icon=":material/dangerous:")
+        elif interaction.severity == "major":
+            st.warning(f"{text} — requires acknowledgement", icon=":material/warning:")
+        elif interaction.severity == "unknown":
+            st.info(text, icon=":material/help:")
+        else:
+            st.info(text, icon=":material/info:")
+    for allergy in review.allergy_matches:
+        st.error(
+            escape_markdown(f"Allergy on file: {allergy}") + " — requires a documented override reason",
+            icon=":material/dangerous:",
+        )
+    interaction_labels = {interaction_label(found) for found in review.interactions}
     for item in review.needs_acknowledgement:
-        st.warning(f"{escape_markdown(item)} — requires acknowledgement")
-    for interaction in review.interactions:
-        st.caption(f"{interaction.severity}: {' + '.join(interaction.drugs)} — {interaction.advice}")
+        if item not in interaction_labels:  # e.g. the PDMP attestation
+            st.warning(f"{escape_markdown(item)} — requires acknowledgement")
     for warning in review.warnings:
         st.warning(escape_markdown(warning))
     if review.controlled_requirements:

@@ -192,16 +192,13 @@ def review_new_medications(
             involved = {*interaction.drugs, *(clinical.resolve_drug(name) for name in interaction.drugs)}
             if drug not in involved:
                 continue  # a pair among the other medications is not this medication's finding
+            # Every finding is in review.interactions (shown once, most severe first); the save needs a documented
+            # reason for a contraindicated pair and an acknowledgement for a major one.
             review.interactions.append(interaction)
-            label = interaction_label(interaction)
-            if interaction.severity == "unknown":
-                review.warnings.append(label)
-            elif interaction.severity == "contraindicated":
-                review.needs_override.append(label)
+            if interaction.severity == "contraindicated":
+                review.needs_override.append(interaction_label(interaction))
             elif interaction.severity == "major":
-                review.needs_acknowledgement.append(label)
-            else:
-                review.warnings.append(f"{label}: {interaction.advice}")
+                review.needs_acknowledgement.append(interaction_label(interaction))
         review.allergy_matches = clinical.allergy_matches(drug, allergies)
         for allergy in review.allergy_matches:
             review.needs_override.append(f"Allergy on file: {allergy}")
@@ -602,8 +599,6 @@ def _review_outside(
         event="start",
         today=program_today(),
     )
-    if clinical.classify_medication(drug) is None:
-        review.warnings.append(f"{drug} is not in the drug reference: its interactions were not checked.")
     return review
 
 
