@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.auth import logout_button, require_login
-from components.navigation import register_pages, sidebar_links
+from components.auth import current_actor, login_form, logout_button
+from components.navigation import register_pages, run_page, sidebar_links
 from components.resilience import database_guard
 from components.security import deployment_problems
 
@@ -17,12 +17,17 @@ if problems:
     st.stop()
 
 with database_guard():
-    # Resolve the URL before the login check, so a deep link opens its page once the user has logged in.
-    # Every page file checks the role itself (components.auth.require_role); the sidebar offers the role's pages.
-    page = register_pages()
-    actor = require_login()
+    # Every page is registered before the login form, so a deep link opens its page once the user has logged
+    # in. Each page file checks the role itself (components.auth.require_role); the sidebar offers the role's.
+    actor = current_actor()
+    navigation = register_pages(actor)
+    if actor is None:
+        actor = login_form()  # stops the run unless a login was just submitted and succeeded
+        # Registered again now the role is known, so "/" opens this role's landing page in this very run: a
+        # rerun here would drop the login cookie component before the browser stored the cookie.
+        navigation = register_pages(actor)
     st.sidebar.markdown(f"**{actor.full_name}**")
     st.sidebar.caption(actor.role.title())
-    sidebar_links(actor)
+    sidebar_links(navigation, actor)
     logout_button(actor)
-    page.run()
+    run_page(navigation)
