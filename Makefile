@@ -14,6 +14,7 @@ endif
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: run test install install-test lint bench clean-db check-python
+.DEFAULT_GOAL := install
 
 # A pyenv shim for a version that is not installed, a typo or a missing file: say so instead of falling back.
 check-python:

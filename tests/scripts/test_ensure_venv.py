@@ -41,6 +41,8 @@ def test_every_supported_python_is_allowed_by_pyproject() -> None:
         assert version not in requires
         assert not supported(tuple(int(part) for part in version.split(".")[:2]))  # type: ignore[arg-type]
     assert SUPPORTED == ((3, 11), (3, 13))
+    # The Makefile picks a default interpreter with the same range.
+    assert "(3, 11) <= sys.version_info[:2] <= (3, 13)" in (PROJECT_ROOT / "Makefile").read_text()
 
 
 def test_a_missing_venv_is_created() -> None:
@@ -134,6 +136,26 @@ def test_an_unsupported_interpreter_is_refused(project_copy: Path) -> None:
     assert result.returncode != 0
     assert "is not supported; this project runs on Python 3.99 to 3.99" in result.stderr
     assert not (project_copy / ".venv").exists()
+
+
+def test_without_python_make_keeps_the_interpreter_the_venv_was_made_with(project_copy: Path) -> None:
+    real_python = os.path.realpath(sys.executable)
+    (project_copy / ".venv").mkdir()
+    stamp = Stamp(Interpreter(real_python, "3.x"), PYPROJECT, frozenset()).dumps()
+    (project_copy / ".venv" / ".installed").write_text(stamp)
+    env_without_python = {key: value for key, value in os.environ.items() if key != "PYTHON"}
+
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "install"],
+        cwd=project_copy,
+        env=env_without_python,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert f'"{real_python}" scripts/ensure_venv.py --venv .venv' in dry_run.stdout
 
 
 @pytest.mark.slow
