@@ -17,8 +17,10 @@ from clinical.flags import (
     refill_is_early,
 )
 from clinical.formulary import (
+    DOSE_STATUSES,
     DOSE_UNITS,
     FREQUENCIES,
+    HEPATIC_GRADES,
     DoseCheck,
     FormularyEntry,
     allergy_matches,
@@ -65,8 +67,10 @@ from clinical.scales import (
 from clinical.telehealth import PrescribingRule, telehealth_prescribing
 
 __all__ = [
+    "DOSE_STATUSES",
     "DOSE_UNITS",
     "FREQUENCIES",
+    "HEPATIC_GRADES",
     "INSTRUMENTS",
     "INTERACTION_KINDS",
     "SEVERITY_ORDER",
