@@ -61,8 +61,8 @@ def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
     return result.actor
 
 
-def require_login() -> Actor:
-    """Return the logged-in actor, re-read from the database; otherwise show the login page and stop.
+def current_actor() -> Actor | None:
+    """The logged-in actor, re-read from the database, or None; draws nothing (no login form).
 
     Called once per script run by app.py (the authenticator's cookie component may render only once).
     """
@@ -77,14 +77,19 @@ def require_login() -> Actor:
         actor = _resume_from_cookie(authenticator)
         if actor is not None:
             st.session_state[SESSION_KEY] = actor.session_id
+    return actor
+
+
+def login_form() -> Actor:
+    """For a run where ``current_actor()`` found nobody: the login page; the run stops unless a login succeeds."""
+    authenticator = st.session_state["_authenticator"]
+    login_area = st.empty()
+    with login_area.container():
+        actor = _render_login_form(authenticator)
     if actor is None:
-        login_area = st.empty()
-        with login_area.container():
-            actor = _render_login_form(authenticator)
-        if actor is None:
-            st.stop()
-        login_area.empty()
-        _set_login_cookie(authenticator, actor)
+        st.stop()
+    login_area.empty()
+    _set_login_cookie(authenticator, actor)
     return actor
 
 

@@ -42,6 +42,8 @@ def render_header(header: ChartHeader, open_flags: pd.DataFrame) -> None:
             "\n".join(f"{substance}{f' ({reaction})' if reaction else ''}" for substance, reaction in header.allergies)
             or "No known allergies"
         )
+        st.caption("Clinical status (used by the safety checks)")
+        st.text(header.clinical_status())
     with middle:
         st.caption("Emergency contact")
         st.text(header.emergency_contact or "None recorded")

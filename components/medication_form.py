@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -10,26 +12,51 @@ from components.forms import escape_markdown, finish_form, form_version, show_sa
 from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.medications import (
     MedicationOrder,
+    OutsideMedicationInput,
     SafetyReview,
     change_medication,
+    interaction_label,
+    record_outside_medication,
     review_medication,
+    review_outside_medication,
     start_medication,
 )
 from db.permissions import Actor
+from db.queries.caseload import program_today
 from db.queries.chart import ChartData
 from db.queries.patients import ChartHeader
 
+SEVERITY_ORDER = ("contraindicated", "major", "moderate", "minor", "unknown")
+
 
 def render_review(review: SafetyReview) -> None:
-    """The findings, most serious first: blocks, overrides and acknowledgements needed, then information."""
+    """The findings, each once and most serious first, in plain words: what blocks the save, then each
+    interaction (the two drugs, the risk, what to do, and whether it needs a reason or an acknowledgement), then
+    allergies, controlled-substance requirements, other warnings and the labs that will be ordered."""
     for reason in review.blocking:
-        st.error(f"Blocked: {escape_markdown(reason)}")
-    for item in review.needs_override:
-        st.error(f"{escape_markdown(item)} — requires a documented override reason")
+        st.error(f"Blocked: {escape_markdown(reason)}", icon=":material/block:")
+    for interaction in sorted(
+        review.interactions,
+        key=lambda found: SEVERITY_ORDER.index(found.severity) if found.severity in SEVERITY_ORDER else 9,
+    ):
+        text = escape_markdown(f"{interaction_label(interaction)}. What to do: {interaction.advice}")
+        if interaction.severity == "contraindicated":
+            st.error(f"{text} — requires a documented override reason", icon=":material/dangerous:")
+        elif interaction.severity == "major":
+            st.warning(f"{text} — requires acknowledgement", icon=":material/warning:")
+        elif interaction.severity == "unknown":
+            st.info(text, icon=":material/help:")
+        else:
+            st.info(text, icon=":material/info:")
+    for allergy in review.allergy_matches:
+        st.error(
+            escape_markdown(f"Allergy on file: {allergy}") + " — requires a documented override reason",
+            icon=":material/dangerous:",
+        )
+    interaction_labels = {interaction_label(found) for found in review.interactions}
     for item in review.needs_acknowledgement:
-        st.warning(f"{escape_markdown(item)} — requires acknowledgement")
-    for interaction in review.interactions:
-        st.caption(f"{interaction.severity}: {' + '.join(interaction.drugs)} — {interaction.advice}")
+        if item not in interaction_labels:  # e.g. the PDMP attestation
+            st.warning(f"{escape_markdown(item)} — requires acknowledgement")
     for warning in review.warnings:
         st.warning(escape_markdown(warning))
     if review.controlled_requirements:
@@ -43,7 +70,7 @@ def render_review(review: SafetyReview) -> None:
         )
 
 
-def _safety_inputs(key: str, review: SafetyReview | None) -> tuple[str, bool, bool]:
+def _safety_inputs(key: str, review: SafetyReview | None, *, ask_pdmp: bool = True) -> tuple[str, bool, bool]:
     override = ""
     acknowledge = False
     pdmp = False
@@ -55,7 +82,7 @@ def _safety_inputs(key: str, review: SafetyReview | None) -> tuple[str, bool, bo
         acknowledge = st.checkbox(
             "I have reviewed the major interaction(s) and accept the risk", key=f"{key}_acknowledge"
         )
-    if review.schedule is not None:
+    if review.schedule is not None and ask_pdmp:
         pdmp = st.checkbox(
             "I checked the prescription-monitoring program (PDMP) for the patient's state", key=f"{key}_pdmp"
         )
@@ -193,5 +220,68 @@ def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData, *
         f"Stopped {current['drug']}."
         if action == "Stop"
         else f"Adjusted {current['drug']}: now {dose:g} {unit} {frequency}.",
+        close=close,
+    )
+
+
+@st.fragment
+def outside_medication_form(actor: Actor, header: ChartHeader, *, close: str | None = None) -> None:
+    """Record a medication prescribed elsewhere or bought over the counter, so every later review screens it."""
+    key = f"outside_med_{header.patient_id}"
+    expected_version = form_version(key, header.version)
+    token = submission_token(key)
+    columns = st.columns([2, 1, 1, 2])
+    name = columns[0].text_input(
+        "Medication", max_chars=80, key=f"{key}_name", placeholder="e.g. tramadol, Zoloft, ibuprofen"
+    )
+    dose = columns[1].number_input("Dose", min_value=0.0, value=None, step=0.5, key=f"{key}_dose")
+    unit = columns[2].selectbox("Unit", list(clinical.DOSE_UNITS), key=f"{key}_unit")
+    frequency = columns[3].selectbox("Frequency", list(clinical.FREQUENCIES), key=f"{key}_frequency")
+    details = st.columns([2, 1, 2])
+    source = details[0].text_input(
+        "Prescribed by",
+        max_chars=120,
+        key=f"{key}_source",
+        placeholder="primary care (Dr …), hospital, over the counter",
+    )
+    started = details[1].date_input("Since", value=None, max_value=program_today(), key=f"{key}_since")
+    indication = details[2].text_input("For", max_chars=120, key=f"{key}_indication")
+    if not name.strip() or dose is None:
+        st.caption("Enter the medication and its dose to see the safety review.")
+        return
+    medication = OutsideMedicationInput(
+        name=name,
+        dose=float(dose),
+        unit=unit,
+        frequency=frequency,
+        source=source,
+        start_date=started,
+        indication=indication,
+    )
+    review = None
+    try:
+        review = review_outside_medication(actor, header.patient_id, replace(medication, source=source or "-"))
+    except InvalidInput as error:
+        show_save_error(error, key)
+    if review is not None:
+        render_review(review)
+    override, acknowledge, _ = _safety_inputs(key, review, ask_pdmp=False)
+    if not st.button("Record outside medication", type="primary", key=f"{key}_save"):
+        return
+    try:
+        prescription = record_outside_medication(
+            actor,
+            header.patient_id,
+            replace(medication, override_reason=override, acknowledge_major=acknowledge),
+            expected_patient_version=expected_version,
+            submission=token,
+        )
+    except (InvalidInput, SafetyBlock, EditConflict) as error:
+        show_save_error(error, key)
+        return
+    finish_form(
+        key,
+        f"Recorded {prescription.drug} {prescription.dose:g} {prescription.unit} {prescription.frequency} "
+        f"({prescription.source}): every later safety review screens it.",
         close=close,
     )

@@ -1,4 +1,8 @@
-"""The prescriber's refill queue: everything needed to decide each request on one screen."""
+"""The refill queue: everything needed to decide each request on one screen.
+
+Prescribers decide; nurses see the same queue for their team, read-only (deciding needs prescribing authority,
+and ``decide_refill`` refuses them on the server whatever the page shows).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from db.commands.refills import DECISION_OUTCOMES, decide_refill
 from db.permissions import Actor
 from db.queries.queues import refill_queue
 
+READ_ONLY_NOTE = "Read-only: approving, denying or holding a refill needs prescribing authority (the prescriber)."
 QUEUE_COLUMNS = [
     "patient",
     "mrn",
@@ -57,6 +62,9 @@ def render_refills(actor: Actor) -> None:
     st.download_button(
         "Download CSV", table[QUEUE_COLUMNS].to_csv(index=False).encode(), "refills.csv", "text/csv", key="refills_csv"
     )
+    if not actor.can("decide_refill"):
+        st.caption(READ_ONLY_NOTE)
+        return
     st.subheader("Decide a request")
     labels = {
         int(row.refill_id): f"{row.patient} ({row.mrn}) · {row.drug} {row.dose:g} {row.unit} · qty {row.quantity}"

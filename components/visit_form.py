@@ -111,13 +111,15 @@ def visit_form(actor: Actor, header: ChartHeader, data: ChartData, *, close: str
             ),
         },
     )
-    vitals = st.columns(4)
+    vitals = st.columns(6)
     missed = vitals[0].number_input("Missed doses (past week)", min_value=0, max_value=60, value=0, key=f"{key}_missed")
     weight = vitals[1].number_input(
         "Weight (kg, self-reported)", min_value=0.0, max_value=350.0, value=None, key=f"{key}_weight"
     )
-    systolic = vitals[2].number_input("BP systolic", min_value=0, max_value=260, value=None, key=f"{key}_sys")
-    diastolic = vitals[3].number_input("BP diastolic", min_value=0, max_value=160, value=None, key=f"{key}_dia")
+    height = vitals[2].number_input("Height (cm)", min_value=0.0, max_value=230.0, value=None, key=f"{key}_height")
+    waist = vitals[3].number_input("Waist (cm)", min_value=0.0, max_value=200.0, value=None, key=f"{key}_waist")
+    systolic = vitals[4].number_input("BP systolic", min_value=0, max_value=260, value=None, key=f"{key}_sys")
+    diastolic = vitals[5].number_input("BP diastolic", min_value=0, max_value=160, value=None, key=f"{key}_dia")
     assessment = st.text_area("Assessment", max_chars=10_000, key=f"{key}_assessment")
     plan = st.text_area("Plan", max_chars=10_000, key=f"{key}_plan")
     next_due = st.date_input("Next visit due", value=today + timedelta(days=7), min_value=today, key=f"{key}_next_due")
@@ -150,6 +152,8 @@ def visit_form(actor: Actor, header: ChartHeader, data: ChartData, *, close: str
         side_effects=entries,
         missed_doses=int(missed),
         weight_kg=weight,
+        height_cm=height,
+        waist_cm=waist,
         bp_systolic=int(systolic) if systolic else None,
         bp_diastolic=int(diastolic) if diastolic else None,
         assessment_note=assessment,

@@ -49,7 +49,15 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
+        # The same pool as PostgreSQL's: with SQLAlchemy's default (5 + 10) a busy server's 16th concurrent
+        # request waited for a connection instead of the write lock, and timed out after 30 s under load.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            pool_size=10,
+            max_overflow=20,
+            **kwargs,
+        )
         _configure_sqlite(engine)
         return engine
     if url.startswith("postgresql://"):

@@ -49,6 +49,8 @@ LAB_ORDER_STATUSES = ("pending", "resulted", "cancelled")
 REFILL_STATUSES = ("pending", "on_hold", "approved", "denied")
 FLAG_STATES = ("open", "acknowledged", "escalated", "resolved")
 SIDE_EFFECT_SEVERITIES = ("mild", "moderate", "severe")
+PREGNANCY_STATUSES = ("pregnant", "not_pregnant", "unknown")
+HEPATIC_IMPAIRMENT = ("none", "mild", "moderate", "severe")
 
 
 class Base(DeclarativeBase):
@@ -141,6 +143,12 @@ class Patient(Base):
     preferred_pharmacy: Mapped[str | None] = mapped_column(String(200))
     primary_care_clinician: Mapped[str | None] = mapped_column(String(200))
     next_visit_due: Mapped[date | None] = mapped_column(Date)
+    # Inputs of the safety review; NULL means not known, and the rules then err on the safe side.
+    pregnancy_status: Mapped[str | None] = mapped_column(String(12))  # see PREGNANCY_STATUSES
+    lactating: Mapped[bool | None] = mapped_column(Boolean)
+    benign_ethnic_neutropenia: Mapped[bool | None] = mapped_column(Boolean)
+    crcl_ml_min: Mapped[float | None] = mapped_column(Float)
+    hepatic_impairment: Mapped[str | None] = mapped_column(String(10))  # see HEPATIC_IMPAIRMENT
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -207,7 +215,8 @@ class Prescription(Base):
     quantity: Mapped[int | None] = mapped_column(Integer)
     days_supply: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10), default="active")
-    is_psychiatric: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_psychiatric: Mapped[bool] = mapped_column(Boolean, default=True)  # False: prescribed outside the program
+    source: Mapped[str | None] = mapped_column(String(120))  # who prescribes an outside medication
     start_date: Mapped[date] = mapped_column(Date)
     stop_date: Mapped[date | None] = mapped_column(Date)
     stop_reason: Mapped[str | None] = mapped_column(String(200))
@@ -274,6 +283,8 @@ class Visit(Base):
     weight_kg: Mapped[float | None] = mapped_column(Float)
     bp_systolic: Mapped[int | None] = mapped_column(Integer)
     bp_diastolic: Mapped[int | None] = mapped_column(Integer)
+    height_cm: Mapped[float | None] = mapped_column(Float)
+    waist_cm: Mapped[float | None] = mapped_column(Float)
     assessment_note: Mapped[str | None] = mapped_column(Text)
     plan_note: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # intake history, reconciliation, plan

@@ -5,7 +5,8 @@ is always rebuilt from the database for each request (``db.auth.resolve_session`
 query parameters or session state.
 
 - prescriber: their own caseload; prescribes, logs visits, decides refills.
-- nurse: the patients of their team; triages flags, enters lab results, orders labs.
+- nurse: the patients of their team; triages flags, enters lab results, orders labs, reads (never decides)
+  their team's refill requests.
 - supervisor: every patient, read-mostly; reassigns caseloads, reads the audit trail.
 - admin: users and accounts, not charts.
 Any clinical user granted emergency ("break the glass") access to a chart may read it until the grant ends.
@@ -31,7 +32,10 @@ CAPABILITIES: Final[dict[str, frozenset[str]]] = {
             "view_chart",
             "log_visit",
             "prescribe",
+            "record_outside_medication",
+            "update_clinical_status",
             "decide_refill",
+            "view_refills",
             "triage_flag",
             "order_lab",
             "enter_lab_result",
@@ -45,12 +49,15 @@ CAPABILITIES: Final[dict[str, frozenset[str]]] = {
     "nurse": frozenset(
         {
             "view_chart",
+            "record_outside_medication",
+            "update_clinical_status",
             "triage_flag",
             "order_lab",
             "enter_lab_result",
             "amend_record",
             "break_glass",
             "view_triage",
+            "view_refills",
             "import_self_reports",
             "export_chart",
         }

@@ -19,9 +19,11 @@ from seed.generator import (
     DEFAULT_PATIENTS,
     DEFAULT_SEED,
     DEFAULT_WEEKS_HISTORY,
+    DemoLogin,
     SeedError,
     SeedSummary,
     demo_logins,
+    existing_demo_logins,
     existing_user_count,
     generate,
 )
@@ -51,9 +53,14 @@ def format_summary(summary: SeedSummary, total_seconds: float) -> str:
         f"{'table':<22}{'rows':>12}",
     ]
     lines += [f"{table:<22}{count:>12,}" for table, count in summary.row_counts.items()]
-    lines += [f"{'total':<22}{summary.total_rows:>12,}", "", "Demo logins (synthetic accounts):"]
-    logins = demo_logins(summary)
-    lines.append(f"  {'username':<14}{'password':<16}{'role':<12}{'team':<16}name")
+    lines += [f"{'total':<22}{summary.total_rows:>12,}", "", format_logins(demo_logins(summary))]
+    return "\n".join(lines)
+
+
+def format_logins(logins: Sequence[DemoLogin]) -> str:
+    if not logins:
+        return "No demo account still takes the demo password; log in with an account an administrator created."
+    lines = ["Demo logins (synthetic accounts):", f"  {'username':<14}{'password':<16}{'role':<12}{'team':<16}name"]
     lines += [f"  {login.username:<14}{login.password:<16}{login.role:<12}{login.team or '-':<16}{login.full_name}"
               for login in logins]
     return "\n".join(lines)
@@ -72,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.if_empty:
             users = existing_user_count(engine)
             if users:
-                print(f"Database already has {users} users; demo data not loaded (--if-empty).")
+                print(f"Database already has {users} users; demo data not loaded (--if-empty).\n")
+                print(format_logins(existing_demo_logins(engine)))
                 return 0
         try:
             summary = generate(engine, seed=args.seed, patients=args.patients, weeks_history=args.weeks_history,

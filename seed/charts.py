@@ -442,6 +442,9 @@ class ChartBuilder:
             "preferred_pharmacy": pharmacy,
             "primary_care_clinician": primary_care,
             "next_visit_due": chart.date_of(next_due) if (next_due := chart.visits[-1].next_due_day) < NEVER else None,
+            # Recorded at intake for women of reproductive age; the other inputs of the review stay unknown.
+            "pregnancy_status": "not_pregnant" if sex == "female" and birth.year > self.today.year - 51 else None,
+            "lactating": None, "benign_ethnic_neutropenia": None, "crcl_ml_min": None, "hepatic_impairment": None,
             "created_at": chart.at(-rng.randint(1, 5), SECONDS_VISIT_DAY_START),
             "version": 1,
         })
@@ -947,6 +950,9 @@ class ChartBuilder:
                 "weight_kg": weight,
                 "bp_systolic": rng.randint(104, 142) if has_bp else None,
                 "bp_diastolic": rng.randint(64, 92) if has_bp else None,
+                # Height once, at intake (a stable synthetic value: no draw from the generator's sequence).
+                "height_cm": 152.0 + (chart.patient_id * 37) % 38 if slot.visit_type == "intake" else None,
+                "waist_cm": None,
                 "assessment_note": assessment_note, "plan_note": " ".join([*plan_items, follow_up]),
                 "details": details,
                 "next_visit_due": chart.date_of(slot.next_due_day) if slot.next_due_day < NEVER else None,
@@ -1236,6 +1242,7 @@ class ChartBuilder:
                 "indication": course.indication, "quantity": course.times_per_day * DAYS_SUPPLY,
                 "days_supply": DAYS_SUPPLY, "status": "stopped" if course.stop_day is not None else "active",
                 "is_psychiatric": course.is_psychiatric, "start_date": course.start_date,
+                "source": None if course.is_psychiatric else "primary care",
                 "stop_date": chart.date_of(course.stop_day) if course.stop_day is not None else None,
                 "stop_reason": course.stop_reason,
                 "prescriber_id": chart.plan.prescriber.id if course.is_psychiatric else None,

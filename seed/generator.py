@@ -16,7 +16,7 @@ import bcrypt
 from sqlalchemy import Engine, func, select
 
 from db.engine import utcnow, write_session
-from db.models import Patient, User
+from db.models import Patient, Team, User
 from db.settings import get_settings
 from seed.bulk import TABLE_NAMES, IdAllocator, RowBuffer, reset_postgres_sequences
 from seed.charts import ChartBuilder, plan_patients
@@ -65,6 +65,35 @@ class SeedSummary:
 def demo_logins(summary: SeedSummary) -> list[DemoLogin]:
     """The demo accounts to show on the login screen or print after seeding."""
     return list(summary.logins)
+
+
+def existing_demo_logins(engine: Engine) -> list[DemoLogin]:
+    """The demo accounts of an already seeded database that are active and still take the demo password.
+
+    Printed on every start of ``make run``, not only the first: an account an administrator deactivated or
+    whose password was changed is left out, so the list never offers a login that does not work.
+    """
+    from db.auth import password_matches  # late import: db.auth hashes a dummy password when imported
+
+    statement = (
+        select(User.username, User.role, User.full_name, Team.name, User.password_hash)
+        .outerjoin(Team, Team.id == User.team_id)
+        .where(User.username.in_(DEMO_USERNAMES), User.is_active.is_(True))
+    )
+    with engine.connect() as connection:
+        rows = {row.username: row for row in connection.execute(statement)}
+    # The seed gives every account one shared hash, so this is usually a single bcrypt check.
+    demo_hashes: dict[str, bool] = {}
+    logins = []
+    for name in DEMO_USERNAMES:
+        row = rows.get(name)
+        if row is None:
+            continue
+        if row.password_hash not in demo_hashes:
+            demo_hashes[row.password_hash] = password_matches(DEMO_PASSWORD, row.password_hash)
+        if demo_hashes[row.password_hash]:
+            logins.append(DemoLogin(row.username, row.role, row.full_name, row.name))
+    return logins
 
 
 def existing_user_count(engine: Engine) -> int:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 
 from sqlalchemy import Engine
 
 from db.auth import actor_for
-from db.engine import write_session
-from db.models import Patient, Team, User
+from db.engine import utcnow, write_session
+from db.models import Patient, Prescription, RefillRequest, Team, User
 from db.permissions import Actor
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -89,3 +89,34 @@ def make_patient(
         session.add(patient)
         session.flush()
         return patient.id
+
+
+def make_refill_request(engine: Engine, patient_id: int, *, drug: str = "sertraline", dose: float = 50) -> int:
+    """An active once-daily prescription, last filled 27 days ago, with a pending 30-day refill request."""
+    today = date.today()
+    with write_session(engine) as session:
+        prescription = Prescription(
+            patient_id=patient_id,
+            drug=drug,
+            dose=dose,
+            unit="mg",
+            frequency="once daily",
+            daily_dose_mg=dose,
+            start_date=today - timedelta(days=90),
+            quantity=30,
+            days_supply=30,
+            last_fill_date=today - timedelta(days=27),
+        )
+        session.add(prescription)
+        session.flush()
+        request = RefillRequest(
+            patient_id=patient_id,
+            prescription_id=prescription.id,
+            requested_at=utcnow(),
+            source="patient",
+            quantity=30,
+            days_supply=30,
+        )
+        session.add(request)
+        session.flush()
+        return request.id

@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 import clinical
@@ -191,16 +192,13 @@ def review_new_medications(
             involved = {*interaction.drugs, *(clinical.resolve_drug(name) for name in interaction.drugs)}
             if drug not in involved:
                 continue  # a pair among the other medications is not this medication's finding
+            # Every finding is in review.interactions (shown once, most severe first); the save needs a documented
+            # reason for a contraindicated pair and an acknowledgement for a major one.
             review.interactions.append(interaction)
-            label = interaction_label(interaction)
-            if interaction.severity == "unknown":
-                review.warnings.append(label)
-            elif interaction.severity == "contraindicated":
-                review.needs_override.append(label)
+            if interaction.severity == "contraindicated":
+                review.needs_override.append(interaction_label(interaction))
             elif interaction.severity == "major":
-                review.needs_acknowledgement.append(label)
-            else:
-                review.warnings.append(f"{label}: {interaction.advice}")
+                review.needs_acknowledgement.append(interaction_label(interaction))
         review.allergy_matches = clinical.allergy_matches(drug, allergies)
         for allergy in review.allergy_matches:
             review.needs_override.append(f"Allergy on file: {allergy}")
@@ -528,5 +526,157 @@ def change_medication(
             if stop
             else f"{prescription.drug} {change.change_type}: now {prescription.dose:g} {prescription.unit} "
             f"{prescription.frequency}.",
+        )
+        return prescription
+
+
+MAX_SOURCE_LENGTH = 120
+
+
+@dataclass(frozen=True)
+class OutsideMedicationInput:
+    """A medication another clinician prescribes (primary care, a hospital stay) or bought over the counter."""
+
+    name: str  # as the patient or the record gives it: a brand, a salt or a strength is resolved
+    dose: float
+    unit: str
+    frequency: str
+    source: str  # who prescribes it: "primary care (Dr Ortiz)", "over the counter", ...
+    start_date: date | None = None
+    indication: str = ""
+    override_reason: str = ""
+    acknowledge_major: bool = False
+
+
+def _validate_outside(medication: OutsideMedicationInput, today: date) -> tuple[str, float]:
+    errors: dict[str, str] = {}
+    name = medication.name.strip()
+    if not name or len(name) > 80:
+        errors["medication"] = "a name is required (at most 80 characters)"
+    dose = medication.dose
+    if isinstance(dose, bool) or not isinstance(dose, int | float) or not math.isfinite(dose) or dose <= 0:
+        errors["dose"] = "must be a number greater than 0"
+    if medication.unit not in clinical.DOSE_UNITS:
+        errors["unit"] = f"must be one of {', '.join(clinical.DOSE_UNITS)}"
+    if medication.frequency not in clinical.FREQUENCIES:
+        errors["frequency"] = f"must be one of {', '.join(clinical.FREQUENCIES)}"
+    if not medication.source.strip() or len(medication.source) > MAX_SOURCE_LENGTH:
+        errors["source"] = f"say who prescribes it, or 'over the counter' (at most {MAX_SOURCE_LENGTH} characters)"
+    if medication.start_date is not None and medication.start_date > today:
+        errors["start date"] = "cannot be in the future"
+    if len(medication.override_reason) > MAX_REASON_LENGTH or len(medication.indication) > 120:
+        errors["reason"] = f"at most {MAX_REASON_LENGTH} characters"
+    daily_mg = 0.0
+    if not errors:
+        try:
+            daily_mg = clinical.daily_dose_mg(dose, medication.unit, medication.frequency)
+        except ValueError as error:
+            errors["dose"] = str(error)
+    if errors:
+        raise InvalidInput(errors)
+    # The reference's canonical name where it knows the medication (brands, salts, strengths); else as typed.
+    return clinical.resolve_medication(name) or name, daily_mg
+
+
+def review_outside_medication(
+    actor: Actor, patient_id: int, medication: OutsideMedicationInput, *, engine: Engine | None = None
+) -> SafetyReview:
+    """The review the outside-medication form shows before saving (reads only)."""
+    drug, daily_mg = _validate_outside(medication, program_today())
+    with read_session(engine) as session:
+        patient = require_patient(session, actor, patient_id, "record_outside_medication")
+        return _review_outside(session, actor, patient, drug, daily_mg, medication)
+
+
+def _review_outside(
+    session: Session, actor: Actor, patient: Patient, drug: str, daily_mg: float, medication: OutsideMedicationInput
+) -> SafetyReview:
+    [review] = review_new_medications(
+        session,
+        patient,
+        [ProposedMedication(drug=drug, daily_mg=daily_mg, prescribed_here=False)],
+        licensed_states=actor.licensed_states,
+        event="start",
+        today=program_today(),
+    )
+    return review
+
+
+def record_outside_medication(
+    actor: Actor,
+    patient_id: int,
+    medication: OutsideMedicationInput,
+    *,
+    expected_patient_version: int,
+    submission: str | None = None,
+    engine: Engine | None = None,
+) -> Prescription:
+    """Record a medication prescribed elsewhere so that every later review screens it. It is reviewed like a new
+    prescription against the active ones and the allergies (a contraindicated pair or an allergy match needs a
+    documented reason, a major interaction an acknowledgement), and kept as a course with ``is_psychiatric``
+    False and its source; the program's prescribing rules do not apply to it."""
+    today = program_today()
+    drug, daily_mg = _validate_outside(medication, today)
+    with write_session(engine) as session:
+        patient = require_patient(session, actor, patient_id, "record_outside_medication")
+        claim = claim_submission(session, actor, submission, "record_outside_medication")
+        _check_version(patient, expected_patient_version, "patient's record")
+        review = _review_outside(session, actor, patient, drug, daily_mg, medication)
+        order = MedicationOrder(
+            drug=drug,
+            dose=medication.dose,
+            unit=medication.unit,
+            frequency=medication.frequency,
+            reason="",
+            override_reason=medication.override_reason,
+            acknowledge_major=medication.acknowledge_major,
+        )
+        problems = review.problems_for(order)
+        if problems:
+            raise SafetyBlock(problems)
+        entry = clinical.formulary_entry(drug) if clinical.resolve_drug(drug) else None
+        prescription = Prescription(
+            patient_id=patient.id,
+            drug=drug,
+            rxnorm=entry.rxnorm if entry else None,
+            dose=float(medication.dose),
+            unit=medication.unit,
+            frequency=medication.frequency,
+            daily_dose_mg=daily_mg,
+            indication=medication.indication.strip() or None,
+            status="active",
+            is_psychiatric=False,
+            source=medication.source.strip(),
+            start_date=medication.start_date or today,
+        )
+        add_started_prescription(
+            session,
+            prescription,
+            reason=f"Prescribed elsewhere: {medication.source.strip()}",
+            override_reason=medication.override_reason.strip() or None,
+            author_id=actor.user_id,
+        )
+        # Recording it changes what every later review of this patient sees: refuse forms opened before.
+        patient.next_visit_due = patient.next_visit_due
+        flag_modified(patient, "next_visit_due")
+        session.flush()
+        record_event(
+            session,
+            actor,
+            "record_outside_medication",
+            patient_id=patient.id,
+            data_category="medication",
+            record_type="prescription",
+            record_id=prescription.id,
+            detail=f"{drug} {medication.dose:g} {medication.unit} {medication.frequency} from "
+            f"{medication.source.strip()[:80]}"
+            + (f"; override: {medication.override_reason.strip()}" if medication.override_reason.strip() else ""),
+        )
+        settle_submission(
+            claim,
+            record_type="prescription",
+            record_id=prescription.id,
+            outcome=f"Recorded {drug} {medication.dose:g} {medication.unit} {medication.frequency} "
+            f"({medication.source.strip()[:80]}).",
         )
         return prescription

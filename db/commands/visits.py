@@ -25,7 +25,13 @@ from db.queries.caseload import program_today
 
 MAX_NOTE_LENGTH = 10_000
 MAX_SHORT_TEXT = 200
-VITAL_LIMITS = {"weight_kg": (25.0, 350.0), "bp_systolic": (60, 260), "bp_diastolic": (30, 160)}
+VITAL_LIMITS = {
+    "weight_kg": (25.0, 350.0),
+    "bp_systolic": (60, 260),
+    "bp_diastolic": (30, 160),
+    "height_cm": (100.0, 230.0),
+    "waist_cm": (40.0, 200.0),
+}
 MAX_DURATION_MINUTES = 240
 MAX_MISSED_DOSES = 60
 
@@ -52,6 +58,8 @@ class VisitInput:
     weight_kg: float | None = None
     bp_systolic: int | None = None
     bp_diastolic: int | None = None
+    height_cm: float | None = None
+    waist_cm: float | None = None
     assessment_note: str = ""
     plan_note: str = ""
     next_visit_due: date | None = None
@@ -219,6 +227,8 @@ def save_visit(
         weight_kg=visit.weight_kg,
         bp_systolic=visit.bp_systolic,
         bp_diastolic=visit.bp_diastolic,
+        height_cm=visit.height_cm,
+        waist_cm=visit.waist_cm,
         assessment_note=visit.assessment_note.strip() or None,
         plan_note=visit.plan_note.strip() or None,
         details=visit.details,

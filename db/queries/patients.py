@@ -78,6 +78,27 @@ class ChartHeader:
     primary_care_clinician: str | None
     next_visit_due: date | None
     version: int
+    pregnancy_status: str | None = None
+    lactating: bool | None = None
+    benign_ethnic_neutropenia: bool | None = None
+    crcl_ml_min: float | None = None
+    hepatic_impairment: str | None = None
+
+    def clinical_status(self) -> str:
+        """The facts the safety review uses, in one line; unknown ones are said to be unknown."""
+        parts = []
+        if self.sex != "male":
+            parts.append(f"pregnancy: {(self.pregnancy_status or 'not recorded').replace('_', ' ')}")
+            parts.append(f"lactating: {_yes_no(self.lactating)}")
+        parts.append(f"CrCl: {f'{self.crcl_ml_min:g} mL/min' if self.crcl_ml_min is not None else 'not recorded'}")
+        parts.append(f"hepatic impairment: {self.hepatic_impairment or 'not recorded'}")
+        if self.benign_ethnic_neutropenia:
+            parts.append("benign ethnic neutropenia")
+        return " · ".join(parts)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "not recorded" if value is None else ("yes" if value else "no")
 
 
 def open_chart(actor: Actor, patient_id: int, *, engine: Engine | None = None) -> ChartHeader:
@@ -120,6 +141,11 @@ def open_chart(actor: Actor, patient_id: int, *, engine: Engine | None = None) -
             primary_care_clinician=patient.primary_care_clinician,
             next_visit_due=patient.next_visit_due,
             version=patient.version,
+            pregnancy_status=patient.pregnancy_status,
+            lactating=patient.lactating,
+            benign_ethnic_neutropenia=patient.benign_ethnic_neutropenia,
+            crcl_ml_min=patient.crcl_ml_min,
+            hepatic_impairment=patient.hepatic_impairment,
         )
 
 

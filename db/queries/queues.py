@@ -101,10 +101,13 @@ def lab_queue(actor: Actor, *, today: date | None = None, engine: Engine | None 
 def refill_queue(actor: Actor, *, today: date | None = None, engine: Engine | None = None) -> pd.DataFrame:
     """Pending and held refill requests with everything needed to decide each safely on one screen.
 
+    A prescriber sees their own caseload's requests and a nurse her team's (``caseload_scope``: no emergency
+    grants); deciding stays with the prescriber (``decide_refill``).
+
     Five queries whatever the queue length: the requests, then last visits, recent scores, open flags and
     pending labs for all their patients at once.
     """
-    require(actor, "decide_refill")
+    require(actor, "view_refills")
     today = today or program_today()
     statement = (
         select(

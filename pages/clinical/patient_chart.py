@@ -9,8 +9,9 @@ from components.emergency import emergency_access_form
 from components.fhir_export import fhir_bundle_download
 from components.forms import show_notice
 from components.intake_form import intake_form
-from components.medication_form import change_medication_form, start_medication_form
+from components.medication_form import change_medication_form, outside_medication_form, start_medication_form
 from components.patient_picker import pick_patient
+from components.patient_status_form import clinical_status_form
 from components.visit_form import visit_form
 from db.permissions import PermissionDenied
 from db.queries.patients import patient_id_for_mrn
@@ -39,6 +40,8 @@ forms = {
     "Intake evaluation": actor.can("log_visit"),
     "Start a medication": actor.can("prescribe"),
     "Adjust or stop a medication": actor.can("prescribe"),
+    "Add an outside medication": actor.can("record_outside_medication"),
+    "Clinical status": actor.can("update_clinical_status"),
     "Amend a record": actor.can("amend_record"),
 }
 offered = [name for name, allowed in forms.items() if allowed]
@@ -60,6 +63,11 @@ if offered:
         start_medication_form(actor, header, close=picker)
     elif chosen == "Adjust or stop a medication":
         change_medication_form(actor, header, data, close=picker)
+    elif chosen == "Add an outside medication":
+        st.caption("A medication prescribed elsewhere or bought over the counter: every later review screens it.")
+        outside_medication_form(actor, header, close=picker)
+    elif chosen == "Clinical status":
+        clinical_status_form(actor, header, close=picker)
     elif chosen == "Amend a record":
         st.caption("Amend a recorded score, note or lab result: the original stays in the record.")
         amend_form(actor, data, close=picker)

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from db.commands.flags import act_on_flag
 from db.commands.visits import VisitInput, log_visit
 from db.engine import read_session, utcnow, write_session
-from db.models import AuditEvent, DoseChange, Flag, FlagEvent, FormSubmission, Prescription, Visit
+from db.models import AuditEvent, DoseChange, Flag, FlagEvent, FormSubmission, Patient, Prescription, Visit
 from tests.app.conftest import PROJECT_ROOT, log_in, new_app
 from tests.factories import make_patient, make_team, make_user
 
@@ -161,9 +161,7 @@ def test_a_repeated_self_harm_answer_reopens_the_acknowledged_flag_and_says_so(e
     first = log_visit(
         team["prescriber"],
         team["patient"],
-        VisitInput(
-            visit_at=utcnow() - timedelta(days=2), modality="video", duration_minutes=30, phq9=[1] * 8 + [1]
-        ),
+        VisitInput(visit_at=utcnow() - timedelta(days=2), modality="video", duration_minutes=30, phq9=[1] * 8 + [1]),
         expected_patient_version=1,
     )
     assert [kind for _, kind, _ in first.flags_raised] == ["self_harm"]
@@ -331,3 +329,52 @@ def test_intake_reconciliation_runs_the_safety_review_and_needs_an_override(engi
     [audit] = _audit(engine, "record_intake")
     assert "reconciliation override: Outside psychiatrist's MAOI" in (audit.detail or "")
     assert any(message.startswith("Intake saved") for message in _successes(app))
+
+
+def test_a_nurse_records_an_outside_medication_screened_against_the_active_ones(engine: Engine, team: dict) -> None:
+    """Tramadol from primary care while on sertraline: a major serotonergic interaction needs an acknowledgement;
+    then it is kept as an outside course that later reviews screen."""
+    _with_visit(engine, team)
+    _with_prescription(engine, team)
+    app = _pick(_chart("rn_forms"), team, "Add an outside medication")
+    key = f"outside_med_{team['patient']}"
+    app.text_input(key=f"{key}_name").input("Ultram 50 mg tablet")
+    app.number_input(key=f"{key}_dose").set_value(50.0)
+    app.selectbox(key=f"{key}_frequency").set_value("as needed")
+    app.text_input(key=f"{key}_source").input("primary care (Dr Ortiz)")
+    app.run()
+    warnings = [_plain(element.value) for element in app.warning]
+    assert any("Major interaction" in message and "tramadol" in message for message in warnings)
+
+    app.button(key=f"{key}_save").click().run()
+    assert any("The safety checks block this change" in _plain(element.value) for element in app.error)
+    assert _count(engine, Prescription, Prescription.is_psychiatric.is_(False)) == 0
+
+    app.checkbox(key=f"{key}_acknowledge").check()
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    with read_session(engine) as session:
+        outside = session.scalars(select(Prescription).where(Prescription.is_psychiatric.is_(False))).all()
+    assert [(p.drug, p.dose, p.frequency, p.source, p.status) for p in outside] == [
+        ("tramadol", 50.0, "as needed", "primary care (Dr Ortiz)", "active")
+    ]
+    assert _count(engine, DoseChange, DoseChange.prescription_id == outside[0].id) == 1
+    [audit] = _audit(engine, "record_outside_medication")
+    assert audit.user_id == team["nurse"].user_id and audit.patient_id == team["patient"]
+    assert any(message.startswith("Recorded tramadol 50 mg as needed") for message in _successes(app))
+
+
+def test_clinical_status_is_recorded_and_audited_with_old_and_new_values(engine: Engine, team: dict) -> None:
+    _with_visit(engine, team)
+    app = _pick(_chart(), team, "Clinical status")
+    key = f"status_{team['patient']}"
+    app.selectbox(key=f"{key}_pregnancy").set_value("pregnant")
+    app.number_input(key=f"{key}_crcl").set_value(25.0)
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    with read_session(engine) as session:
+        patient = session.get(Patient, team["patient"])
+    assert patient is not None and (patient.pregnancy_status, patient.crcl_ml_min) == ("pregnant", 25.0)
+    [audit] = _audit(engine, "update_clinical_status")
+    assert audit.detail == "pregnancy status: not recorded -> pregnant; crcl ml min: not recorded -> 25.0"
+    assert any("pregnancy: pregnant" in element.value for element in app.text)

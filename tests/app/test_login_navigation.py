@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import Engine
+from streamlit import config as st_config
 
+from components.forms import escape_markdown
+from components.navigation import PAGES, ROLE_PAGES
 from tests.app.conftest import PROJECT_ROOT, log_in, new_app
 from tests.factories import make_patient, make_team, make_user
+
+NOT_FOR_ROLE = "Not permitted: this page is not available for your role."
+
+
+def no_page_message(path: str) -> str:
+    # The path comes from the address bar, so it is shown escaped (literally) in the markdown message.
+    return f"No page at /{escape_markdown(path)}."
+
 
 LANDING_TITLES = {"prescriber": "Caseload", "nurse": "Triage queue", "supervisor": "Program overview", "admin": "Users"}
 
@@ -39,13 +53,114 @@ def test_wrong_password_shows_the_generic_message(users: dict) -> None:
     assert "Triage queue" not in [title.value for title in app.title]
 
 
-def test_nurse_cannot_reach_a_prescriber_page(users: dict) -> None:
+def _allowed_roles(page_file: str) -> set[str]:
+    """The roles a page file lets in: the arguments of its ``require_role(...)`` call."""
+    tree = ast.parse((PROJECT_ROOT / page_file).read_text())
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "require_role"
+    ]
+    assert len(calls) == 1, f"{page_file} must check the role exactly once"
+    return {ast.literal_eval(argument) for argument in calls[0].args}
+
+
+def test_every_link_a_role_is_offered_opens_for_that_role() -> None:
+    for role, names in ROLE_PAGES.items():
+        for name in names:
+            assert role in _allowed_roles(PAGES[name].path), f"{role} is offered {name} but its page refuses them"
+
+
+@pytest.mark.parametrize("role", list(LANDING_TITLES))
+def test_sidebar_offers_each_role_its_pages(users: dict, role: str) -> None:
+    app = log_in(new_app(), f"demo_{role}")
+    links = app.sidebar.get("page_link")
+    assert [link.value for link in links] == [PAGES[name].title for name in ROLE_PAGES[role]]
+    # Each link goes to the page's own address, the landing page's too (not "/").
+    assert [link.proto.page for link in links] == [PAGES[name].url_path for name in ROLE_PAGES[role]]
+
+
+@pytest.mark.parametrize("role", list(LANDING_TITLES))
+def test_a_page_not_for_the_role_says_so(users: dict, role: str) -> None:
+    # Every page is registered for every user, so its URL opens it and the page file's own check answers.
+    app = log_in(new_app(), f"demo_{role}")
+    refused = [spec for spec in PAGES.values() if role not in _allowed_roles(spec.path)]
+    assert refused
+    for spec in refused:
+        app.switch_page(spec.path).run()
+        assert not app.exception, app.exception
+        assert [error.value for error in app.error] == [NOT_FOR_ROLE], spec.path
+        assert not app.dataframe and not app.title, spec.path
+
+
+def test_nurse_opening_users_or_caseload_is_told_it_is_not_for_her_role(users: dict) -> None:
     app = log_in(new_app(), "demo_nurse")
-    # The nurse's navigation does not register the caseload page at all, so it cannot be switched to.
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        app.switch_page(str(PROJECT_ROOT / "pages/prescriber/caseload.py"))
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        app.switch_page(str(PROJECT_ROOT / "pages/admin/users.py"))
+    for page in ("pages/admin/users.py", "pages/prescriber/caseload.py"):
+        app.switch_page(page).run()
+        assert [error.value for error in app.error] == [NOT_FOR_ROLE]
+        assert "Triage queue" not in [title.value for title in app.title]
+
+
+def test_unknown_url_says_there_is_no_such_page(users: dict) -> None:
+    app = new_app()
+    app.context["url"] = "http://localhost:8501/nonsense"
+    log_in(app, "demo_nurse")
+    assert not app.exception, app.exception
+    assert [title.value for title in app.title] == ["Page not found"]
+    assert [error.value for error in app.error] == [no_page_message("nonsense")]
+    assert [link.value for link in app.main.get("page_link")] == ["Go to Triage queue"]
+    assert not app.dataframe
+    # The page the link leads to is a real page again.
+    app.context["url"] = "http://localhost:8501/triage"
+    app.switch_page("pages/nurse/triage.py").run()
+    assert "Triage queue" in [title.value for title in app.title] and not app.error
+
+
+def test_unknown_url_opened_before_login_is_named_after_login(users: dict) -> None:
+    app = new_app()
+    app.context["url"] = "http://localhost:8501/caseload-old"
+    app.run()
+    assert [field.label for field in app.text_input] == ["Username", "Password"]
+    # Streamlit's browser client shows the start page at the root URL after a miss.
+    app.context["url"] = "http://localhost:8501/"
+    log_in(app, "demo_prescriber")
+    assert [error.value for error in app.error] == [no_page_message("caseload-old")]
+    assert "Caseload" not in [title.value for title in app.title]
+
+
+def test_unknown_url_shows_the_path_as_text(users: dict) -> None:
+    app = new_app()
+    app.context["url"] = "http://localhost:8501/**bold**_x_"
+    log_in(app, "demo_nurse")
+    assert [error.value for error in app.error] == [r"No page at /\*\*bold\*\*\_x\_."]
+
+
+@pytest.fixture
+def base_url_path() -> Iterator[str]:
+    """Served under a path prefix, as behind a reverse proxy (``server.baseUrlPath``)."""
+    before = st_config.get_option("server.baseUrlPath")
+    st_config.set_option("server.baseUrlPath", "iop")
+    yield "iop"
+    st_config.set_option("server.baseUrlPath", before)
+
+
+def test_root_url_leads_to_the_landing_page_under_a_base_path(users: dict, base_url_path: str) -> None:
+    app = new_app()
+    app.context["url"] = f"http://localhost:8501/{base_url_path}/"
+    log_in(app, "demo_nurse")
+    assert "Triage queue" in [title.value for title in app.title] and not app.error
+    missing = new_app()
+    missing.context["url"] = f"http://localhost:8501/{base_url_path}/nonsense"
+    log_in(missing, "demo_nurse")
+    assert [error.value for error in missing.error] == [no_page_message("nonsense")]
+
+
+def test_deep_link_opens_its_page_after_the_login_form(users: dict) -> None:
+    app = new_app().run()  # logged out: the login form, with every page registered
+    app.switch_page("pages/prescriber/refills.py")
+    log_in(app, "demo_nurse")
+    assert not app.exception, app.exception
+    assert [title.value for title in app.title] == ["Refill requests"]
 
 
 @pytest.mark.parametrize(
@@ -72,7 +187,7 @@ def test_page_file_refuses_a_logged_in_user_of_another_role(users: dict) -> None
     page = new_app("pages/prescriber/caseload.py")
     page.session_state["auth_session_id"] = session_id
     page.run()
-    assert [error.value for error in page.error] == ["Not permitted: this page is not available for your role."]
+    assert [error.value for error in page.error] == [NOT_FOR_ROLE]
     assert not page.dataframe
 
 

@@ -200,7 +200,7 @@ def test_an_unknown_outside_medication_is_reported_not_checked_but_does_not_bloc
     _on_sertraline(engine, setup["patient"])
     intake = _intake(LOW_RISK, outside_medications=[OutsideMedication("Grandma's tonic", "1 spoon", "continue")])
     reviews = preview_reconciliation(setup["prescriber"], setup["patient"], intake)
-    assert any("Not checked" in warning for review in reviews for warning in review.warnings)
+    assert any(found.kind == "unknown" for review in reviews for found in review.interactions)
     record_intake(
         setup["prescriber"], setup["patient"], intake, expected_patient_version=_version(engine, setup["patient"])
     )

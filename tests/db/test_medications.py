@@ -6,7 +6,14 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from db.commands import EditConflict, InvalidInput, SafetyBlock
-from db.commands.medications import MedicationOrder, change_medication, start_medication
+from db.commands.medications import (
+    MedicationOrder,
+    OutsideMedicationInput,
+    change_medication,
+    record_outside_medication,
+    review_medication,
+    start_medication,
+)
 from db.engine import read_session, write_session
 from db.models import Allergy, AuditEvent, DoseChange, LabOrder, Patient, Prescription
 from tests.factories import make_patient, make_team, make_user
@@ -163,3 +170,28 @@ def test_malformed_orders_name_the_field(engine: Engine, setup: dict, fields: di
         _start(engine, setup, **fields)
     assert field in error.value.errors
     assert _count(engine, Prescription) == 0
+
+
+def test_an_outside_medication_takes_part_in_every_later_review(engine: Engine) -> None:
+    """Linezolid from a hospital stay (an MAO inhibitor outside the formulary) is screened when sertraline is
+    started afterwards, and the outside course is not held to the program's controlled-substance rules."""
+    team = make_team(engine)
+    prescriber = make_user(engine, "prescriber", team_id=team)
+    patient = make_patient(engine, prescriber=prescriber)
+    record_outside_medication(
+        prescriber,
+        patient,
+        OutsideMedicationInput(name="Zyvox", dose=600, unit="mg", frequency="twice daily", source="hospital discharge"),
+        expected_patient_version=1,
+    )
+    review = review_medication(
+        prescriber, patient, MedicationOrder(drug="sertraline", dose=50, unit="mg", frequency="once daily", reason="")
+    )
+    assert any("linezolid" in item and "sertraline" in item for item in review.needs_override)
+    with pytest.raises(SafetyBlock):
+        start_medication(
+            prescriber,
+            patient,
+            MedicationOrder(drug="sertraline", dose=50, unit="mg", frequency="once daily", reason="MDD"),
+            expected_patient_version=2,
+        )

@@ -67,7 +67,7 @@ def test_downgrading_below_corrected_self_reports_is_refused_rather_than_merging
         )
 
     with pytest.raises(RuntimeError, match="corrected self-reports exist"):
-        downgrade(database_url, "-1")
+        downgrade(database_url, "0004")
 
     with engine.connect() as connection:  # nothing changed: both versions and their link are still there
         rows = connection.execute(select(Assessment.external_id, Assessment.supersedes_id)).all()

@@ -12,10 +12,11 @@ from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.labs import LabResultInput, enter_lab_result
 from db.commands.refills import decide_refill
 from db.engine import read_session, utcnow, write_session
-from db.models import AuditEvent, Flag, LabOrder, Prescription, PrescriptionFill, RefillRequest
+from db.models import AuditEvent, BreakGlassGrant, Flag, LabOrder, Prescription, PrescriptionFill, RefillRequest
+from db.permissions import PermissionDenied
 from db.queries.caseload import program_today
 from db.queries.queues import refill_queue
-from tests.factories import make_patient, make_team, make_user
+from tests.factories import make_patient, make_refill_request, make_team, make_user
 
 
 @pytest.fixture
@@ -97,6 +98,44 @@ def test_queue_shows_the_context_and_the_hold_reason(engine: Engine, setup: dict
     assert "TSH due" in lithium["labs_pending"]
     assert table.loc[setup["refills"]["lorazepam"]]["schedule"] == "IV"
     assert table.loc[setup["refills"]["sertraline"]]["hold_reason"] == ""
+
+
+def test_nurse_reads_her_teams_refill_queue_but_cannot_decide(engine: Engine, setup: dict) -> None:
+    other_team = make_team(engine)
+    other_nurse = make_user(engine, "nurse", team_id=other_team)
+    other_patient = make_patient(engine, prescriber=make_user(engine, "prescriber", team_id=other_team),
+                                 nurse=other_nurse)
+    other_refill = make_refill_request(engine, other_patient)
+
+    with write_session(engine) as session:
+        # An emergency grant opens the other team's chart, not its queue.
+        session.add(BreakGlassGrant(user_id=setup["nurse"].user_id, patient_id=other_patient,
+                                    reason="covering a crisis call", expires_at=utcnow() + timedelta(minutes=30)))
+
+    mine = refill_queue(setup["nurse"])
+    assert set(mine["refill_id"]) == set(setup["refills"].values())
+    assert set(mine["patient_id"]) == {setup["patient"]}
+    assert "Lithium level overdue" in mine.set_index("refill_id").loc[setup["refills"]["lithium"], "hold_reason"]
+    assert list(refill_queue(other_nurse)["refill_id"]) == [other_refill]
+    nurse_without_team = make_user(engine, "nurse", team_id=None)
+    assert refill_queue(nurse_without_team).empty
+
+    with pytest.raises(PermissionDenied):
+        decide_refill(setup["nurse"], setup["refills"]["sertraline"], "approve", expected_version=1)
+    with read_session(engine) as session:
+        refill = session.get(RefillRequest, setup["refills"]["sertraline"])
+        assert (refill.status, refill.version, refill.decided_by_id) == ("pending", 1, None)
+        denied = session.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).one()
+        assert (denied.user_id, denied.action, denied.patient_id) == (
+            setup["nurse"].user_id, "decide_refill", setup["patient"]
+        )
+    assert _count(engine, PrescriptionFill) == 0
+
+
+def test_supervisor_and_admin_have_no_refill_queue(engine: Engine, setup: dict) -> None:
+    for role in ("supervisor", "admin"):
+        with pytest.raises(PermissionDenied):
+            refill_queue(make_user(engine, role))
 
 
 def test_overdue_lithium_level_holds_the_lithium_refill(engine: Engine, setup: dict) -> None:
