@@ -176,3 +176,14 @@ def flag_for_refill_request(
         f"Early refill request for schedule {schedule} {canonical}: filled {last_fill.isoformat()} "
         f"for {days_supply} days, requested {requested_on.isoformat()} ({early} days early)",
     )
+
+
+def flag_for_emergency_access(grant_id: int, who: str, category_label: str, *, care_actions: bool) -> FlagFinding:
+    """Someone outside the care team opened this chart in an emergency: the team and supervisors review it."""
+    scope = "with care actions" if care_actions else "read-only"
+    return FlagFinding(
+        "emergency_access",
+        _severity("emergency_access"),
+        f"emergency_access:{grant_id}",  # one flag per grant: each access is reviewed on its own
+        f"Emergency access ({scope}) by {who}: {category_label}. Review the reason in the audit trail.",
+    )

@@ -504,6 +504,10 @@ class BreakGlassGrant(Base):
     reason: Mapped[str] = mapped_column(Text)
     granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+    # The reason category (db.commands.access.EMERGENCY_REASONS) and whether it allows care actions (writes);
+    # NULL on grants from before categories existed, which count as read-only.
+    category: Mapped[str | None] = mapped_column(String(40))
+    allows_care: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (Index("ix_break_glass_grants_user_expires", "user_id", "expires_at"),)
 
