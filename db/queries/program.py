@@ -424,6 +424,8 @@ def emergency_access_log(actor: Actor, *, engine: Engine | None = None) -> pd.Da
                 User.full_name.label("user"),
                 User.role,
                 Patient.mrn,
+                BreakGlassGrant.category,
+                BreakGlassGrant.allows_care.label("care_actions"),
                 BreakGlassGrant.reason,
                 BreakGlassGrant.expires_at,
             )

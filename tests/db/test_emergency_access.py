@@ -13,6 +13,7 @@ from db.engine import read_session
 from db.models import AuditEvent, BreakGlassGrant, Flag, Patient
 from db.permissions import Actor, PermissionDenied
 from db.queries.patients import may_act_for, patient_id_for_mrn
+from db.queries.program import emergency_access_log
 from db.queries.queues import triage_queue
 from tests.factories import make_patient, make_team, make_user
 
@@ -105,6 +106,8 @@ def test_a_grant_alerts_the_prescriber_and_the_supervisors(engine: Engine, setup
         flags = session.scalars(select(Flag).where(Flag.patient_id == patient)).all()
     assert [(flag.kind, flag.severity, flag.state) for flag in flags] == [("emergency_access", "high", "open")]
     assert "read-only" in flags[0].summary and "rn_glass" in flags[0].summary
+    log = emergency_access_log(setup["supervisor"])
+    assert log[["mrn", "category", "care_actions"]].values.tolist() == [["MRN-BG0", "covering_review", False]]
     for reviewer in (setup["prescriber"], setup["supervisor"]):
         queue = triage_queue(reviewer)
         assert list(queue[queue["kind"] == "emergency_access"]["mrn"]) == ["MRN-BG0"], reviewer.role
