@@ -88,3 +88,12 @@ def _load(current: str | None, previous: str | None) -> AuditKeys:
 def audit_keys() -> AuditKeys:
     """The configured keys (raises AuditKeyMissing if there is no current key)."""
     return _load(os.environ.get("AUDIT_HMAC_KEY") or None, os.environ.get("AUDIT_HMAC_PREVIOUS_KEYS"))
+
+
+def audit_key_problem() -> str | None:
+    """Why the audit log cannot be sealed here (for the app's start-up check), or None when a key is configured."""
+    try:
+        audit_keys()
+    except AuditKeyMissing as error:
+        return str(error)
+    return None

@@ -188,3 +188,14 @@ def test_an_insert_and_select_only_role_cannot_update_delete_or_truncate_the_log
             connection.execute(text(f"DROP ROLE {role}"))
     with read_session(engine) as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 1
+
+
+def test_the_start_up_check_names_a_missing_audit_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from db import audit_keys
+
+    assert audit_keys.audit_key_problem() is None
+    monkeypatch.setenv("AUDIT_HMAC_KEY", "")
+    monkeypatch.setattr(audit_keys, "SECRETS_PATH", tmp_path / "absent.toml")
+    audit_keys._load.cache_clear()
+    assert "AUDIT_HMAC_KEY" in (audit_keys.audit_key_problem() or "")
+    audit_keys._load.cache_clear()
