@@ -56,7 +56,9 @@ def render_users(actor: Actor) -> None:
         new_password = st.text_input("New password", type="password", key="manage_password")
         if st.button("Reset password", key="manage_reset"):
             try:
-                ended = reset_password(actor, int(user_id), new_password, expected_version=version, submission=token)
+                ended = reset_password(
+                    actor, int(user_id), new_password, expected_version=version, submission=token
+                )
             except (InvalidInput, EditConflict) as error:
                 show_save_error(error, "manage")
             else:

@@ -101,10 +101,8 @@ def _run_import(args: argparse.Namespace, actor: Actor | None, engine: Engine) -
         return 0
     results = import_self_reports(actor, payload, engine=engine)
     for result in results:
-        print(
-            f"{result.status:<10}{result.resource:<40}{result.mrn:<14}{result.detail}"
-            + (f" [flags: {result.flags}]" if result.flags else "")
-        )
+        print(f"{result.status:<10}{result.resource:<40}{result.mrn:<14}{result.detail}"
+              + (f" [flags: {result.flags}]" if result.flags else ""))
     statuses = [result.status for result in results]
     print(", ".join(f"{statuses.count(name)} {name}" for name in STATUSES))
     return 0 if "rejected" not in statuses else 4

@@ -149,20 +149,12 @@ def medication_requests(prescription: Prescription, changes: list[DoseChange], r
     steps = [change for change in changes if change.change_type in DOSE_SETTING_CHANGES and change.new_dose]
     resources: list[Resource] = []
     points: list[tuple[str, float, str, datetime]] = [
-        (
-            f"{prescription.id}-{change.id}",
-            float(change.new_dose or 0),
-            change.new_frequency or prescription.frequency,
-            change.changed_at,
-        )
+        (f"{prescription.id}-{change.id}", float(change.new_dose or 0), change.new_frequency or prescription.frequency,
+         change.changed_at)
         for change in steps
     ] or [  # a course without dose history (older rows): one request from the prescription itself
-        (
-            f"{prescription.id}",
-            prescription.dose,
-            prescription.frequency,
-            datetime.combine(prescription.start_date, datetime.min.time()),
-        )
+        (f"{prescription.id}", prescription.dose, prescription.frequency,
+         datetime.combine(prescription.start_date, datetime.min.time()))
     ]
     for index, (request_id, dose, frequency, authored) in enumerate(points):
         last = index == len(points) - 1
@@ -188,10 +180,7 @@ def medication_requests(prescription: Prescription, changes: list[DoseChange], r
             resource["dispenseRequest"] = {
                 "quantity": {"value": prescription.quantity},
                 "expectedSupplyDuration": {
-                    "value": prescription.days_supply,
-                    "unit": "days",
-                    "system": interop.UCUM_SYSTEM,
-                    "code": "d",
+                    "value": prescription.days_supply, "unit": "days", "system": interop.UCUM_SYSTEM, "code": "d"
                 },
             }
         resources.append(resource)

@@ -73,7 +73,9 @@ def _load(session: Session, patient_ids: list[int]) -> _Rows:
         for row in session.scalars(select(model).where(model.patient_id.in_(patient_ids)).order_by(order)):
             target[row.patient_id].append(row)
     for change in session.scalars(
-        select(DoseChange).where(DoseChange.patient_id.in_(patient_ids)).order_by(DoseChange.changed_at, DoseChange.id)
+        select(DoseChange)
+        .where(DoseChange.patient_id.in_(patient_ids))
+        .order_by(DoseChange.changed_at, DoseChange.id)
     ):
         rows.dose_changes[change.prescription_id].append(change)
     for assessment in session.scalars(
