@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.auth import current_actor, login_form, logout_button
+from components.forms import escape_markdown
 from components.navigation import register_pages, run_page, sidebar_links
 from components.resilience import database_guard
 from components.security import deployment_problems
@@ -26,7 +27,7 @@ with database_guard():
         # Registered again now the role is known, so "/" opens this role's landing page in this very run: a
         # rerun here would drop the login cookie component before the browser stored the cookie.
         navigation = register_pages(actor)
-    st.sidebar.markdown(f"**{actor.full_name}**")
+    st.sidebar.markdown(f"**{escape_markdown(actor.full_name)}**")  # a stored name, shown as typed
     st.sidebar.caption(actor.role.title())
     sidebar_links(navigation, actor)
     logout_button(actor)

@@ -9,6 +9,7 @@ and each figure's source next to it. See README, "Clinical rules".
 from clinical.flags import (
     SEVERITY_ORDER,
     FlagFinding,
+    flag_for_emergency_access,
     flag_for_lab_result,
     flag_for_missed_doses,
     flag_for_overdue_lab,
@@ -109,6 +110,7 @@ __all__ = [
     "daily_dose_mg",
     "drug_for_rxnorm",
     "drug_schedule",
+    "flag_for_emergency_access",
     "flag_for_lab_result",
     "flag_for_missed_doses",
     "flag_for_overdue_lab",

@@ -224,3 +224,14 @@ def flag_for_weight_gain(
         f"Weight {current:g} kg is {gain:.1f}% above the baseline {baseline:g} kg on {', '.join(relevant)} "
         f"({rule['threshold_percent']:g}% or more: review the regimen, consider switching; ADA/APA 2004)",
     )
+
+
+def flag_for_emergency_access(grant_id: int, who: str, category_label: str, *, care_actions: bool) -> FlagFinding:
+    """Someone outside the care team opened this chart in an emergency: the team and supervisors review it."""
+    scope = "with care actions" if care_actions else "read-only"
+    return FlagFinding(
+        "emergency_access",
+        _severity("emergency_access"),
+        f"emergency_access:{grant_id}",  # one flag per grant: each access is reviewed on its own
+        f"Emergency access ({scope}) by {who}: {category_label}. Review the reason in the audit trail.",
+    )
