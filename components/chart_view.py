@@ -13,6 +13,7 @@ from db.permissions import Actor
 from db.queries.caseload import program_today
 from db.queries.chart import ChartData, chart_data
 from db.queries.patients import ChartHeader, age_on, open_chart
+from db.queries.vitals import vitals_due, vitals_history
 
 
 def render_header(header: ChartHeader, open_flags: pd.DataFrame) -> None:
@@ -106,8 +107,69 @@ def _level_trend(results: pd.DataFrame) -> alt.Chart | None:
     )
 
 
+def render_vitals(data: ChartData) -> None:
+    """Vitals the monitoring rules ask for (due and overdue, like labs), their history with BMI, and a trend."""
+    due = vitals_due(data.prescriptions, data.visits, today=program_today())
+    st.subheader("Due and overdue")
+    if due.empty:
+        st.caption("No vital signs are required by the active medications' monitoring.")
+    else:
+        st.dataframe(
+            due,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "vital": "Vital sign",
+                "status": "Status",
+                "due_by": st.column_config.DateColumn("Due by"),
+                "last_recorded": st.column_config.DateColumn("Last recorded"),
+                "required_by": "Required by",
+            },
+        )
+    history = vitals_history(data.visits)
+    st.subheader("Recorded")
+    if history.empty:
+        st.caption("No vital signs recorded yet.")
+        return
+    st.dataframe(
+        history.sort_values("visit_at", ascending=False),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "visit_at": st.column_config.DatetimeColumn("Visit", format="YYYY-MM-DD"),
+            "weight_kg": st.column_config.NumberColumn("Weight (kg)", format="%.1f"),
+            "height_cm": st.column_config.NumberColumn("Height (cm)", format="%.0f"),
+            "bmi": st.column_config.NumberColumn("BMI (kg/m²)", format="%.1f"),
+            "bp_systolic": "Systolic",
+            "bp_diastolic": "Diastolic",
+            "waist_cm": st.column_config.NumberColumn("Waist (cm)", format="%.0f"),
+            "heart_rate": "Heart rate",
+        },
+    )
+    trend = history.melt(id_vars="visit_at", value_vars=["weight_kg", "bmi"], var_name="measure").dropna()
+    if not trend.empty:
+        trend["measure"] = trend["measure"].map({"weight_kg": "Weight (kg)", "bmi": "BMI (kg/m²)"})
+        st.altair_chart(
+            alt.Chart(trend)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("visit_at:T", title=None, axis=alt.Axis(format="%Y-%m-%d")),
+                y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+                row=alt.Row("measure:N", title=None),
+                tooltip=[
+                    alt.Tooltip("visit_at:T", format="%Y-%m-%d"),
+                    "measure:N",
+                    alt.Tooltip("value:Q", format=".1f"),
+                ],
+            )
+            .resolve_scale(y="independent")
+            .properties(height=120),
+            width="stretch",
+        )
+
+
 def render_sections(data: ChartData) -> None:
-    tabs = st.tabs(["Medications", "Side effects", "Labs", "Refills", "Visits", "Flags", "Amendments"])
+    tabs = st.tabs(["Medications", "Side effects", "Labs", "Vitals", "Refills", "Visits", "Flags", "Amendments"])
     with tabs[0]:
         active = (
             data.prescriptions[data.prescriptions["status"] == "active"]
@@ -148,8 +210,10 @@ def render_sections(data: ChartData) -> None:
         if trend is not None:
             st.altair_chart(trend, width="stretch")
     with tabs[3]:
-        st.dataframe(data.refills.drop(columns=["id"], errors="ignore"), hide_index=True, width="stretch")
+        render_vitals(data)
     with tabs[4]:
+        st.dataframe(data.refills.drop(columns=["id"], errors="ignore"), hide_index=True, width="stretch")
+    with tabs[5]:
         for visit in data.visits.head(30).itertuples():
             with st.expander(
                 escape_markdown(
@@ -160,13 +224,13 @@ def render_sections(data: ChartData) -> None:
                 st.text(visit.assessment_note or "—")
                 st.caption("Plan")
                 st.text(visit.plan_note or "—")
-    with tabs[5]:
+    with tabs[6]:
         st.dataframe(
             data.flags.drop(columns=["id", "severity_rank", "version"], errors="ignore"),
             hide_index=True,
             width="stretch",
         )
-    with tabs[6]:
+    with tabs[7]:
         st.dataframe(data.amendments, hide_index=True, width="stretch")
 
 

@@ -111,7 +111,7 @@ def visit_form(actor: Actor, header: ChartHeader, data: ChartData, *, close: str
             ),
         },
     )
-    vitals = st.columns(6)
+    vitals = st.columns(7)
     missed = vitals[0].number_input("Missed doses (past week)", min_value=0, max_value=60, value=0, key=f"{key}_missed")
     weight = vitals[1].number_input(
         "Weight (kg, self-reported)", min_value=0.0, max_value=350.0, value=None, key=f"{key}_weight"
@@ -120,6 +120,7 @@ def visit_form(actor: Actor, header: ChartHeader, data: ChartData, *, close: str
     waist = vitals[3].number_input("Waist (cm)", min_value=0.0, max_value=200.0, value=None, key=f"{key}_waist")
     systolic = vitals[4].number_input("BP systolic", min_value=0, max_value=260, value=None, key=f"{key}_sys")
     diastolic = vitals[5].number_input("BP diastolic", min_value=0, max_value=160, value=None, key=f"{key}_dia")
+    pulse = vitals[6].number_input("Heart rate", min_value=0, max_value=250, value=None, key=f"{key}_pulse")
     assessment = st.text_area("Assessment", max_chars=10_000, key=f"{key}_assessment")
     plan = st.text_area("Plan", max_chars=10_000, key=f"{key}_plan")
     next_due = st.date_input("Next visit due", value=today + timedelta(days=7), min_value=today, key=f"{key}_next_due")
@@ -154,6 +155,7 @@ def visit_form(actor: Actor, header: ChartHeader, data: ChartData, *, close: str
         weight_kg=weight,
         height_cm=height,
         waist_cm=waist,
+        heart_rate=int(pulse) if pulse else None,
         bp_systolic=int(systolic) if systolic else None,
         bp_diastolic=int(diastolic) if diastolic else None,
         assessment_note=assessment,

@@ -285,6 +285,7 @@ class Visit(Base):
     bp_diastolic: Mapped[int | None] = mapped_column(Integer)
     height_cm: Mapped[float | None] = mapped_column(Float)
     waist_cm: Mapped[float | None] = mapped_column(Float)
+    heart_rate: Mapped[int | None] = mapped_column(Integer)
     assessment_note: Mapped[str | None] = mapped_column(Text)
     plan_note: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # intake history, reconciliation, plan

@@ -32,6 +32,7 @@ VITAL_LIMITS = {
     "bp_diastolic": (30, 160),
     "height_cm": (100.0, 230.0),
     "waist_cm": (40.0, 200.0),
+    "heart_rate": (25, 250),
 }
 MAX_DURATION_MINUTES = 240
 MAX_MISSED_DOSES = 60
@@ -61,6 +62,7 @@ class VisitInput:
     bp_diastolic: int | None = None
     height_cm: float | None = None
     waist_cm: float | None = None
+    heart_rate: int | None = None
     assessment_note: str = ""
     plan_note: str = ""
     next_visit_due: date | None = None
@@ -230,6 +232,7 @@ def save_visit(
         bp_diastolic=visit.bp_diastolic,
         height_cm=visit.height_cm,
         waist_cm=visit.waist_cm,
+        heart_rate=visit.heart_rate,
         assessment_note=visit.assessment_note.strip() or None,
         plan_note=visit.plan_note.strip() or None,
         details=visit.details,

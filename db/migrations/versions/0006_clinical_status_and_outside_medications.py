@@ -2,7 +2,7 @@
 
 - ``patients``: pregnancy status, lactation, benign ethnic neutropenia, creatinine clearance and hepatic
   impairment (inputs of the dose, reproductive-safety and clozapine ANC rules), each NULL when not known.
-- ``visits``: height and waist circumference (BMI, metabolic monitoring).
+- ``visits``: height, waist circumference and heart rate (BMI, metabolic and stimulant monitoring).
 - ``prescriptions.source``: who prescribes a medication the program does not (primary care, a hospital, over
   the counter); NULL for the program's own prescriptions.
 
@@ -29,6 +29,7 @@ COLUMNS: tuple[tuple[str, sa.Column], ...] = (
     ("patients", sa.Column("hepatic_impairment", sa.String(10))),
     ("visits", sa.Column("height_cm", sa.Float)),
     ("visits", sa.Column("waist_cm", sa.Float)),
+    ("visits", sa.Column("heart_rate", sa.Integer)),
     ("prescriptions", sa.Column("source", sa.String(120))),
 )
 
