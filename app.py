@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.account import account_gate
 from components.auth import current_actor, login_form, logout_button
 from components.navigation import register_pages, run_page, sidebar_links
 from components.resilience import database_guard
@@ -28,6 +29,10 @@ with database_guard():
         navigation = register_pages(actor)
     st.sidebar.markdown(f"**{actor.full_name}**")
     st.sidebar.caption(actor.role.title())
+    # An admin-set password still to change, or a required second factor still to enrol: only that page.
+    if account_gate(actor):
+        logout_button(actor)
+        st.stop()
     sidebar_links(navigation, actor)
     logout_button(actor)
     run_page(navigation)
