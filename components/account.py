@@ -22,6 +22,7 @@ from db.settings import get_settings
 
 _ENROL_SECRET_KEY = "_totp_enrolment_secret"
 _RECOVERY_CODES_KEY = "_recovery_codes_to_show"
+_ACCOUNT_NOTICE_KEY = "_account_notice"  # shown on the first page after a gate was passed
 
 
 def needs_mfa_enrolment(actor: Actor) -> bool:
@@ -35,17 +36,20 @@ def account_gate(actor: Actor) -> bool:
         st.info(
             "Your password was set by an administrator. Choose your own before you continue; nobody else will know it."
         )
-        render_change_password(actor)
+        render_change_password(actor, forced=True)
         return True
     if st.session_state.get(_RECOVERY_CODES_KEY) or needs_mfa_enrolment(actor):
         st.title("Set up two-factor authentication")
         st.info("Your role requires a second factor: a code from an authenticator app, asked at every login.")
         render_totp_enrolment(actor)
         return True
+    notice = st.session_state.pop(_ACCOUNT_NOTICE_KEY, None)
+    if notice:
+        st.success(escape_markdown(notice), icon=":material/check_circle:")
     return False
 
 
-def render_change_password(actor: Actor) -> None:
+def render_change_password(actor: Actor, *, forced: bool = False) -> None:
     show_notice()
     with st.form("change_password", clear_on_submit=False):
         current = st.text_input("Current password", type="password", key="change_password_current")
@@ -65,7 +69,12 @@ def render_change_password(actor: Actor) -> None:
     except PermissionDenied as error:
         st.error(escape_markdown(str(error)))
     else:
-        finish_form("change_password", f"Password changed. {ended} other session(s) ended.")
+        notice = f"Password changed. {ended} other session(s) ended."
+        if forced:  # the gate opens: say so on the page the user lands on
+            clear_form("change_password")
+            st.session_state[_ACCOUNT_NOTICE_KEY] = notice
+            st.rerun()
+        finish_form("change_password", notice)
 
 
 def _qr_png(uri: str) -> bytes:
