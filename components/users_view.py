@@ -12,6 +12,7 @@ from db.commands.users import (
     approve_account,
     create_user,
     deactivate_user,
+    reset_authenticator,
     reset_password,
 )
 from db.models import ROLES
@@ -80,7 +81,20 @@ def render_users(actor: Actor) -> None:
                     f"Password reset for {labels[user_id]}; {ended} session(s) ended. "
                     "They must change it at their next login.",
                 )
-        reason = st.text_input("Reason for deactivation", max_chars=500, key="manage_reason")
+        reason = st.text_input(
+            "Reason (for deactivation or an authenticator reset)", max_chars=500, key="manage_reason"
+        )
+        if st.button("Reset authenticator (lost phone)", key="manage_reset_mfa"):
+            try:
+                ended = reset_authenticator(actor, int(user_id), reason, expected_version=version, submission=token)
+            except (InvalidInput, EditConflict) as error:
+                show_save_error(error, "manage")
+            else:
+                finish_form(
+                    "manage",
+                    f"Authenticator reset for {labels[user_id]}; {ended} session(s) ended. "
+                    "They enrol again at their next login.",
+                )
         if st.button("Deactivate", key="manage_deactivate"):
             try:
                 ended = deactivate_user(actor, int(user_id), reason, expected_version=version, submission=token)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from db.audit import record_event
 from db.auth import hash_password, revoke_user_sessions
 from db.commands import EditConflict, InvalidInput
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
-from db.models import ROLES, Team, User
+from db.models import ROLES, RecoveryCode, Team, User
 from db.passwords import MIN_PASSWORD_LENGTH, password_problem
 from db.permissions import Actor, PermissionDenied, require
 from db.settings import get_settings
@@ -26,7 +26,15 @@ from db.settings import get_settings
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 # Accounts that open charts: creating one, or setting its password, needs a second person's approval.
 CLINICAL_ROLES = frozenset({"prescriber", "nurse", "supervisor"})
-__all__ = ["CLINICAL_ROLES", "MIN_PASSWORD_LENGTH", "approve_account", "create_user", "deactivate_user"]
+__all__ = [
+    "CLINICAL_ROLES",
+    "MIN_PASSWORD_LENGTH",
+    "approve_account",
+    "create_user",
+    "deactivate_user",
+    "reset_authenticator",
+    "reset_password",
+]
 US_STATES = frozenset(
     (
         "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
@@ -171,6 +179,57 @@ def reset_password(
             detail=f"{ended} session(s) ended" + ("; awaiting approval" if user.pending_approval else ""),
         )
         settle_submission(claim, record_type="user", record_id=user.id, outcome="Password reset.")
+        return ended
+
+
+def reset_authenticator(
+    actor: Actor,
+    user_id: int,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    submission: str | None = None,
+    engine: Engine | None = None,
+) -> int:
+    """For a lost phone with no recovery code left: remove the user's TOTP enrolment and recovery codes and end
+    their sessions; they enrol again at their next login. A clinical account then waits for a second person's
+    approval, as after a password reset (an administrator who also knew the password could otherwise log in)."""
+    if not reason.strip():
+        raise InvalidInput({"reason": "a reason is required"})
+    with write_session(engine) as session:
+        claim = claim_submission(session, actor, submission, "reset_authenticator")
+        user = _target(session, actor, user_id, expected_version)
+        if user.id == actor.user_id:
+            raise InvalidInput({"user": "another administrator must reset your own authenticator"})
+        if user.totp_enrolled_at is None:
+            raise InvalidInput({"user": f"{user.username} has no authenticator enrolled"})
+        now = utcnow()
+        user.totp_secret = None
+        user.totp_enrolled_at = None
+        user.totp_last_step = None
+        session.execute(
+            update(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if _needs_approval(user.role):
+            user.pending_approval = True
+            user.pending_reason = "authenticator reset"
+            user.created_by_id = actor.user_id
+            user.approved_by_id = None
+            user.approved_at = None
+        ended = revoke_user_sessions(session, user.id, "authenticator reset")
+        record_event(
+            session,
+            actor,
+            "reset_authenticator",
+            data_category="security",
+            record_type="user",
+            record_id=user.id,
+            detail=f"{reason.strip()[:400]}; {ended} session(s) ended"
+            + ("; awaiting approval" if user.pending_approval else ""),
+        )
+        settle_submission(claim, record_type="user", record_id=user.id, outcome="Authenticator reset.")
         return ended
 
 

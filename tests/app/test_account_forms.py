@@ -227,3 +227,30 @@ def test_signing_a_controlled_substance_in_the_chart_asks_for_a_fresh_code(
     assert [(p.drug, p.dose) for p in rows(engine, Prescription)] == [("lorazepam", 0.5)]
     assert [e.detail for e in audit_rows(engine, "start_medication")] == ["lorazepam 0.5 mg twice daily"]
     assert any("Started lorazepam 0.5 mg twice daily." in message for message in shown(app.success))
+
+
+def test_an_admin_resets_a_lost_authenticator_once_and_the_account_waits_for_approval(engine: Engine) -> None:
+    admin = make_user(engine, "admin", username="admin_forms")
+    prescriber = make_user(engine, "prescriber", username="dr_lost")
+    with write_session(engine) as session:
+        user = session.get(User, prescriber.user_id)
+        user.totp_secret, user.totp_enrolled_at = new_totp_secret(), utcnow()
+        session.add(RecoveryCode(user_id=user.id, salt="00", code_hash="0" * 64, created_at=utcnow()))
+    app = log_in(new_app(), "admin_forms")
+    app.selectbox(key="manage_user").set_value(prescriber.user_id)
+    app.text_input(key="manage_reason").input("phone lost, no recovery codes")
+    app.button(key="manage_reset_mfa").click().run()
+    assert not app.exception, app.exception
+    assert shown(app.success) == [
+        "Authenticator reset for dr_lost · Prescriber dr_lost · prescriber; 0 session(s) ended. "
+        "They enrol again at their next login."
+    ]
+    reset = _user(engine, prescriber.user_id)
+    assert (reset.totp_secret, reset.totp_enrolled_at, reset.pending_approval) == (None, None, True)
+    assert all(code.used_at is not None for code in rows(engine, RecoveryCode))
+    assert [(e.user_id, e.detail) for e in audit_rows(engine, "reset_authenticator")] == [
+        (admin.user_id, "phone lost, no recovery codes; 0 session(s) ended; awaiting approval")
+    ]
+    app.button(key="manage_reset_mfa").click().run()  # the second click: the form was cleared, nothing more
+    assert not app.exception, app.exception
+    assert len(audit_rows(engine, "reset_authenticator")) == 1
