@@ -257,6 +257,23 @@ def complete_second_factor(
                 data_category="security",
                 at=now,
             )
+            session.flush()
+            # Wrong codes count like wrong passwords: enough of them lock the account (the same rule as login's),
+            # so knowing the password does not buy unlimited guesses at the 6-digit code.
+            window_start = now - timedelta(minutes=settings.lockout_window_minutes)
+            if _failures_in_window(session, user.username, window_start) >= settings.lockout_threshold:
+                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+                record_event(
+                    session,
+                    audit_actor,
+                    "account_locked",
+                    outcome="denied",
+                    data_category="security",
+                    detail=f"{settings.lockout_threshold} failed logins or codes within "
+                    f"{settings.lockout_window_minutes} minutes",
+                    at=now,
+                )
+                return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
             if challenge.failed_attempts >= _CHALLENGE_MAX_FAILURES:
                 return LoginResult(LoginOutcome.INVALID, SECOND_FACTOR_EXPIRED)
             return LoginResult(LoginOutcome.SECOND_FACTOR, SECOND_FACTOR_FAILURE, challenge_id=challenge.id)
