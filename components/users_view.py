@@ -7,18 +7,17 @@ import streamlit as st
 from components.forms import escape_markdown, finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.users import (
-    CLINICAL_ROLES,
     MIN_PASSWORD_LENGTH,
     approve_account,
     create_user,
     deactivate_user,
+    needs_approval,
     reset_authenticator,
     reset_password,
 )
 from db.models import ROLES
 from db.permissions import Actor, PermissionDenied
 from db.queries.program import list_users, pending_accounts, teams
-from db.settings import get_settings
 
 
 def render_users(actor: Actor) -> None:
@@ -53,7 +52,7 @@ def render_users(actor: Actor) -> None:
             except InvalidInput as error:
                 show_save_error(error, "create_user")
             else:
-                pending = role in CLINICAL_ROLES and get_settings().account_approval
+                pending = needs_approval(role)
                 finish_form(
                     "create_user",
                     f"Created {username.strip().lower()}. They must choose their own password at first login"

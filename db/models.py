@@ -86,7 +86,7 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     # Set for a new account and an admin-set password: only the user's own password opens charts (0007).
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # A clinical account created, or given an admin-set password, waits for a second person's approval.
+    # An account an admin created, or gave a password or authenticator reset, waits for a second person's approval.
     pending_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     pending_reason: Mapped[str | None] = mapped_column(String(40))  # "new account" / "password reset"
     created_by_id: Mapped[int | None] = mapped_column(Integer)

@@ -65,7 +65,7 @@ class Settings:
     lockout_minutes: int = 15
     overdue_lab_grace_days: int = 7
     break_glass_minutes: int = 60
-    # A clinical account (or an admin-set password for one) waits for a second person's approval. Off only for a
+    # An account an admin created (or reset the password or authenticator of) waits for a second person. Off only for a
     # one-person demo (ACCOUNT_APPROVAL=off), where no second administrator or supervisor exists.
     account_approval: bool = True
     # Prescribers and administrators must enrol TOTP before they see anything. Off only for the demo (MFA_REQUIRED=off);

@@ -2,9 +2,12 @@
 
 An administrator manages accounts but must not be able to read charts through them (issue 14, item 6). So a
 password an administrator sets (a new account's, or a reset) must be changed by its user at first login
-(``must_change_password``), and a clinical account (prescriber, nurse, supervisor) created or reset this way
-cannot log in until someone other than the administrator who did it (a second administrator, or a supervisor)
-approves it (``pending_approval``). ``ACCOUNT_APPROVAL=off`` skips the approval for a one-person demo.
+(``must_change_password``), and an account created or reset this way cannot log in until someone other than the
+administrator who did it (a second administrator, or a supervisor) approves it (``pending_approval``). That
+holds for administrator accounts too: otherwise one administrator could create a second administrator account
+and approve their own clinical accounts with it. The first administrator and the first approver come from the
+command line (``python -m db.create_admin``), which needs access to the server. ``ACCOUNT_APPROVAL=off`` skips
+the approval for a one-person demo.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from db.permissions import Actor, PermissionDenied, require
 from db.settings import get_settings
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
-# Accounts that open charts: creating one, or setting its password, needs a second person's approval.
+# Accounts that open charts (and may break the glass).
 CLINICAL_ROLES = frozenset({"prescriber", "nurse", "supervisor"})
 __all__ = [
     "CLINICAL_ROLES",
@@ -32,6 +35,7 @@ __all__ = [
     "approve_account",
     "create_user",
     "deactivate_user",
+    "needs_approval",
     "reset_authenticator",
     "reset_password",
 ]
@@ -50,8 +54,11 @@ def validate_password(password: str, *, username: str | None = None) -> None:
         raise InvalidInput({"password": problem})
 
 
-def _needs_approval(role: str) -> bool:
-    return role in CLINICAL_ROLES and get_settings().account_approval
+def needs_approval(role: str) -> bool:
+    """Whether an account of ``role`` created, or given a password or authenticator reset, by an administrator
+    waits for a second person: every role (an administrator account approves accounts, a clinical one reads
+    charts), unless ACCOUNT_APPROVAL=off."""
+    return role in ROLES and get_settings().account_approval
 
 
 def _validate_states(states: list[str]) -> list[str]:
@@ -110,8 +117,8 @@ def create_user(
             may_break_glass=role in CLINICAL_ROLES,
             # The command-line bootstrap admin chose their own password; everyone else's was chosen for them.
             must_change_password=actor is not None,
-            pending_approval=actor is not None and _needs_approval(role),
-            pending_reason="new account" if actor is not None and _needs_approval(role) else None,
+            pending_approval=actor is not None and needs_approval(role),
+            pending_reason="new account" if actor is not None and needs_approval(role) else None,
             created_by_id=actor.user_id if actor is not None else None,
         )
         session.add(user)
@@ -149,8 +156,8 @@ def reset_password(
 ) -> int:
     """Set a new password and end every session the user has (their old cookies stop working).
 
-    The user must change it at their next login; a clinical account also waits for a second person's approval,
-    so an administrator cannot log in as a clinician with a password of their choosing.
+    The user must change it at their next login, and the account waits for a second person's approval, so an
+    administrator cannot log in as a clinician (or another administrator) with a password of their choosing.
     """
     with write_session(engine) as session:
         claim = claim_submission(session, actor, submission, "reset_password")
@@ -162,7 +169,7 @@ def reset_password(
         user.password_changed_at = utcnow()
         user.locked_until = None
         user.must_change_password = True
-        if _needs_approval(user.role):
+        if needs_approval(user.role):
             user.pending_approval = True
             user.pending_reason = "password reset"
             user.created_by_id = actor.user_id  # whoever set the password may not approve it
@@ -192,7 +199,7 @@ def reset_authenticator(
     engine: Engine | None = None,
 ) -> int:
     """For a lost phone with no recovery code left: remove the user's TOTP enrolment and recovery codes and end
-    their sessions; they enrol again at their next login. A clinical account then waits for a second person's
+    their sessions; they enrol again at their next login. The account then waits for a second person's
     approval, as after a password reset (an administrator who also knew the password could otherwise log in)."""
     if not reason.strip():
         raise InvalidInput({"reason": "a reason is required"})
@@ -212,7 +219,7 @@ def reset_authenticator(
             .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
             .values(used_at=now)
         )
-        if _needs_approval(user.role):
+        if needs_approval(user.role):
             user.pending_approval = True
             user.pending_reason = "authenticator reset"
             user.created_by_id = actor.user_id
@@ -277,7 +284,7 @@ def approve_account(
     submission: str | None = None,
     engine: Engine | None = None,
 ) -> str:
-    """Let a pending clinical account log in: only a supervisor or an administrator who did not create it (or set
+    """Let a pending account log in: only a supervisor or an administrator who did not create it (or set
     its password) may approve. Returns the approved user name."""
     require(actor, "approve_accounts")
     with write_session(engine) as session:

@@ -296,3 +296,35 @@ def test_mfa_required_refuses_a_controlled_prescription_from_a_prescriber_withou
         MedicationOrder(drug="sertraline", dose=50, unit="mg", frequency="once daily", reason="MDD"),
         expected_patient_version=_patient_version(engine, patient),
     )
+
+
+def test_an_admin_made_administrator_account_also_waits_so_one_admin_cannot_approve_their_own(engine: Engine) -> None:
+    admin = make_user(engine, "admin", username="first_admin")
+    second_admin_id = create_user(
+        admin, username="shadow.admin", full_name="Shadow", role="admin", password=FIRST_PASSWORD
+    )
+    assert login("shadow.admin", FIRST_PASSWORD).outcome is LoginOutcome.PENDING_APPROVAL
+    with pytest.raises(PermissionDenied):
+        approve_account(admin, second_admin_id)
+
+
+def test_the_command_line_creates_the_first_administrator_and_approver_ready_to_use(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from db.create_admin import main
+
+    monkeypatch.setenv("ADMIN_PASSWORD", "password1234")
+    assert main(["first.admin", "First Admin"]) == 1
+    assert "password" in capsys.readouterr().err
+    monkeypatch.setenv("ADMIN_PASSWORD", FIRST_PASSWORD)
+    assert main(["first.admin", "First Admin"]) == 0
+    assert main(["--role", "supervisor", "first.sup", "First Supervisor"]) == 0
+    with read_session(engine) as session:
+        made = session.execute(
+            select(User.username, User.role, User.pending_approval, User.must_change_password).order_by(User.id)
+        ).all()
+    assert [tuple(row) for row in made] == [
+        ("first.admin", "admin", False, False),
+        ("first.sup", "supervisor", False, False),
+    ]
+    assert login("first.sup", FIRST_PASSWORD).outcome is LoginOutcome.SUCCESS

@@ -1,9 +1,9 @@
-"""Account safeguards: forced password change, second-person approval of clinical accounts, TOTP MFA.
+"""Account safeguards: forced password change, second-person approval of admin-made accounts, TOTP MFA.
 
 - ``users.must_change_password``: set for a new account and for a password an administrator set, so that only
   the user's own password opens charts; the user sees nothing but the change-password page until done.
 - ``users.pending_approval`` / ``pending_reason`` / ``created_by_id`` / ``approved_by_id`` / ``approved_at``: a
-  clinical account (prescriber, nurse, supervisor) created, or given an admin-set password, cannot log in until a
+  account an administrator created, or gave a password or authenticator reset, cannot log in until a
   second administrator or a supervisor, never the person who made the change, approves it.
 - ``users.totp_secret`` / ``totp_enrolled_at`` / ``totp_last_step``: the TOTP (RFC 6238) secret, when it was
   confirmed, and the last time step accepted, so a code cannot be replayed within its window.
