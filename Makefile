@@ -13,7 +13,7 @@ PYTHON := $(firstword $(shell for candidate in \
 endif
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install install-test lint bench clean-db check-python
+.PHONY: run test install install-test lint bench clean-db check-python lock
 .DEFAULT_GOAL := install
 
 # A pyenv shim for a version that is not installed, a typo or a missing file: say so instead of falling back.
@@ -43,6 +43,10 @@ lint: install-test
 
 bench: install-test
 	$(PY) -m bench
+
+# Refresh the pinned list that CI's dependency audit checks (requirements.lock) from the installed environment.
+lock: install-test
+	$(PY) -m pip freeze --exclude-editable | grep -v '^iop-medication' > requirements.lock
 
 clean-db:
 	rm -f data/iop.db data/iop.db-wal data/iop.db-shm

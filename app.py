@@ -6,6 +6,7 @@ import streamlit as st
 
 from components.account import account_gate
 from components.auth import current_actor, login_form, logout_button
+from components.forms import escape_markdown
 from components.navigation import register_pages, run_page, sidebar_links
 from components.resilience import database_guard
 from components.security import deployment_problems
@@ -27,7 +28,7 @@ with database_guard():
         # Registered again now the role is known, so "/" opens this role's landing page in this very run: a
         # rerun here would drop the login cookie component before the browser stored the cookie.
         navigation = register_pages(actor)
-    st.sidebar.markdown(f"**{actor.full_name}**")
+    st.sidebar.markdown(f"**{escape_markdown(actor.full_name)}**")  # a stored name, shown as typed
     st.sidebar.caption(actor.role.title())
     # An admin-set password still to change, or a required second factor still to enrol: only that page.
     if account_gate(actor):

@@ -1,24 +1,29 @@
 """Clinical rules and reference data for the IOP medication dashboard: pure Python, no UI, no database.
 
-Every rule the app applies (scale scoring, dose maxima, interactions, monitoring labs, levels, telehealth
-controlled-substance rules, and which findings raise a flag) lives here, with its data in clinical/data
+Every rule the app applies (scale scoring, dose maxima by age and organ function, interactions, monitoring labs
+and vital signs, levels, reproductive safety, telehealth controlled-substance rules over time, and which findings
+raise a flag) lives here, with its data in clinical/data
 and each figure's source next to it. See README, "Clinical rules".
 """
 
 from clinical.flags import (
     SEVERITY_ORDER,
     FlagFinding,
+    flag_for_emergency_access,
     flag_for_lab_result,
     flag_for_missed_doses,
     flag_for_overdue_lab,
     flag_for_refill_request,
     flag_for_side_effect,
+    flag_for_weight_gain,
     flags_for_score,
     refill_is_early,
 )
 from clinical.formulary import (
+    DOSE_STATUSES,
     DOSE_UNITS,
     FREQUENCIES,
+    HEPATIC_GRADES,
     DoseCheck,
     FormularyEntry,
     allergy_matches,
@@ -39,6 +44,7 @@ from clinical.medications import (
     medication_ingredients,
     resolve_medication,
 )
+from clinical.monitoring import KINDS as MONITORING_KINDS
 from clinical.monitoring import (
     LabDue,
     LabInterpretation,
@@ -51,6 +57,7 @@ from clinical.monitoring import (
     lab_tests,
     monitoring_labs,
 )
+from clinical.reproductive import ReproductiveFinding, could_be_pregnant, reproductive_safety
 from clinical.scales import (
     INSTRUMENTS,
     InstrumentInfo,
@@ -63,12 +70,16 @@ from clinical.scales import (
     treatment_outcome,
 )
 from clinical.telehealth import PrescribingRule, telehealth_prescribing
+from clinical.vitals import VitalSign, bmi, vital_sign, vital_signs
 
 __all__ = [
+    "DOSE_STATUSES",
     "DOSE_UNITS",
     "FREQUENCIES",
+    "HEPATIC_GRADES",
     "INSTRUMENTS",
     "INTERACTION_KINDS",
+    "MONITORING_KINDS",
     "SEVERITY_ORDER",
     "DoseCheck",
     "FlagFinding",
@@ -82,24 +93,30 @@ __all__ = [
     "LevelCheck",
     "MedicationProfile",
     "PrescribingRule",
+    "ReproductiveFinding",
     "SeverityBand",
     "TreatmentOutcome",
+    "VitalSign",
     "allergy_matches",
     "at_risk_ancestry",
+    "bmi",
     "canonical_instrument",
     "check_dose",
     "check_interactions",
     "check_level",
     "classify_lab_result",
     "classify_medication",
+    "could_be_pregnant",
     "daily_dose_mg",
     "drug_for_rxnorm",
     "drug_schedule",
+    "flag_for_emergency_access",
     "flag_for_lab_result",
     "flag_for_missed_doses",
     "flag_for_overdue_lab",
     "flag_for_refill_request",
     "flag_for_side_effect",
+    "flag_for_weight_gain",
     "flags_for_score",
     "formulary",
     "formulary_entry",
@@ -111,9 +128,12 @@ __all__ = [
     "medication_ingredients",
     "monitoring_labs",
     "refill_is_early",
+    "reproductive_safety",
     "resolve_drug",
     "resolve_medication",
     "score_instrument",
     "telehealth_prescribing",
     "treatment_outcome",
+    "vital_sign",
+    "vital_signs",
 ]

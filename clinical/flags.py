@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from clinical._data import load
 from clinical.formulary import drug_schedule, formulary_entry, resolve_drug
+from clinical.medications import classify_medication
 from clinical.monitoring import classify_lab_result
 from clinical.scales import InstrumentScore, instrument_info
 
@@ -104,10 +107,20 @@ def flag_for_side_effect(drug: str, symptom: str, severity: str) -> FlagFinding 
 
 
 def flag_for_lab_result(
-    test: str, value: float, *, ref_low: float | None = None, ref_high: float | None = None
+    test: str,
+    value: float,
+    *,
+    ref_low: float | None = None,
+    ref_high: float | None = None,
+    benign_ethnic_neutropenia: bool = False,
 ) -> FlagFinding | None:
-    """An abnormal result (high), or a critical or toxic one (urgent); None when normal."""
-    result = classify_lab_result(test, value, ref_low=ref_low, ref_high=ref_high)
+    """An abnormal result (high), or a critical or toxic one (urgent); None when normal.
+
+    An ANC of 500-999/uL is critical (the clozapine label interrupts therapy) unless the patient has benign ethnic
+    neutropenia, whose thresholds are lower (``benign_ethnic_neutropenia``; see classify_lab_result)."""
+    result = classify_lab_result(
+        test, value, ref_low=ref_low, ref_high=ref_high, benign_ethnic_neutropenia=benign_ethnic_neutropenia
+    )
     if not result.abnormal:
         return None
     range_text = f" (range {ref_low if ref_low is not None else '—'}-{ref_high if ref_high is not None else '—'})"
@@ -175,4 +188,50 @@ def flag_for_refill_request(
         f"early_refill:{canonical}",
         f"Early refill request for schedule {schedule} {canonical}: filled {last_fill.isoformat()} "
         f"for {days_supply} days, requested {requested_on.isoformat()} ({early} days early)",
+    )
+
+
+def _weight(value: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be a number of kilograms greater than 0, got {value!r}")
+    return float(value)
+
+
+def flag_for_weight_gain(
+    drug_or_drugs: str | Iterable[str], baseline_kg: float, current_kg: float
+) -> FlagFinding | None:
+    """Weight gain of 5 % or more from baseline on an antipsychotic or mood stabilizer (moderate); None otherwise.
+
+    ``drug_or_drugs`` is one medication name or several (the patient's current list); only antipsychotics and
+    mood stabilizers count, in or outside the formulary. ADA/APA 2004: consider switching at >= 5 % gain."""
+    rule = load("flag_rules")["weight_gain"]
+    baseline = _weight(baseline_kg, "baseline weight")
+    current = _weight(current_kg, "current weight")
+    names = [drug_or_drugs] if isinstance(drug_or_drugs, str) else list(drug_or_drugs)
+    groups = set(rule["applies_to_classes"])
+    relevant: list[str] = []
+    for name in names:
+        profile = classify_medication(name) if isinstance(name, str) else None
+        if profile is not None and groups & set(profile.classes) and profile.name not in relevant:
+            relevant.append(profile.name)
+    gain = (current - baseline) / baseline * 100
+    if not relevant or gain < rule["threshold_percent"]:
+        return None
+    return FlagFinding(
+        "weight_gain",
+        rule["severity"],
+        "weight_gain",
+        f"Weight {current:g} kg is {gain:.1f}% above the baseline {baseline:g} kg on {', '.join(relevant)} "
+        f"({rule['threshold_percent']:g}% or more: review the regimen, consider switching; ADA/APA 2004)",
+    )
+
+
+def flag_for_emergency_access(grant_id: int, who: str, category_label: str, *, care_actions: bool) -> FlagFinding:
+    """Someone outside the care team opened this chart in an emergency: the team and supervisors review it."""
+    scope = "with care actions" if care_actions else "read-only"
+    return FlagFinding(
+        "emergency_access",
+        _severity("emergency_access"),
+        f"emergency_access:{grant_id}",  # one flag per grant: each access is reviewed on its own
+        f"Emergency access ({scope}) by {who}: {category_label}. Review the reason in the audit trail.",
     )

@@ -1,11 +1,12 @@
-"""The psychiatric formulary: names, schedules, RxNorm codes, dose maxima and the dose check."""
+"""The psychiatric formulary: names, schedules, RxNorm codes, dose maxima (by use, age band and organ function)
+and the dose check."""
 
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from clinical._data import load
@@ -47,9 +48,28 @@ class FormularyEntry:
 
 @dataclass(frozen=True)
 class DoseCheck:
-    status: str  # "ok", "above_max", "invalid", "unknown_drug"
+    # "ok", "above_max", "contraindicated", "not_recommended" (label: avoid / not recommended), "invalid",
+    # "unknown_drug". Anything but "ok" stops a prescription until a clinician resolves it.
+    status: str
     max_daily_mg: float | None
     message: str
+    cautions: tuple[str, ...] = ()  # label advice that does not block (start low, titrate slowly, monitor)
+    sources: tuple[str, ...] = ()  # where each limit and caution that applied comes from
+
+
+DOSE_STATUSES: tuple[str, ...] = ("ok", "above_max", "contraindicated", "not_recommended", "invalid", "unknown_drug")
+# Hepatic impairment grades (Child-Pugh A, B, C); "none" means assessed and normal.
+HEPATIC_GRADES: tuple[str, ...] = ("none", "mild", "moderate", "severe")
+_HEPATIC_ALIASES = {
+    "child-pugh a": "mild",
+    "child pugh a": "mild",
+    "child-pugh b": "moderate",
+    "child pugh b": "moderate",
+    "child-pugh c": "severe",
+    "child pugh c": "severe",
+    "normal": "none",
+}
+_AGE_KEYS = frozenset({"age_over", "age_under"})
 
 
 def _normalise(name: str) -> str:
@@ -147,26 +167,134 @@ def daily_dose_mg(dose: float, unit: str, frequency: str) -> float:
     return round(dose * _UNIT_TO_MG[unit] * FREQUENCY_DOSES_PER_DAY[frequency], 6)
 
 
-def _rule_applies(when: dict[str, Any], age: int | None, formulation: str | None, indication: str | None) -> bool:
+@cache
+def _dose_limits() -> dict[str, Any]:
+    data: dict[str, Any] = load("dose_limits")
+    return data
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split()) + " "
+
+
+# Free-text indications reach this look-up, so its cache is bounded.
+@lru_cache(maxsize=1024)
+def _indication_keys(indication: str | None) -> frozenset[str]:
+    """The rule keys an indication names: the text itself ("ocd") and every key whose phrases or ICD-10 codes
+    appear in it as whole words ("Obsessive-compulsive disorder (F42.2)" names "ocd"), so that the free-text
+    indication on a prescription still meets the label's indication-specific maxima."""
+    text = (indication or "").strip().lower() if isinstance(indication, str) else ""
+    if not text:
+        return frozenset()
+    words = _words(text)
+    keys = {text}
+    for key, phrases in _dose_limits()["indication_phrases"].items():
+        if any(_words(phrase) in words for phrase in phrases):
+            keys.add(key)
+    return frozenset(keys)
+
+
+def _formulation_matches(value: Any, formulation: str | None) -> bool:
+    wanted = [str(v).upper() for v in (value if isinstance(value, list) else [value])]
+    return (formulation or "").strip().upper() in wanted
+
+
+def _rule_applies(
+    when: dict[str, Any],
+    age: int | None,
+    formulation: str | None,
+    indication: str | None,
+    *,
+    crcl: float | None = None,
+    hepatic: str | None = None,
+) -> bool:
+    """Whether every condition of a rule holds; a condition on an unknown value (age, CrCl, hepatic grade) fails."""
+    keys = _indication_keys(indication)
     for key, value in when.items():
         if key == "age_over" and not (age is not None and age > value):
             return False
         if key == "age_under" and not (age is not None and age < value):
             return False
-        if key == "formulation" and (formulation or "").strip().upper() != str(value).upper():
+        if key == "formulation" and not _formulation_matches(value, formulation):
             return False
-        if key == "indication" and (indication or "").strip().lower() != str(value).lower():
+        if key == "formulation_not" and _formulation_matches(value, formulation):
+            return False
+        if key == "indication" and str(value).lower() not in keys:
+            return False
+        if key == "crcl_below" and not (crcl is not None and crcl < value):
+            return False
+        if key == "crcl_at_most" and not (crcl is not None and crcl <= value):
+            return False
+        if key == "crcl_above" and not (crcl is not None and crcl > value):
+            return False
+        if key == "crcl_at_least" and not (crcl is not None and crcl >= value):
+            return False
+        if key == "hepatic" and hepatic not in value:
             return False
     return True
 
 
+def _most_specific(rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The applicable rule with the most conditions (CR + panic disorder beats CR alone); the lowest on a tie."""
+    if not rules:
+        return None
+    return min(rules, key=lambda rule: (-len(rule["when"]), rule["max"]))
+
+
+def _invalid_organ_input(crcl_ml_min: float | None, hepatic_impairment: str | None) -> str | None:
+    if crcl_ml_min is not None and (
+        isinstance(crcl_ml_min, bool)
+        or not isinstance(crcl_ml_min, int | float)
+        or not math.isfinite(crcl_ml_min)
+        or crcl_ml_min < 0
+    ):
+        return f"Creatinine clearance must be a number of mL/min >= 0 (got {crcl_ml_min!r})."
+    if hepatic_impairment is not None and _hepatic_grade(hepatic_impairment) is None:
+        return f"Hepatic impairment must be one of {', '.join(HEPATIC_GRADES)} (got {hepatic_impairment!r})."
+    return None
+
+
+def _hepatic_grade(value: str | None) -> str | None:
+    if not isinstance(value, str):
+        return None
+    key = " ".join(value.strip().lower().split())
+    key = _HEPATIC_ALIASES.get(key, key)
+    return key if key in HEPATIC_GRADES else None
+
+
+def _dose_entry(drug: str) -> tuple[str, dict[str, Any]] | None:
+    """(canonical name, dose data) for a formulary drug, or for an outside medication with labelled limits."""
+    canonical = resolve_drug(drug) if isinstance(drug, str) else None
+    if canonical is not None:
+        return canonical, _raw_entries()[canonical]
+    if not isinstance(drug, str):
+        return None
+    from clinical.medications import resolve_medication  # medications imports this module
+
+    outside = resolve_medication(drug)
+    entry = _dose_limits()["outside_medications"].get(outside or "")
+    return (outside, entry) if outside and entry else None
+
+
 def check_dose(
-    drug: str, daily_mg: float, *, age: int | None = None, formulation: str | None = None, indication: str | None = None
+    drug: str,
+    daily_mg: float,
+    *,
+    age: int | None = None,
+    formulation: str | None = None,
+    indication: str | None = None,
+    crcl_ml_min: float | None = None,
+    hepatic_impairment: str | None = None,
 ) -> DoseCheck:
     """Check a total daily dose against the label maximum that applies to this patient and use.
 
-    Conditional maxima (age, formulation, indication) replace the default when they apply; where several
-    apply, the lowest wins. Drugs dosed by level or weight (lithium, valproate) have no fixed maximum.
+    Maxima for a use (indication, formulation) replace the default, the most specific one winning; maxima for an
+    age band (children, adolescents, older adults) then cap it. Organ function narrows it further:
+    ``crcl_ml_min`` (creatinine clearance, mL/min) and ``hepatic_impairment`` ("none", "mild", "moderate",
+    "severe"; Child-Pugh A-C) apply the label's renal and hepatic limits, contraindications ("contraindicated")
+    and avoid-use advice ("not_recommended"); unknown organ function (None) applies none of them. Drugs dosed by
+    level or weight (lithium, valproate) have no fixed maximum. Besides the formulary, a few outside medications
+    whose limits depend on organ function (gabapentin, pregabalin, paliperidone) are checked.
     """
     if (
         isinstance(daily_mg, bool)
@@ -175,27 +303,79 @@ def check_dose(
         or daily_mg <= 0
     ):
         return DoseCheck("invalid", None, f"The daily dose must be a number greater than 0 mg (got {daily_mg!r}).")
-    canonical = resolve_drug(drug) if isinstance(drug, str) else None
-    if canonical is None:
+    problem = _invalid_organ_input(crcl_ml_min, hepatic_impairment)
+    if problem is not None:
+        return DoseCheck("invalid", None, problem)
+    found = _dose_entry(drug)
+    if found is None:
         return DoseCheck("unknown_drug", None, f"{drug!r} is not in the formulary.")
-    raw = _raw_entries()[canonical]
-    applicable = [
-        rule for rule in raw.get("max_rules", []) if _rule_applies(rule["when"], age, formulation, indication)
+    canonical, raw = found
+    hepatic = _hepatic_grade(hepatic_impairment)
+    crcl = float(crcl_ml_min) if crcl_ml_min is not None else None
+    applicable = [r for r in raw.get("max_rules", []) if _rule_applies(r["when"], age, formulation, indication)]
+    use_rule = _most_specific([r for r in applicable if not _AGE_KEYS & set(r["when"])])
+    age_rule = _most_specific([r for r in applicable if _AGE_KEYS & set(r["when"])])
+    limit: float | None = float(raw["max_daily_mg"]) if raw.get("max_daily_mg") is not None else None
+    why = "label maximum"
+    sources: list[str] = []
+    if use_rule is not None:
+        limit, why = float(use_rule["max"]), use_rule["why"]
+    if age_rule is not None and (limit is None or age_rule["max"] < limit):
+        limit, why = float(age_rule["max"]), age_rule["why"]
+    organ = [
+        r
+        for r in raw.get("organ_rules", [])
+        if _rule_applies(r["when"], age, formulation, indication, crcl=crcl, hepatic=hepatic)
     ]
-    if applicable:
-        rule = min(applicable, key=lambda r: r["max"])
-        limit, why = float(rule["max"]), rule["why"]
-    elif raw.get("max_daily_mg") is not None:
-        limit, why = float(raw["max_daily_mg"]), "label maximum"
-    else:
+    for rule in [use_rule, age_rule, *organ]:
+        if rule is not None and rule["source"] not in sources:
+            sources.append(rule["source"])
+    cautions = tuple(r["why"] for r in organ if r["action"] == "caution")
+    note = "".join(f" Caution: {text}." for text in cautions)
+    stops = {action: [r for r in organ if r["action"] == action] for action in ("contraindicated", "not_recommended")}
+    base = limit
+    for rule in organ:
+        if rule["action"] != "max":
+            continue
+        if "max_factor" in rule:
+            if base is None:
+                continue
+            candidate = round(base * float(rule["max_factor"]), 3)
+        else:
+            candidate = float(rule["max"])
+        if limit is None or candidate < limit:
+            limit, why = candidate, rule["why"]
+    # No dose of a contraindicated drug is acceptable; a not-recommended one keeps its limit for a justified use.
+    for status, label in (("contraindicated", "is contraindicated"), ("not_recommended", "is not recommended")):
+        if stops[status]:
+            reasons = "; ".join(rule["why"] for rule in stops[status])
+            kept = None if status == "contraindicated" else limit
+            return DoseCheck(status, kept, f"{canonical} {label}: {reasons}.{note}", cautions, tuple(sources))
+    if limit is None:
         review = raw.get("review_above_daily_mg")
-        note = f" Doses above {review:g} mg/day need review of levels." if review and daily_mg > review else ""
-        return DoseCheck("ok", None, f"{canonical} {daily_mg:g} mg/day: {raw['max_reason']}.{note}")
+        review_note = f" Doses above {review:g} mg/day need review of levels." if review and daily_mg > review else ""
+        return DoseCheck(
+            "ok",
+            None,
+            f"{canonical} {daily_mg:g} mg/day: {raw['max_reason']}.{review_note}{note}",
+            cautions,
+            tuple(sources),
+        )
     if daily_mg > limit:
         return DoseCheck(
-            "above_max", limit, f"{canonical} {daily_mg:g} mg/day is above the maximum of {limit:g} mg/day ({why})."
+            "above_max",
+            limit,
+            f"{canonical} {daily_mg:g} mg/day is above the maximum of {limit:g} mg/day ({why}).{note}",
+            cautions,
+            tuple(sources),
         )
-    return DoseCheck("ok", limit, f"{canonical} {daily_mg:g} mg/day is within the maximum of {limit:g} mg/day ({why}).")
+    return DoseCheck(
+        "ok",
+        limit,
+        f"{canonical} {daily_mg:g} mg/day is within the maximum of {limit:g} mg/day ({why}).{note}",
+        cautions,
+        tuple(sources),
+    )
 
 
 def allergy_matches(drug: str, allergies: list[str]) -> list[str]:

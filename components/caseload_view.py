@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.downloads import audited_csv_download
+from db.permissions import Actor
 from db.queries.caseload import CASELOAD_COLUMNS
 
 CHART_PAGE = "pages/clinical/patient_chart.py"
@@ -36,7 +38,7 @@ def filter_caseload(
     return filtered
 
 
-def render_caseload(table: pd.DataFrame, *, key: str = "caseload") -> None:
+def render_caseload(actor: Actor, table: pd.DataFrame, *, key: str = "caseload") -> None:
     """Show the caseload; selecting a row opens that patient's chart."""
     columns = st.columns([2, 1, 1, 1, 1])
     search = columns[0].text_input("Search name or MRN", key=f"{key}_search", placeholder="e.g. Rivera or IOP-000123")
@@ -46,13 +48,7 @@ def render_caseload(table: pd.DataFrame, *, key: str = "caseload") -> None:
     shown = filter_caseload(
         table, needs_attention=needs_attention, visit_overdue=visit_overdue, open_flags=open_flags, search=search
     )
-    columns[4].download_button(
-        "Download CSV",
-        shown[VISIBLE_COLUMNS].to_csv(index=False).encode(),
-        file_name="caseload.csv",
-        mime="text/csv",
-        key=f"{key}_csv",
-    )
+    audited_csv_download(actor, shown[VISIBLE_COLUMNS], name="caseload", key=f"{key}_csv", container=columns[4])
     attention = int(table["Needs attention"].sum()) if not table.empty else 0
     st.caption(
         f"{len(shown)} of {len(table)} patients shown · {attention} need attention · "

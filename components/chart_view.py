@@ -23,7 +23,7 @@ def render_header(header: ChartHeader, open_flags: pd.DataFrame) -> None:
             escape_markdown(f"URGENT {flag.kind.replace('_', ' ')} ({flag.state}): {flag.summary}"),
             icon=":material/emergency:",
         )
-    st.title(header.display_name)
+    st.title(escape_markdown(header.display_name))  # a stored name is shown as typed, never as markdown
     st.text(
         f"{header.mrn} · {age_on(header.date_of_birth, today)} y · {header.sex} · lives in "
         f"{header.state_of_residence} · phase: {header.program_phase} since {header.program_start_date}"
@@ -152,7 +152,9 @@ def render_sections(data: ChartData) -> None:
     with tabs[4]:
         for visit in data.visits.head(30).itertuples():
             with st.expander(
-                f"{visit.visit_at:%Y-%m-%d %H:%M} · {visit.visit_type} · {visit.modality} · {visit.clinician or ''}"
+                escape_markdown(
+                    f"{visit.visit_at:%Y-%m-%d %H:%M} · {visit.visit_type} · {visit.modality} · {visit.clinician or ''}"
+                )
             ):
                 st.caption("Assessment")
                 st.text(visit.assessment_note or "—")

@@ -10,7 +10,8 @@ from db.commands import InvalidInput
 from db.commands.fhir import STATUSES, import_self_reports
 from db.permissions import Actor, PermissionDenied
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_MB = 5  # also server.maxUploadSize in .streamlit/config.toml, which the server enforces
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 
 
 def self_report_upload(actor: Actor) -> None:
@@ -22,13 +23,15 @@ def self_report_upload(actor: Actor) -> None:
         "corrected, same identifier) is stored as a new version that replaces it in trends, the original kept. "
         "Reports that answer an item twice, conflict over the patient, or are implausibly dated are rejected."
     )
-    upload = st.file_uploader("FHIR file", type=["json", "ndjson"], key="fhir_self_reports")
+    upload = st.file_uploader(
+        "FHIR file", type=["json", "ndjson"], key="fhir_self_reports", max_upload_size=MAX_UPLOAD_MB
+    )
     if upload is None:
         return
     if st.button("Import self-reports", key="fhir_self_reports_import", type="primary"):
         data = upload.getvalue()
         if len(data) > MAX_UPLOAD_BYTES:
-            st.error(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it and try again.")
+            st.error(f"The file is larger than {MAX_UPLOAD_MB} MB; split it and try again.")
             return
         try:
             results = import_self_reports(actor, data)

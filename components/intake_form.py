@@ -183,7 +183,7 @@ def _reconciliation_review(actor: Actor, header: ChartHeader, intake: IntakeInpu
     acknowledge = False
     if any(review.needs_acknowledgement for review in reviews):
         acknowledge = st.checkbox(
-            "I have reviewed the major interaction(s) and accept the risk", key=f"{key}_acknowledge"
+            "I have reviewed the findings that need acknowledgement and accept the risk", key=f"{key}_acknowledge"
         )
     return override, acknowledge
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import clinical
+from components.downloads import audited_csv_download
 from components.forms import finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.labs import LabResultInput, enter_lab_result
@@ -29,9 +30,7 @@ def render_labs(actor: Actor) -> None:
         key="lab_table",
         column_config={"overdue": st.column_config.CheckboxColumn("Overdue")},
     )
-    st.download_button(
-        "Download CSV", table[COLUMNS].to_csv(index=False).encode(), "labs.csv", "text/csv", key="labs_csv"
-    )
+    audited_csv_download(actor, table[COLUMNS], name="labs", key="labs_csv")
     if not actor.can("enter_lab_result"):
         return
     st.subheader("Enter a result")

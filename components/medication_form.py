@@ -11,6 +11,7 @@ import clinical
 from components.forms import escape_markdown, finish_form, form_version, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.medications import (
+    PDMP_NOT_ATTESTED,
     MedicationOrder,
     OutsideMedicationInput,
     SafetyReview,
@@ -55,8 +56,10 @@ def render_review(review: SafetyReview) -> None:
         )
     interaction_labels = {interaction_label(found) for found in review.interactions}
     for item in review.needs_acknowledgement:
-        if item not in interaction_labels:  # e.g. the PDMP attestation
+        if item not in interaction_labels:  # e.g. a reproductive-safety finding
             st.warning(f"{escape_markdown(item)} — requires acknowledgement")
+    if review.needs_pdmp_attestation:
+        st.warning(f"{escape_markdown(PDMP_NOT_ATTESTED)} — tick the PDMP check below")
     for warning in review.warnings:
         st.warning(escape_markdown(warning))
     if review.controlled_requirements:
@@ -78,9 +81,9 @@ def _safety_inputs(key: str, review: SafetyReview | None, *, ask_pdmp: bool = Tr
         return override, acknowledge, pdmp
     if review.needs_override:
         override = st.text_area("Override reason (documented in the record)", max_chars=2000, key=f"{key}_override")
-    if any("interaction" in item.lower() for item in review.needs_acknowledgement):
+    if review.needs_acknowledgement:
         acknowledge = st.checkbox(
-            "I have reviewed the major interaction(s) and accept the risk", key=f"{key}_acknowledge"
+            "I have reviewed the findings that need acknowledgement and accept the risk", key=f"{key}_acknowledge"
         )
     if review.schedule is not None and ask_pdmp:
         pdmp = st.checkbox(

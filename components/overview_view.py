@@ -8,6 +8,7 @@ import altair as alt
 import streamlit as st
 
 from components.downloads import audited_csv_download
+from components.forms import escape_markdown
 from db.engine import utcnow
 from db.models import PROGRAM_PHASES
 from db.permissions import Actor
@@ -60,7 +61,10 @@ def render_overview(actor: Actor) -> None:
     metric = columns[2].selectbox("Figure", list(METRICS), format_func=METRICS.__getitem__, key="drill_metric")
     if name:
         patients = drill_down(metrics, group, name, metric)
-        st.caption(f"{len(patients)} patients behind “{METRICS[metric]}” for {name}. Select one to open the chart.")
+        st.caption(
+            f"{len(patients)} patients behind “{METRICS[metric]}” for {escape_markdown(name)}. "
+            "Select one to open the chart."
+        )
         event = st.dataframe(
             patients,
             hide_index=True,

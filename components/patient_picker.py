@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.forms import escape_markdown
 from db.permissions import Actor
 from db.queries.patients import search_patients
 
@@ -14,6 +15,7 @@ def pick_patient(actor: Actor) -> None:
     if not matches:
         st.info("No patient in your caseload matches.")
     for match in matches[:20]:
-        if st.button(f"{match.display_name} · {match.mrn}", key=f"open_{match.id}"):
+        # Button labels are markdown: the stored name and MRN are escaped so they show as typed.
+        if st.button(escape_markdown(f"{match.display_name} · {match.mrn}"), key=f"open_{match.id}"):
             st.query_params["patient"] = match.mrn
             st.rerun()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.downloads import audited_csv_download
 from components.forms import escape_markdown, finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.refills import DECISION_OUTCOMES, decide_refill
@@ -59,9 +60,7 @@ def render_refills(actor: Actor) -> None:
             "scores": st.column_config.TextColumn("Latest scores (change)"),
         },
     )
-    st.download_button(
-        "Download CSV", table[QUEUE_COLUMNS].to_csv(index=False).encode(), "refills.csv", "text/csv", key="refills_csv"
-    )
+    audited_csv_download(actor, table[QUEUE_COLUMNS], name="refills", key="refills_csv")
     if not actor.can("decide_refill"):
         st.caption(READ_ONLY_NOTE)
         return

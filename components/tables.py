@@ -11,18 +11,13 @@ def show_table(
     *,
     key: str,
     columns: list[str] | None = None,
-    csv_name: str | None = None,
     empty_message: str = "Nothing to show.",
 ) -> None:
-    """A read-only table (st.dataframe renders cells as text) with an optional CSV download."""
+    """A read-only table (st.dataframe renders cells as text); downloads go through components.downloads."""
     if table.empty:
         st.info(empty_message)
         return
     shown = table[columns] if columns else table
-    if csv_name:
-        st.download_button(
-            "Download CSV", shown.to_csv(index=False).encode(), file_name=csv_name, mime="text/csv", key=f"{key}_csv"
-        )
     st.dataframe(shown, key=key, hide_index=True, width="stretch")
 
 

@@ -544,6 +544,10 @@ class BreakGlassGrant(Base):
     reason: Mapped[str] = mapped_column(Text)
     granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+    # The reason category (db.commands.access.EMERGENCY_REASONS) and whether it allows care actions (writes);
+    # NULL on grants from before categories existed, which count as read-only.
+    category: Mapped[str | None] = mapped_column(String(40))
+    allows_care: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (Index("ix_break_glass_grants_user_expires", "user_id", "expires_at"),)
 
@@ -568,7 +572,7 @@ class Amendment(Base):
 
 
 class AuditEvent(Base):
-    """Append-only audit log; each row's hash chains to the previous row's hash."""
+    """Append-only audit log; each row's hash chains to the previous row's hash and is sealed with a keyed MAC."""
 
     __tablename__ = "audit_events"
 
@@ -586,6 +590,9 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
+    # "<key id>:<HMAC-SHA256 of row_hash>" under a key kept outside the database (db.audit_keys); NULL only on
+    # rows written before the key existed (migration 0008), which must all come before the first keyed row.
+    row_mac: Mapped[str | None] = mapped_column(String(80))
 
     __table_args__ = (
         Index("ix_audit_events_at", "at"),

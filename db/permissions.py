@@ -144,21 +144,27 @@ def _role_scope(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
+# What a read-only emergency grant allows: reading the chart. Anything else (writes, exports, imports) needs a
+# grant whose reason category allows care actions (db.commands.access.EMERGENCY_REASONS).
+READ_ONLY_GRANT_CAPABILITIES: Final[frozenset[str]] = frozenset({"view_chart"})
+
+
 def patient_scope(
-    actor: Actor, *, now: datetime | None = None, include_break_glass: bool = True
+    actor: Actor, *, now: datetime | None = None, include_break_glass: bool = True, capability: str | None = None
 ) -> ColumnElement[bool]:
-    """A SQL condition on ``Patient`` that is true exactly for the patients the actor may see."""
+    """A SQL condition on ``Patient`` that is true exactly for the patients the actor may see (``capability``
+    None or ``view_chart``) or may act for (any other capability: only grants that allow care actions count)."""
     scope = _role_scope(actor)
     if not include_break_glass or actor.role == "admin":
         return scope
-    grant = exists().where(
-        and_(
-            BreakGlassGrant.patient_id == Patient.id,
-            BreakGlassGrant.user_id == actor.user_id,
-            BreakGlassGrant.expires_at > (now or utcnow()),
-        )
-    )
-    return or_(scope, grant)
+    conditions = [
+        BreakGlassGrant.patient_id == Patient.id,
+        BreakGlassGrant.user_id == actor.user_id,
+        BreakGlassGrant.expires_at > (now or utcnow()),
+    ]
+    if capability is not None and capability not in READ_ONLY_GRANT_CAPABILITIES:
+        conditions.append(BreakGlassGrant.allows_care.is_(True))
+    return or_(scope, exists().where(and_(*conditions)))
 
 
 def caseload_scope(actor: Actor) -> ColumnElement[bool]:
@@ -199,7 +205,9 @@ def require_patient(session: Session, actor: Actor, patient_id: int, capability:
     """
     patient = None
     if actor.can(capability):
-        patient = session.scalar(select(Patient).where(Patient.id == patient_id, patient_scope(actor)))
+        patient = session.scalar(
+            select(Patient).where(Patient.id == patient_id, patient_scope(actor, capability=capability))
+        )
     if patient is None:
         raise PermissionDenied(
             "Not permitted: this patient is not in your caseload, or the action is not allowed for your role.",
@@ -216,4 +224,4 @@ def import_scope(actor: Actor) -> ColumnElement[bool]:
     see, or the whole program for an admin, who loads the portal's feed without ever opening a chart."""
     if not actor.can("import_self_reports"):
         return false()
-    return true() if actor.role == "admin" else patient_scope(actor)
+    return true() if actor.role == "admin" else patient_scope(actor, capability="import_self_reports")

@@ -71,6 +71,7 @@ class Settings:
     # Prescribers and administrators must enrol TOTP before they see anything. Off only for the demo (MFA_REQUIRED=off);
     # an enrolled user is asked for a code at login, and before a controlled-substance prescription, either way.
     mfa_required: bool = True
+    break_glass_max_per_day: int = 3  # emergency-access attempts per user in any 24 hours
     flag_target_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_FLAG_TARGET_MINUTES))
     measure_cadence_days: dict[str, dict[str, int]] = field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_MEASURE_CADENCE_DAYS.items()}
@@ -104,6 +105,7 @@ def get_settings() -> Settings:
         break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
         account_approval=_env_switch("ACCOUNT_APPROVAL", True),
         mfa_required=_env_switch("MFA_REQUIRED", True),
+        break_glass_max_per_day=_env_int("BREAK_GLASS_MAX_PER_DAY", 3),
         flag_target_minutes=_env_json("FLAG_TARGET_MINUTES", dict(DEFAULT_FLAG_TARGET_MINUTES)),
         measure_cadence_days=_env_json("MEASURE_CADENCE_DAYS", DEFAULT_MEASURE_CADENCE_DAYS),
     )

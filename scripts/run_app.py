@@ -28,8 +28,19 @@ def ensure_local_secrets(path: Path = SECRETS_PATH) -> dict:
             f'cookie_key = "{secrets.token_urlsafe(48)}"\n'
         )
         path.chmod(0o600)
-        print(f"wrote {path.relative_to(PROJECT_ROOT)} with fresh random keys")
-    return tomllib.loads(path.read_text())
+        print(f"wrote {path} with fresh random keys")
+    values = tomllib.loads(path.read_text())
+    if "AUDIT_HMAC_KEY" not in os.environ and not values.get("audit", {}).get("hmac_key"):
+        # A file from before the audit log was sealed: add the key (a new table at the end; nothing is rewritten).
+        with path.open("a") as handle:
+            handle.write(
+                "\n# Seals the audit log (db.audit_keys). Keep a copy outside the database and its backups: rows\n"
+                "# sealed with it cannot be verified without it. To rotate, move it to previous_keys.\n"
+                f'[audit]\nhmac_key = "{secrets.token_urlsafe(48)}"\nprevious_keys = []\n'
+            )
+        print(f"added an audit HMAC key to {path}")
+        values = tomllib.loads(path.read_text())
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         flush=True,
     )
+    if "AUDIT_HMAC_KEY" not in env and values.get("audit", {}).get("hmac_key"):
+        env["AUDIT_HMAC_KEY"] = str(values["audit"]["hmac_key"])  # for migrations, the seed and the app
 
     python = sys.executable
     subprocess.run([python, "-m", "db.migrate", "upgrade"], check=True, cwd=PROJECT_ROOT, env=env)

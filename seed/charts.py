@@ -212,6 +212,7 @@ class Chart:
     lab_orders: list[dict[str, Any]] = field(default_factory=list)
     weight_kg: float = 75.0
     age_years: int = 40
+    sex: str = "unknown"
     ancestry: str | None = None
     trajectory: Trajectory | None = None
 
@@ -306,6 +307,7 @@ class ChartBuilder:
         chart = Chart(patient_id, plan, enrollment, datetime.combine(enrollment.start, time.min), conditions,
                       set())
         sex = _weighted(rng, (("female", 55), ("male", 42), ("other", 2), ("unknown", 1)))
+        chart.sex = sex
         chart.weight_kg = (55 + 45 * rng.random()) if sex == "female" else (65 + 50 * rng.random())
         self._schedule_visits(chart)
         self._add_patient_row(chart, sex)
@@ -996,7 +998,11 @@ class ChartBuilder:
         for ordered_at, _position, course, event in triggers:
             on = ordered_at.date()
             weeks_on = max(0, (on - course.start_date).days // 7)
-            for due in self.rules.monitoring_labs(course.drug, event, on, weeks_on, chart.ancestry):
+            # The patient row records pregnancy status "not pregnant" for women of reproductive age (see above).
+            for due in self.rules.monitoring_labs(
+                course.drug, event, on, weeks_on, chart.ancestry, sex=chart.sex, age=chart.age_years,
+                pregnant=False if chart.sex == "female" and chart.age_years < 51 else None,
+            ):
                 if event == "maintenance" and due.due_by > on + timedelta(days=14):
                     continue
                 if due.test in pending_until:

@@ -258,11 +258,12 @@ class CachedRules:
         return self._missed[missed_doses]
 
     def monitoring_labs(self, drug: str, event: str, on: date, weeks_on_treatment: int | None,
-                        ancestry: str | None) -> list[Any]:
+                        ancestry: str | None, *, sex: str | None = None, age: int | None = None,
+                        pregnant: bool | None = None) -> list[Any]:
         if event == "maintenance" and not self.has_maintenance_labs(drug, on):
             return []
         return list(clinical.monitoring_labs(drug, event, on=on, weeks_on_treatment=weeks_on_treatment,
-                                             ancestry=ancestry))
+                                             ancestry=ancestry, sex=sex, age=age, pregnant=pregnant))
 
     def has_maintenance_labs(self, drug: str, on: date) -> bool:
         """Whether any week on treatment brings maintenance labs for ``drug`` (probed once per drug).

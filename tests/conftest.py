@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,12 @@ from db.engine import get_engine, make_engine
 from db.migrate import upgrade
 from db.settings import get_settings
 
+# The audit log is sealed with a key kept outside the database (db.audit_keys); every test run has one, and
+# app servers started by the browser tests inherit it.
+os.environ.setdefault("AUDIT_HMAC_KEY", "test-audit-key-" + uuid.uuid4().hex + uuid.uuid4().hex)
+os.environ.setdefault(
+    "AUDIT_CHECKPOINT_PATH", os.path.join(tempfile.gettempdir(), f"iop-test-checkpoints-{uuid.uuid4().hex}.log")
+)
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 BACKENDS = ("sqlite", "postgresql")
@@ -85,6 +92,8 @@ def _truncate_all(engine: Engine) -> None:
 
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
+        # The history tables refuse TRUNCATE (migration 0008); replica mode skips triggers for this reset only.
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 

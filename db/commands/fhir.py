@@ -26,6 +26,7 @@ from db.commands.flags import raise_flags
 from db.commands.intake import ICD10_PATTERN
 from db.commands.medications import (
     MAX_DAILY_DOSE_SANITY_MG,
+    PDMP_NOT_ATTESTED,
     ProposedMedication,
     add_started_prescription,
     review_new_medications,
@@ -372,6 +373,8 @@ def _refuse_what_the_review_would_not_allow(
         reasons += [f"{where}: {problem}" for problem in review.blocking]
         reasons += [f"{where}: {item} (needs a prescriber's documented override)" for item in review.needs_override]
         reasons += [f"{where}: {item} (needs a prescriber's acknowledgement)" for item in review.needs_acknowledgement]
+        if review.needs_pdmp_attestation:
+            reasons.append(f"{where}: {PDMP_NOT_ATTESTED} (a file cannot attest it)")
     if reasons:
         raise SafetyBlock(
             [

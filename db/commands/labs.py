@@ -17,7 +17,7 @@ from db.commands import EditConflict, InvalidInput
 from db.commands.flags import raise_flags
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import write_session
-from db.models import LabOrder, LabResult
+from db.models import LabOrder, LabResult, Patient
 from db.permissions import Actor, require_patient
 from db.queries.caseload import program_today
 
@@ -114,8 +114,15 @@ def enter_lab_result(
             raise EditConflict(
                 f"This lab order is already {order.status} (changed by someone else). Nothing was saved."
             )
+        neutropenia = bool(
+            session.scalar(select(Patient.benign_ethnic_neutropenia).where(Patient.id == order.patient_id))
+        )
         interpretation = clinical.classify_lab_result(
-            order.test, float(value), ref_low=result.ref_low, ref_high=result.ref_high
+            order.test,
+            float(value),
+            ref_low=result.ref_low,
+            ref_high=result.ref_high,
+            benign_ethnic_neutropenia=neutropenia,
         )
         row = LabResult(
             lab_order_id=order.id,
@@ -141,7 +148,11 @@ def enter_lab_result(
                 "This lab order was resulted by someone else a moment ago. Nothing was saved."
             ) from error
         finding = clinical.flag_for_lab_result(
-            order.test, float(value), ref_low=result.ref_low, ref_high=result.ref_high
+            order.test,
+            float(value),
+            ref_low=result.ref_low,
+            ref_high=result.ref_high,
+            benign_ethnic_neutropenia=neutropenia,
         )
         if finding is not None:
             raise_flags(session, actor, order.patient_id, [finding], source_table="lab_results", source_id=row.id)

@@ -31,6 +31,7 @@ from db.queries.patients import age_on
 from db.settings import get_settings
 
 MAX_REASON_LENGTH = 2000
+PDMP_NOT_ATTESTED = "Prescription-monitoring-program (PDMP) check not attested"
 MAX_DAILY_DOSE_SANITY_MG = 100_000  # beyond any drug's maximum: catches unit slips before the rules engine
 
 
@@ -68,14 +69,19 @@ class SafetyReview:
     blocking: list[str] = field(default_factory=list)
     needs_override: list[str] = field(default_factory=list)
     needs_acknowledgement: list[str] = field(default_factory=list)
+    # A controlled substance prescribed here needs its own attestation: acknowledging other findings is no
+    # substitute for having checked the prescription-monitoring program.
+    needs_pdmp_attestation: bool = False
 
     def problems_for(self, order: MedicationOrder) -> list[str]:
-        """Reasons the save must be refused, given the override and acknowledgement on the order."""
+        """Reasons the save must be refused, given the override, acknowledgement and PDMP attestation."""
         problems = list(self.blocking)
         if self.needs_override and not order.override_reason.strip():
             problems += [f"{item} — a documented override reason is required." for item in self.needs_override]
         if self.needs_acknowledgement and not order.acknowledge_major:
             problems += [f"{item} — acknowledge it to proceed." for item in self.needs_acknowledgement]
+        if self.needs_pdmp_attestation and not order.pdmp_checked:
+            problems.append(f"{PDMP_NOT_ATTESTED} — attest the PDMP check to proceed.")
         return problems
 
 
@@ -129,6 +135,50 @@ class ProposedMedication:
     prescribed_here: bool = True
 
 
+@dataclass(frozen=True)
+class PatientFactors:
+    """What the rules need to know about the patient; None where it is not recorded (the rules then err on the
+    safe side, e.g. a pregnancy test when pregnancy cannot be excluded)."""
+
+    sex: str | None
+    age: int
+    pregnant: bool | None
+    lactating: bool | None
+    crcl_ml_min: float | None
+    hepatic_impairment: str | None
+    benign_ethnic_neutropenia: bool
+
+
+def patient_factors(patient: Patient, today: date) -> PatientFactors:
+    pregnant = {"pregnant": True, "not_pregnant": False}.get(patient.pregnancy_status or "")
+    return PatientFactors(
+        sex=patient.sex if patient.sex in ("female", "male") else None,
+        age=age_on(patient.date_of_birth, today),
+        pregnant=pregnant,
+        lactating=patient.lactating,
+        crcl_ml_min=patient.crcl_ml_min,
+        hepatic_impairment=patient.hepatic_impairment,
+        benign_ethnic_neutropenia=bool(patient.benign_ethnic_neutropenia),
+    )
+
+
+def monitoring_due(
+    drug: str, event: str, patient: Patient, today: date, *, weeks_on_treatment: int | None = None
+) -> list[clinical.LabDue]:
+    """The monitoring labs a drug calls for in this patient (sex, age and pregnancy decide the pregnancy test)."""
+    factors = patient_factors(patient, today)
+    return clinical.monitoring_labs(
+        drug,
+        event,
+        on=today,
+        weeks_on_treatment=weeks_on_treatment,
+        ancestry=patient.ancestry,
+        sex=factors.sex,
+        age=factors.age,
+        pregnant=factors.pregnant,
+    )
+
+
 def interaction_label(interaction: clinical.Interaction) -> str:
     """One line naming the two drugs, the risk and how severe: one pair can be found by several screens (say QT
     and serotonergic), so the risk is part of the label."""
@@ -160,7 +210,7 @@ def review_new_medications(
     Every path that adds a medication calls this: the prescriber's form (one medication) and onboarding (all of
     a patient's medications at once, after its allergies are added to the session), and intake reconciliation
     (the outside medications the patient continues, with the allergies being recorded as ``extra_allergies``)."""
-    age = age_on(patient.date_of_birth, today)
+    factors = patient_factors(patient, today)
     active_drugs = list(
         session.scalars(
             select(Prescription.drug).where(
@@ -181,10 +231,17 @@ def review_new_medications(
         review = SafetyReview(drug=drug, daily_mg=medication.daily_mg, dose_check=None)
         if in_formulary and medication.daily_mg is not None:
             review.dose_check = clinical.check_dose(
-                drug, medication.daily_mg, age=age, formulation=medication.formulation, indication=medication.indication
+                drug,
+                medication.daily_mg,
+                age=factors.age,
+                formulation=medication.formulation,
+                indication=medication.indication,
+                crcl_ml_min=factors.crcl_ml_min,
+                hepatic_impairment=factors.hepatic_impairment,
             )
             if review.dose_check.status != "ok":
                 review.blocking.append(review.dose_check.message)
+            review.warnings.extend(review.dose_check.cautions)
         elif in_formulary:
             review.warnings.append(f"{drug}: no dose recorded, so the dose is not checked.")
         else:
@@ -220,12 +277,28 @@ def review_new_medications(
             review.controlled_requirements.extend(rule.requirements)
             if not rule.permitted:
                 review.blocking.append(rule.reason)
-            if not medication.pdmp_checked:
-                review.needs_acknowledgement.append("Prescription-monitoring-program (PDMP) check not attested")
+            review.needs_pdmp_attestation = not medication.pdmp_checked
         if patient.telehealth_consent_date is None:
             review.warnings.append("No telehealth consent is on file for this patient.")
+        for finding in clinical.reproductive_safety(
+            drug, sex=factors.sex, age=factors.age, pregnant=factors.pregnant, lactating=factors.lactating
+        ):
+            # For a recorded pregnancy or lactation, a contraindicated drug needs a documented reason and a major
+            # finding an acknowledgement. Where the status is not recorded the finding is shown (and monitoring
+            # orders the pregnancy test): recording the status on the chart makes it binding.
+            text = f"Reproductive safety ({finding.kind.replace('_', ' ')}, {finding.certainty}): {finding.summary}"
+            if finding.certainty == "known" and finding.severity == "contraindicated":
+                review.needs_override.append(text)
+            elif finding.certainty == "known" and finding.severity == "major":
+                review.needs_acknowledgement.append(text)
+            elif finding.severity != "unknown":
+                review.warnings.append(f"{text} {finding.advice}".strip())
         if in_formulary and medication.prescribed_here:
-            review.labs_to_order = clinical.monitoring_labs(drug, event, on=today, ancestry=patient.ancestry)
+            review.labs_to_order = [
+                lab
+                for lab in monitoring_due(drug, event, patient, today)
+                if getattr(lab, "kind", "lab") == "lab"
+            ]
         reviews.append(review)
     return reviews
 

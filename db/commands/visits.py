@@ -17,6 +17,7 @@ from db.audit import record_event
 from db.commands import EditConflict, InvalidInput
 from db.commands.flags import raise_flags
 from db.commands.labs import order_labs
+from db.commands.medications import monitoring_due
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
 from db.models import Assessment, LabOrder, Patient, Prescription, SideEffectReport, Visit, current_assessment
@@ -278,6 +279,12 @@ def save_visit(
         finding = clinical.flag_for_missed_doses(int(visit.missed_doses))
         if finding is not None:
             findings.append((finding, "visits", record.id))
+    if visit.weight_kg is not None:
+        baseline = _baseline_weight(session, patient.id, record.id)
+        if baseline is not None:
+            finding = clinical.flag_for_weight_gain([p.drug for p in active.values()], baseline, visit.weight_kg)
+            if finding is not None:
+                findings.append((finding, "visits", record.id))
     raised = []
     for finding, table, source_id in findings:
         raised += raise_flags(
@@ -315,6 +322,16 @@ def save_visit(
     )
 
 
+def _baseline_weight(session: Session, patient_id: int, current_visit_id: int) -> float | None:
+    """The first weight recorded in the program (ADA/APA 2004 measures gain from the baseline)."""
+    return session.scalar(
+        select(Visit.weight_kg)
+        .where(Visit.patient_id == patient_id, Visit.weight_kg.is_not(None), Visit.id != current_visit_id)
+        .order_by(Visit.visit_at, Visit.id)
+        .limit(1)
+    )
+
+
 def _maintenance_labs(
     session: Session, actor: Actor, patient: Patient, active: list[Prescription], today: date
 ) -> list[LabOrder]:
@@ -325,10 +342,8 @@ def _maintenance_labs(
         weeks = max(0, (today - prescription.start_date).days // 7)
         due = [
             lab
-            for lab in clinical.monitoring_labs(
-                prescription.drug, "maintenance", on=today, weeks_on_treatment=weeks, ancestry=patient.ancestry
-            )
-            if lab.due_by <= today + timedelta(days=14)
+            for lab in monitoring_due(prescription.drug, "maintenance", patient, today, weeks_on_treatment=weeks)
+            if lab.kind == "lab" and lab.due_by <= today + timedelta(days=14)
         ]
         ordered += order_labs(session, actor, patient.id, due, drug=prescription.drug, prescription_id=prescription.id)
     return ordered

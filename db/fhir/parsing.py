@@ -25,6 +25,17 @@ MAX_EXTERNAL_ID = 200
 # and a feed of thousands of self-reports (a 20 MB scan takes about 0.7 s); the upload page allows 5 MB.
 MAX_JSON_DEPTH = 64
 MAX_INPUT_BYTES = 20 * 1024 * 1024
+# FHIR integers are 32-bit (10 digits) and no score or identifier needs more. Python refuses to convert an
+# integer of 4,300+ digits (a ValueError json.loads does not turn into a JSONDecodeError), and smaller giants
+# cost quadratic time: any integer literal longer than this refuses the file (or the NDJSON line) by name.
+MAX_INTEGER_DIGITS = 30
+# Byte-order marks of the encodings a spreadsheet or Windows editor may save instead of UTF-8.
+_FOREIGN_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 # No self-report is dated before this (nor before the patient's birth date, checked when the patient is known).
 EARLIEST_REPORT = datetime(1900, 1, 1)
 SELF_REPORT_TYPES = ("QuestionnaireResponse", "Observation")
@@ -36,6 +47,41 @@ SELF_REPORT_INSTRUMENTS = ("PHQ-9", "GAD-7")
 
 class FhirInputError(ValueError):
     """The whole file cannot be read (not JSON, not a resource, not a Bundle or NDJSON)."""
+
+
+class _IntegerTooLong(ValueError):
+    """An integer literal longer than ``MAX_INTEGER_DIGITS``."""
+
+
+def _bounded_int(literal: str) -> int:
+    """json's ``parse_int``: refuses giant integer literals before Python converts them."""
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _IntegerTooLong(
+            f"a number has {len(literal.lstrip('-')):,} digits (at most {MAX_INTEGER_DIGITS} are read)"
+        )
+    return int(literal)
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_int=_bounded_int)
+
+
+def decode_text(payload: bytes) -> str:
+    """The file as text, or a refusal naming the encoding problem (UTF-8 is the only encoding read)."""
+    for bom, encoding in _FOREIGN_BOMS:
+        if payload.startswith(bom):
+            raise FhirInputError(f"the file is {encoding} text; save it as UTF-8 and try again")
+    if b"\x00" in payload[:4096]:
+        # UTF-16/32 without a byte-order mark: every ASCII character comes with NUL bytes, which UTF-8 JSON
+        # never holds (a NUL inside a string is written \u0000).
+        raise FhirInputError("the file holds NUL bytes, as UTF-16 or UTF-32 text does; save it as UTF-8 and try again")
+    try:
+        return payload.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FhirInputError(
+            f"the file is not UTF-8 text (byte {error.start:,} is not valid UTF-8; a file saved as Latin-1 or "
+            "Windows-1252 looks like this); save it as UTF-8 and try again"
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -91,10 +137,7 @@ def read_resources(payload: bytes | str) -> list[InputResource]:
     """The resources of a Bundle, a single resource, or NDJSON (one resource per line). A file too large or
     nested too deeply is refused before it is parsed."""
     check_input_size(len(payload))
-    try:
-        text = payload.decode("utf-8-sig") if isinstance(payload, bytes) else payload
-    except UnicodeDecodeError as error:
-        raise FhirInputError(f"the file is not UTF-8 text (byte {error.start})") from error
+    text = decode_text(payload) if isinstance(payload, bytes) else payload
     if not text.strip():
         raise FhirInputError("the file is empty")
     if json_nesting_depth(text) > MAX_JSON_DEPTH:
@@ -103,7 +146,9 @@ def read_resources(payload: bytes | str) -> list[InputResource]:
             "here: it was not read"
         )
     try:
-        document = json.loads(text)
+        document = _loads(text)
+    except _IntegerTooLong as error:
+        raise FhirInputError(f"{error}: it was not read") from error
     except json.JSONDecodeError:
         return _read_ndjson(text)
     if not isinstance(document, dict) or "resourceType" not in document:
@@ -131,7 +176,10 @@ def _read_ndjson(text: str) -> list[InputResource]:
         if not line.strip():
             continue
         try:
-            resource = json.loads(line)
+            resource = _loads(line)
+        except _IntegerTooLong as error:
+            found.append(InputResource(f"line {number}", None, error=str(error)))
+            continue
         except json.JSONDecodeError as error:
             found.append(InputResource(f"line {number}", None, error=f"not valid JSON ({error.msg})"))
             continue
@@ -154,8 +202,7 @@ def validation_problem(resource: dict[str, Any]) -> str | None:
         model.model_validate(resource)
     except ValidationError as error:
         problems = [
-            f"{'.'.join(str(part) for part in item['loc']) or 'resource'}: {item['msg']}"
-            for item in error.errors()[:3]
+            f"{'.'.join(str(part) for part in item['loc']) or 'resource'}: {item['msg']}" for item in error.errors()[:3]
         ]
         return "not valid FHIR R4 (" + "; ".join(problems) + ")"
     return None
@@ -466,8 +513,10 @@ def _medication(resource: dict[str, Any], label: str) -> MedicationInput | str:
         return "medicationCodeableConcept is required (a coded medication)"
     rxnorm_coding = _coding_in(concept, interop.RXNORM_SYSTEM)
     rxnorm = str(rxnorm_coding["code"]) if rxnorm_coding else None
-    dosages = resource.get("dosage") if resource["resourceType"] == "MedicationStatement" else resource.get(
-        "dosageInstruction"
+    dosages = (
+        resource.get("dosage")
+        if resource["resourceType"] == "MedicationStatement"
+        else resource.get("dosageInstruction")
     )
     first = (dosages or [{}])[0]
     quantity = ((first.get("doseAndRate") or [{}])[0]).get("doseQuantity") or {}
@@ -483,8 +532,10 @@ def _medication(resource: dict[str, Any], label: str) -> MedicationInput | str:
         return f"dose needs doseQuantity with a value and a unit of {', '.join(clinical.DOSE_UNITS)}"
     if not frequency:
         return "frequency needs timing.code text (e.g. 'twice daily') or timing.repeat as doses per 1 day"
-    start = resource.get("authoredOn") or (resource.get("effectivePeriod") or {}).get("start") or resource.get(
-        "effectiveDateTime"
+    start = (
+        resource.get("authoredOn")
+        or (resource.get("effectivePeriod") or {}).get("start")
+        or resource.get("effectiveDateTime")
     )
     started = parse_datetime(start)
     return MedicationInput(
@@ -537,8 +588,11 @@ def parse_onboarding(resources: list[InputResource]) -> tuple[OnboardingInput, d
                 errors[item.label] = f"needs an ICD-10-CM coding ({interop.ICD10CM_SYSTEM})"
                 continue
             primary = next(
-                (e.get("valueBoolean") for e in resource.get("extension") or []
-                 if e.get("url") == interop.PRIMARY_DIAGNOSIS_EXTENSION),
+                (
+                    e.get("valueBoolean")
+                    for e in resource.get("extension") or []
+                    if e.get("url") == interop.PRIMARY_DIAGNOSIS_EXTENSION
+                ),
                 None,
             )
             description = _text_of(resource.get("code")) or str(coding.get("display") or "")

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, or_, select
 from db.audit import record_event
 from db.engine import read_session, write_session
 from db.models import Patient, User
-from db.permissions import Actor, PermissionDenied, caseload_scope, require_patient
+from db.permissions import Actor, PermissionDenied, caseload_scope, patient_scope, require_patient
 
 
 def age_on(date_of_birth: date, today: date) -> int:
@@ -55,6 +55,18 @@ def patient_id_for_mrn(actor: Actor, mrn: str, *, engine: Engine | None = None) 
             )
         require_patient(session, actor, patient_id, "view_chart")
         return patient_id
+
+
+def may_act_for(actor: Actor, patient_id: int, *, engine: Engine | None = None) -> bool:
+    """False when the actor sees this chart only through a read-only emergency grant: the page then offers no
+    form (the commands refuse such writes whatever the page shows)."""
+    with read_session(engine) as session:
+        return (
+            session.scalar(
+                select(Patient.id).where(Patient.id == patient_id, patient_scope(actor, capability="care_action"))
+            )
+            is not None
+        )
 
 
 @dataclass(frozen=True)

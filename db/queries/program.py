@@ -222,6 +222,7 @@ def outcomes(
         conditions.append(Patient.program_start_date >= admitted_from)
     if admitted_to:
         conditions.append(Patient.program_start_date <= admitted_to)
+
     # Baseline and latest per patient as index seeks on (patient, instrument, time): a window over every
     # score of the program (two years of weekly scores for 10,000 patients) took seconds.
     def edge(column: Any, *, newest: bool) -> Any:
@@ -452,6 +453,8 @@ def emergency_access_log(actor: Actor, *, engine: Engine | None = None) -> pd.Da
                 User.full_name.label("user"),
                 User.role,
                 Patient.mrn,
+                BreakGlassGrant.category,
+                BreakGlassGrant.allows_care.label("care_actions"),
                 BreakGlassGrant.reason,
                 BreakGlassGrant.expires_at,
             )

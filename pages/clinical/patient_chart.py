@@ -14,7 +14,7 @@ from components.patient_picker import pick_patient
 from components.patient_status_form import clinical_status_form
 from components.visit_form import visit_form
 from db.permissions import PermissionDenied
-from db.queries.patients import patient_id_for_mrn
+from db.queries.patients import may_act_for, patient_id_for_mrn
 
 actor = require_role("prescriber", "nurse", "supervisor")
 mrn = st.query_params.get("patient")
@@ -31,7 +31,10 @@ except PermissionDenied as denied:
     st.stop()
 
 header, data = render_chart(actor, patient_id)
-if actor.can("export_chart"):
+read_only = not may_act_for(actor, patient_id)
+if read_only:
+    st.info("Emergency access, read-only: the reason given does not allow care actions or exports on this chart.")
+elif actor.can("export_chart"):
     fhir_bundle_download(actor, patient_id, header.mrn)
 # Only the form the clinician picks is drawn: the visit form alone is some forty widgets, and drawing every
 # form on every chart view made opening a chart slow.
@@ -44,7 +47,7 @@ forms = {
     "Clinical status": actor.can("update_clinical_status"),
     "Amend a record": actor.can("amend_record"),
 }
-offered = [name for name, allowed in forms.items() if allowed]
+offered = [] if read_only else [name for name, allowed in forms.items() if allowed]
 if offered:
     picker = f"chart_form_{patient_id}"
     chosen = st.segmented_control(

@@ -13,4 +13,4 @@ if actor.role == "supervisor":
     options = prescribers(actor)
     names = {pid: name for pid, name in options}
     prescriber_id = st.selectbox("Prescriber", list(names), format_func=names.__getitem__, key="caseload_prescriber")
-render_caseload(caseload(actor, prescriber_id=prescriber_id))
+render_caseload(actor, caseload(actor, prescriber_id=prescriber_id))

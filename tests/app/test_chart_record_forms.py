@@ -141,6 +141,7 @@ def test_breaking_the_glass_grants_one_audited_emergency_access_and_opens_the_ch
     assert any("Nothing was saved" in message and "reason" in message for message in shown(app.error))
     assert rows(engine, BreakGlassGrant) == [] and audit_rows(engine, "break_glass") == []
 
+    app.selectbox(key="break_glass_category").select("imminent_risk")
     app.text_area(key="break_glass_reason").input("Patient called the crisis line; their nurse is unreachable.")
     app.button(key="break_glass_go").click().run()
     assert not app.exception, app.exception

@@ -138,13 +138,20 @@ def test_every_lab_monitoring_and_rule_entry_is_sourced() -> None:
         assert test.source, test.name
     monitoring = load("monitoring")
     assert monitoring["antipsychotic_metabolic"]["source"]
-    known_tests = {test.name for test in clinical.lab_tests()}
-    for drug, rules in monitoring["drugs"].items():
-        assert clinical.resolve_drug(drug) == drug and rules["source"], drug
+    known = {"lab": {test.name for test in clinical.lab_tests()}, "vital": {v.name for v in clinical.vital_signs()}}
+    protocol = monitoring["antipsychotic_metabolic"]
+    assert protocol["vitals_source"]
+    schedules = [(drug, rules) for drug, rules in monitoring["drugs"].items()] + [("antipsychotics", protocol)]
+    for drug, rules in schedules:
+        assert drug == "antipsychotics" or clinical.resolve_drug(drug) == drug, drug
+        assert rules["source"], drug
         for event in ("start", "dose_change", "maintenance"):
             for rule in rules.get(event, []):
-                assert rule["test"] in known_tests, (drug, rule["test"])
+                kind = rule.get("kind", "lab")
+                assert rule["test"] in known[kind], (drug, rule["test"])
                 assert rule.get("ancestry_list") in (None, *monitoring["ancestry_lists"]), drug
+                assert rule.get("if_could_be_pregnant", False) in (True, False) and rule["reason"], drug
+                assert not rule.get("if_could_be_pregnant") or rule["test"] == "Pregnancy test", drug
     for group in monitoring["ancestry_lists"].values():
         assert group["terms"] and group["source"] and group["verification"]
     for kind, rule in load("flag_rules").items():
@@ -152,3 +159,27 @@ def test_every_lab_monitoring_and_rule_entry_is_sourced() -> None:
             assert rule["severity"] in clinical.SEVERITY_ORDER and rule["source"], kind
     for period in load("telehealth_rules")["periods"]:
         assert period["source"] and period["from"] <= period["to"]
+
+
+def test_reproductive_findings_are_sourced_and_name_known_drugs() -> None:
+    from clinical.reproductive import _CLASS_MEMBERS
+
+    data = load("reproductive")
+    applies = {"pregnancy", "reproductive_potential", "lactation", "male"}
+    window = data["reproductive_potential"]
+    assert 0 < window["age_from"] < window["age_to"] and window["sources"]
+    assert set(data["classes"]) == set(_CLASS_MEMBERS)
+    groups = [*data["drugs"].items(), *data["classes"].items()]
+    for name, findings in groups:
+        assert name in data["classes"] or clinical.resolve_medication(name) == name, name
+        for finding in findings:
+            assert finding["applies"] in applies and finding["severity"] in data["meta"]["severities"], name
+            assert finding["kind"] and finding["summary"] and finding["advice"] and finding["verification"], name
+            assert finding["sources"] and set(finding["sources"]) <= set(data["sources"]), name
+
+
+def test_every_vital_sign_is_sourced() -> None:
+    vitals = clinical.vital_signs()
+    assert {v.name for v in vitals} >= {"Weight", "Height", "BMI", "Blood pressure", "Waist circumference"}
+    assert all(v.source and v.loinc for v in vitals)
+    assert dict(clinical.vital_sign("blood pressure").components) == {"systolic": "8480-6", "diastolic": "8462-4"}

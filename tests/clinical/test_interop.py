@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 import clinical
 from clinical import interop
+
+DATE = date(2026, 11, 20)
 
 
 def _loinc_check_digit(number: str) -> int:
@@ -44,6 +48,42 @@ def test_gad7_item_codes_are_the_loinc_ones_not_the_often_misquoted_ones() -> No
 def test_every_lab_loinc_code_passes_the_check_digit() -> None:
     for test in clinical.lab_tests():
         assert test.loinc is None or _is_valid_loinc(test.loinc), test.name
+        assert test.order_loinc is None or _is_valid_loinc(test.order_loinc), test.name
+    for vital in clinical.vital_signs():
+        assert all(_is_valid_loinc(code) for code in (vital.loinc, *vital.components.values())), vital.name
+
+
+# Panel codes (CBC panel, lipid panel): a value with one unit and one reference range is never coded with them.
+PANEL_CODES = {"58410-2", "24331-1", "57698-3", "57021-8"}
+
+
+def test_results_are_coded_as_the_analyte_their_unit_describes_not_the_panel() -> None:
+    """Issue 13: 'CBC with platelets' held the CBC panel code 58410-2 and 'Lipid panel' the lipid panel code
+    24331-1 for a single value (platelets, LDL). The value now carries the analyte's code (777-3, 2089-1) and the
+    panel is kept as the code to order."""
+    for test in clinical.lab_tests():
+        assert test.loinc not in PANEL_CODES, test.name
+    cbc, lipids = clinical.lab_test("CBC with platelets"), clinical.lab_test("Lipid panel")
+    assert cbc is not None and lipids is not None
+    assert (cbc.loinc, cbc.order_loinc, cbc.analyte) == ("777-3", "58410-2", "Platelet count")
+    assert (lipids.loinc, lipids.order_loinc, lipids.analyte) == ("2089-1", "24331-1", "LDL cholesterol")
+    due = next(lab for lab in clinical.monitoring_labs("olanzapine", "start", on=DATE) if lab.test == "Lipid panel")
+    assert due.loinc == "2089-1"
+
+
+def test_every_lab_and_vital_unit_is_valid_ucum() -> None:
+    """Issue 13: units such as 'mcg/mL', 'mIU/L' and '10^3/uL (platelets)' are not UCUM; ucumvert parses UCUM."""
+    from lark.exceptions import LarkError
+    from ucumvert import get_ucum_parser
+
+    parser = get_ucum_parser()
+    units = [(t.name, t.unit) for t in clinical.lab_tests()] + [(v.name, v.unit) for v in clinical.vital_signs()]
+    for name, unit in units:
+        parser.parse(unit)  # raises on anything that is not UCUM
+        assert unit == unit.strip() and " " not in unit, name
+    for not_ucum in ("mcg/mL", "mIU/L", "10^3/uL (platelets)", "result"):
+        with pytest.raises(LarkError):
+            parser.parse(not_ucum)
 
 
 def test_answer_codes_map_to_item_scores() -> None:

@@ -16,8 +16,10 @@ def _tests(labs: list[clinical.LabDue]) -> dict[str, date]:
 
 
 def test_lithium_start_orders_baseline_and_a_level_after_a_week() -> None:
-    due = _tests(clinical.monitoring_labs("lithium carbonate", "start", on=DAY))
+    due = _tests(clinical.monitoring_labs("lithium carbonate", "start", on=DAY, sex="male"))
     assert due == {"Creatinine": DAY, "TSH": DAY, "Calcium": DAY, "Lithium level": DAY + timedelta(days=7)}
+    # Unknown sex errs on the safe side: the lithium label asks for pregnancy status before starting.
+    assert _tests(clinical.monitoring_labs("lithium", "start", on=DAY))["Pregnancy test"] == DAY
 
 
 def test_lithium_level_after_each_dose_change() -> None:

@@ -45,10 +45,10 @@ def test_break_the_glass_grants_time_limited_audited_access(engine: Engine) -> N
     with read_session(engine) as session:
         assert not can_view_patient(session, nurse, patient)
     with pytest.raises(InvalidInput):
-        break_glass(nurse, "MRN-EMERG", "help")  # the reason must say what the emergency is
+        break_glass(nurse, "MRN-EMERG", "imminent_risk", "help")  # the reason must say what the emergency is
     with pytest.raises(PermissionDenied):
-        break_glass(no_glass, "MRN-EMERG", "patient called in crisis, primary nurse off shift")
-    grant = break_glass(nurse, "MRN-EMERG", "patient called in crisis, primary nurse off shift")
+        break_glass(no_glass, "MRN-EMERG", "imminent_risk", "patient called in crisis, primary nurse off shift")
+    grant = break_glass(nurse, "MRN-EMERG", "imminent_risk", "patient called in crisis, primary nurse off shift")
     assert grant.expires_at - grant.granted_at == timedelta(minutes=60)
     with read_session(engine) as session:
         assert can_view_patient(session, nurse, patient)

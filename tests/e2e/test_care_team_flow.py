@@ -170,6 +170,9 @@ def test_refill_approved_by_the_prescriber_shows_decided_to_the_nurse(  # type: 
         prescriber.wait_for_timeout(700)
         if reason_box.input_value() == reason:
             break
+    # No decision is preselected (a second click must not decide the next request unseen): choose "approve".
+    prescriber.get_by_text("approve", exact=True).filter(visible=True).first.click()
+    prescriber.wait_for_timeout(500)
     prescriber.get_by_role("button", name="Record decision").filter(visible=True).first.click()
     prescriber.get_by_text(re.compile(rf"\({request['mrn']}\): refill of .* approved\.")).filter(
         visible=True
