@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.account import account_gate
 from components.auth import current_actor, login_form, logout_button
 from components.forms import escape_markdown
 from components.navigation import register_pages, run_page, sidebar_links
@@ -29,6 +30,10 @@ with database_guard():
         navigation = register_pages(actor)
     st.sidebar.markdown(f"**{escape_markdown(actor.full_name)}**")  # a stored name, shown as typed
     st.sidebar.caption(actor.role.title())
+    # An admin-set password still to change, or a required second factor still to enrol: only that page.
+    if account_gate(actor):
+        logout_button(actor)
+        st.stop()
     sidebar_links(navigation, actor)
     logout_button(actor)
     run_page(navigation)

@@ -10,11 +10,22 @@ from __future__ import annotations
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from db.auth import LoginOutcome, attach_cookie, login, logout, resolve_session, resume_from_cookie
+from components.account import account_gate
+from db.auth import (
+    LoginOutcome,
+    attach_cookie,
+    complete_second_factor,
+    login,
+    logout,
+    resolve_session,
+    resume_from_cookie,
+)
 from db.permissions import Actor
 from db.settings import get_settings
 
 SESSION_KEY = "auth_session_id"
+# The server-side second login step (db.auth.login_challenges) between a correct password and the session.
+CHALLENGE_KEY = "_login_challenge_id"
 COOKIE_NAME = "iop_dashboard_login"
 
 
@@ -47,6 +58,8 @@ def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
     notice = st.session_state.pop("login_notice", None)
     if notice:
         st.info(notice)
+    if st.session_state.get(CHALLENGE_KEY):
+        return _render_second_factor_form()
     with st.form("login", clear_on_submit=False):
         username = st.text_input("Username", autocomplete="username")
         password = st.text_input("Password", type="password", autocomplete="current-password")
@@ -54,9 +67,36 @@ def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
     if not submitted:
         return None
     result = login(username, password)
+    if result.outcome is LoginOutcome.SECOND_FACTOR and result.challenge_id:
+        st.session_state[CHALLENGE_KEY] = result.challenge_id
+        st.rerun()  # draws the code form in place of the password form
     if result.outcome is not LoginOutcome.SUCCESS or result.actor is None:
         st.error(result.message)
         return None
+    st.session_state[SESSION_KEY] = result.actor.session_id
+    return result.actor
+
+
+def _render_second_factor_form() -> Actor | None:
+    """The login's second step: a TOTP code or a recovery code (db.auth.complete_second_factor)."""
+    with st.form("login_second_factor", clear_on_submit=True):
+        code = st.text_input(
+            "Authentication code or recovery code", max_chars=16, autocomplete="one-time-code", key="login_code"
+        )
+        submitted = st.form_submit_button("Verify", type="primary")
+    if st.button("Start again", key="login_second_factor_cancel"):
+        st.session_state.pop(CHALLENGE_KEY, None)
+        st.rerun()
+    if not submitted:
+        return None
+    result = complete_second_factor(st.session_state.get(CHALLENGE_KEY), code)
+    if result.outcome is LoginOutcome.SECOND_FACTOR:
+        st.error(result.message)
+        return None
+    st.session_state.pop(CHALLENGE_KEY, None)
+    if result.outcome is not LoginOutcome.SUCCESS or result.actor is None:
+        st.session_state["login_notice"] = result.message
+        st.rerun()
     st.session_state[SESSION_KEY] = result.actor.session_id
     return result.actor
 
@@ -119,6 +159,8 @@ def require_role(*roles: str) -> Actor:
         st.stop()
     if actor.role not in roles:
         st.error("Not permitted: this page is not available for your role.")
+        st.stop()
+    if account_gate(actor):  # a password to change or a second factor to enrol comes before any page
         st.stop()
     return actor
 

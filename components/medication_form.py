@@ -92,6 +92,18 @@ def _safety_inputs(key: str, review: SafetyReview | None, *, ask_pdmp: bool = Tr
     return override, acknowledge, pdmp
 
 
+def _step_up_input(key: str, review: SafetyReview | None) -> str | None:
+    """For a controlled substance only: the prescriber's current authenticator code (checked by the command)."""
+    if review is None or review.schedule is None:
+        return None
+    return st.text_input(
+        f"Authenticator code (required to sign a Schedule {review.schedule} prescription)",
+        max_chars=8,
+        autocomplete="one-time-code",
+        key=f"{key}_step_up",
+    )
+
+
 @st.fragment
 def start_medication_form(actor: Actor, header: ChartHeader, *, close: str | None = None) -> None:
     key = f"start_med_{header.patient_id}"
@@ -124,6 +136,7 @@ def start_medication_form(actor: Actor, header: ChartHeader, *, close: str | Non
     if review is not None:
         render_review(review)
     override, acknowledge, pdmp = _safety_inputs(key, review)
+    step_up_code = _step_up_input(key, review)
     if not st.button("Start medication", type="primary", key=f"{key}_save"):
         return
     order = MedicationOrder(
@@ -138,7 +151,12 @@ def start_medication_form(actor: Actor, header: ChartHeader, *, close: str | Non
     )
     try:
         prescription = start_medication(
-            actor, header.patient_id, order, expected_patient_version=expected_version, submission=token
+            actor,
+            header.patient_id,
+            order,
+            expected_patient_version=expected_version,
+            step_up_code=step_up_code,
+            submission=token,
         )
     except (InvalidInput, SafetyBlock, EditConflict) as error:
         show_save_error(error, key)
@@ -195,6 +213,7 @@ def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData, *
         if review is not None:
             render_review(review)
     override, acknowledge, pdmp = _safety_inputs(key, review)
+    step_up_code = _step_up_input(key, review)
     if not st.button(
         "Save change" if action == "Adjust dose" else "Stop medication", type="primary", key=f"{key}_save"
     ):
@@ -212,6 +231,7 @@ def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData, *
             override_reason=override,
             acknowledge_major=acknowledge,
             pdmp_checked=pdmp,
+            step_up_code=step_up_code,
             submission=token,
         )
     except (InvalidInput, SafetyBlock, EditConflict) as error:

@@ -45,14 +45,17 @@ PAGES: Final[dict[str, PageSpec]] = {
     "audit": PageSpec("pages/supervisor/audit_trail.py", "Audit trail", ":material/manage_search:", "audit"),
     "reassign": PageSpec("pages/supervisor/reassign.py", "Reassign patients", ":material/swap_horiz:", "reassign"),
     "users": PageSpec("pages/admin/users.py", "Users", ":material/admin_panel_settings:", "users"),
+    "approvals": PageSpec("pages/supervisor/approvals.py", "Account approvals", ":material/how_to_reg:", "approvals"),
+    "password": PageSpec("pages/account/password.py", "Change password", ":material/password:", "password"),
+    "two_factor": PageSpec("pages/account/two_factor.py", "Two-factor authentication", ":material/key:", "two-factor"),
 }
 # The links each role is offered, in sidebar order; the first is the role's landing page (what "/" shows).
 # Each page file checks the role itself; tests/app/test_login_navigation.py keeps the two in agreement.
 ROLE_PAGES: Final[dict[str, tuple[str, ...]]] = {
-    "prescriber": ("caseload", "chart", "refills", "labs"),
-    "nurse": ("triage", "refills", "labs", "chart", "fhir_import"),
-    "supervisor": ("overview", "caseload", "chart", "reassign", "audit"),
-    "admin": ("users", "audit", "fhir_import"),
+    "prescriber": ("caseload", "chart", "refills", "labs", "password", "two_factor"),
+    "nurse": ("triage", "refills", "labs", "chart", "fhir_import", "password", "two_factor"),
+    "supervisor": ("overview", "caseload", "chart", "reassign", "audit", "approvals", "password", "two_factor"),
+    "admin": ("users", "audit", "fhir_import", "password", "two_factor"),
 }
 # The url paths of the two default pages. A default page is served at "/", so these never appear in a link.
 HOME_URL_PATH: Final = "home"

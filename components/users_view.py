@@ -1,22 +1,32 @@
-"""User administration: list, create, reset a password, deactivate."""
+"""User administration: list, create, reset a password, approve, deactivate."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components.forms import finish_form, show_notice, show_save_error, submission_token
+from components.forms import escape_markdown, finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
-from db.commands.users import MIN_PASSWORD_LENGTH, create_user, deactivate_user, reset_password
+from db.commands.users import (
+    MIN_PASSWORD_LENGTH,
+    approve_account,
+    create_user,
+    deactivate_user,
+    needs_approval,
+    reset_authenticator,
+    reset_password,
+)
 from db.models import ROLES
-from db.permissions import Actor
-from db.queries.program import list_users, teams
+from db.permissions import Actor, PermissionDenied
+from db.queries.program import list_users, pending_accounts, teams
 
 
 def render_users(actor: Actor) -> None:
     users = list_users(actor)
     st.dataframe(users.drop(columns=["version"], errors="ignore"), hide_index=True, width="stretch", key="users_table")
     show_notice()
-    create, manage = st.tabs(["Create a user", "Reset password or deactivate"])
+    create, manage, approve = st.tabs(["Create a user", "Reset password or deactivate", "Approve accounts"])
+    with approve:
+        render_pending_approvals(actor)
     with create, st.form("create_user", clear_on_submit=True):
         columns = st.columns(3)
         username = columns[0].text_input("User name", max_chars=64)
@@ -29,7 +39,7 @@ def render_users(actor: Actor) -> None:
         password = st.text_input(f"Initial password (at least {MIN_PASSWORD_LENGTH} characters)", type="password")
         if st.form_submit_button("Create user", type="primary"):
             try:
-                create_user(
+                user_id = create_user(
                     actor,
                     username=username,
                     full_name=full_name,
@@ -42,7 +52,12 @@ def render_users(actor: Actor) -> None:
             except InvalidInput as error:
                 show_save_error(error, "create_user")
             else:
-                finish_form("create_user", f"Created {username}.")
+                pending = needs_approval(role)
+                finish_form(
+                    "create_user",
+                    f"Created {username.strip().lower()}. They must choose their own password at first login"
+                    + ("; a second administrator or a supervisor must approve the account first." if pending else "."),
+                )
     with manage:
         if users.empty:
             return
@@ -56,14 +71,29 @@ def render_users(actor: Actor) -> None:
         new_password = st.text_input("New password", type="password", key="manage_password")
         if st.button("Reset password", key="manage_reset"):
             try:
-                ended = reset_password(
-                    actor, int(user_id), new_password, expected_version=version, submission=token
-                )
+                ended = reset_password(actor, int(user_id), new_password, expected_version=version, submission=token)
             except (InvalidInput, EditConflict) as error:
                 show_save_error(error, "manage")
             else:
-                finish_form("manage", f"Password reset for {labels[user_id]}; {ended} session(s) ended.")
-        reason = st.text_input("Reason for deactivation", max_chars=500, key="manage_reason")
+                finish_form(
+                    "manage",
+                    f"Password reset for {labels[user_id]}; {ended} session(s) ended. "
+                    "They must change it at their next login.",
+                )
+        reason = st.text_input(
+            "Reason (for deactivation or an authenticator reset)", max_chars=500, key="manage_reason"
+        )
+        if st.button("Reset authenticator (lost phone)", key="manage_reset_mfa"):
+            try:
+                ended = reset_authenticator(actor, int(user_id), reason, expected_version=version, submission=token)
+            except (InvalidInput, EditConflict) as error:
+                show_save_error(error, "manage")
+            else:
+                finish_form(
+                    "manage",
+                    f"Authenticator reset for {labels[user_id]}; {ended} session(s) ended. "
+                    "They enrol again at their next login.",
+                )
         if st.button("Deactivate", key="manage_deactivate"):
             try:
                 ended = deactivate_user(actor, int(user_id), reason, expected_version=version, submission=token)
@@ -71,3 +101,35 @@ def render_users(actor: Actor) -> None:
                 show_save_error(error, "manage")
             else:
                 finish_form("manage", f"Deactivated {labels[user_id]}; {ended} session(s) ended.")
+
+
+def render_pending_approvals(actor: Actor) -> None:
+    """Accounts awaiting a second person: approved here by a supervisor or another administrator."""
+    show_notice()
+    pending = pending_accounts(actor)
+    if pending.empty:
+        st.info("No account is waiting for approval.")
+        return
+    st.dataframe(
+        pending[["username", "full_name", "role", "reason", "requested_by"]],
+        hide_index=True,
+        width="stretch",
+        key="pending_accounts_table",
+    )
+    labels = {
+        int(row.id): f"{row.username} · {row.full_name} · {row.role} ({row.reason or 'pending'})"
+        for row in pending.itertuples()
+    }
+    user_id = st.selectbox("Account to approve", list(labels), format_func=labels.__getitem__, key="approve_user")
+    version = int(pending[pending["id"] == user_id].iloc[0]["version"])
+    if st.button("Approve account", type="primary", key="approve_account"):
+        try:
+            username = approve_account(
+                actor, int(user_id), expected_version=version, submission=submission_token("approve")
+            )
+        except (InvalidInput, EditConflict) as error:
+            show_save_error(error, "approve")
+        except PermissionDenied as error:
+            st.error(escape_markdown(str(error)))
+        else:
+            finish_form("approve", f"Approved {username}; the account can now log in.")

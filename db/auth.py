@@ -18,7 +18,8 @@ from sqlalchemy import Engine, func, select, update
 
 from db.audit import AuditActor, record_event
 from db.engine import read_session, utcnow, write_session
-from db.models import AuthSession, LoginAttempt, User
+from db.mfa import verify_second_factor
+from db.models import AuthSession, LoginAttempt, LoginChallenge, User
 from db.permissions import Actor
 from db.settings import Settings, get_settings
 
@@ -31,10 +32,24 @@ LOCKED_MESSAGE = (
 _LAST_SEEN_WRITE_INTERVAL = timedelta(seconds=30)
 
 
+PENDING_APPROVAL_MESSAGE = (
+    "This account is waiting for approval by a second administrator or a supervisor; "
+    "it can log in once approved."
+)
+SECOND_FACTOR_MESSAGE = "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
+SECOND_FACTOR_FAILURE = "That code is not valid (a code works once). Try the next code, or a recovery code."
+SECOND_FACTOR_EXPIRED = "The login step has expired or had too many wrong codes. Please log in again."
+# The second login step must follow the password within this time, and allows this many wrong codes.
+_CHALLENGE_LIFETIME = timedelta(minutes=5)
+_CHALLENGE_MAX_FAILURES = 5
+
+
 class LoginOutcome(Enum):
     SUCCESS = "success"
     INVALID = "invalid"
     LOCKED = "locked"
+    PENDING_APPROVAL = "pending_approval"
+    SECOND_FACTOR = "second_factor"  # the password was right; a TOTP or recovery code must follow
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,7 @@ class LoginResult:
     outcome: LoginOutcome
     message: str
     actor: Actor | None = None
+    challenge_id: str | None = None  # for SECOND_FACTOR: the server-side login step to complete
 
 
 def hash_password(password: str, *, rounds: int = 12) -> str:
@@ -71,6 +87,8 @@ def actor_for(user: User, session_id: str | None = None) -> Actor:
         licensed_states=tuple(user.licensed_states or ()),
         may_break_glass=user.may_break_glass,
         session_id=session_id,
+        must_change_password=bool(user.must_change_password),
+        mfa_enrolled=user.totp_enrolled_at is not None,
     )
 
 
@@ -131,26 +149,21 @@ def login(
             return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
 
         valid = password_matches(password, user.password_hash if user else _DUMMY_HASH) and bool(user)
-        if valid and user is not None and user.is_active:
-            session.add(LoginAttempt(username=username, user_id=user.id, attempted_at=now, succeeded=True))
-            auth_session = AuthSession(
-                id=secrets.token_urlsafe(32),
-                user_id=user.id,
-                created_at=now,
-                last_seen_at=now,
-                expires_at=now + timedelta(hours=settings.session_lifetime_hours),
-            )
-            session.add(auth_session)
+        if valid and user is not None and user.is_active and user.pending_approval:
             record_event(
-                session,
-                audit_actor,
-                "login",
-                data_category="security",
-                record_type="auth_session",
-                record_id=auth_session.id[:8],
-                at=now,
+                session, audit_actor, "login_refused_pending", outcome="denied", data_category="security", at=now
             )
-            return LoginResult(LoginOutcome.SUCCESS, "Logged in.", actor_for(user, auth_session.id))
+            return LoginResult(LoginOutcome.PENDING_APPROVAL, PENDING_APPROVAL_MESSAGE)
+        if valid and user is not None and user.is_active and user.totp_enrolled_at is not None:
+            # The session opens only after the second factor (complete_second_factor).
+            challenge = LoginChallenge(
+                id=secrets.token_urlsafe(32), user_id=user.id, created_at=now, expires_at=now + _CHALLENGE_LIFETIME
+            )
+            session.add(challenge)
+            record_event(session, audit_actor, "login_password_accepted", data_category="security", at=now)
+            return LoginResult(LoginOutcome.SECOND_FACTOR, SECOND_FACTOR_MESSAGE, challenge_id=challenge.id)
+        if valid and user is not None and user.is_active:
+            return _open_session(session, user, audit_actor, settings, now)
 
         session.add(
             LoginAttempt(username=username, user_id=user.id if user else None, attempted_at=now, succeeded=False)
@@ -178,6 +191,96 @@ def login(
                 at=now,
             )
         return LoginResult(LoginOutcome.INVALID, GENERIC_LOGIN_FAILURE)
+
+
+def _open_session(session, user: User, audit_actor: AuditActor, settings: Settings, now: datetime) -> LoginResult:  # type: ignore[no-untyped-def]
+    session.add(LoginAttempt(username=user.username, user_id=user.id, attempted_at=now, succeeded=True))
+    auth_session = AuthSession(
+        id=secrets.token_urlsafe(32),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_lifetime_hours),
+    )
+    session.add(auth_session)
+    record_event(
+        session,
+        audit_actor,
+        "login",
+        data_category="security",
+        record_type="auth_session",
+        record_id=auth_session.id[:8],
+        at=now,
+    )
+    return LoginResult(LoginOutcome.SUCCESS, "Logged in.", actor_for(user, auth_session.id))
+
+
+def complete_second_factor(
+    challenge_id: str | None,
+    code: str,
+    *,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> LoginResult:
+    """The second login step: a fresh TOTP code or an unused recovery code opens the session.
+
+    The step is kept in the database (``login_challenges``), expires after 5 minutes and allows 5 wrong codes;
+    each wrong code also counts as a failed login of the account.
+    """
+    settings = settings or get_settings()
+    now = now or utcnow()
+    with write_session(engine) as session:
+        challenge = session.get(LoginChallenge, challenge_id) if challenge_id else None
+        user = session.get(User, challenge.user_id) if challenge is not None else None
+        if (
+            challenge is None
+            or user is None
+            or challenge.completed_at is not None
+            or now >= challenge.expires_at
+            or challenge.failed_attempts >= _CHALLENGE_MAX_FAILURES
+            or not user.is_active
+            or user.pending_approval
+            or (user.locked_until is not None and user.locked_until > now)
+        ):
+            return LoginResult(LoginOutcome.INVALID, SECOND_FACTOR_EXPIRED)
+        audit_actor = AuditActor(user.id, user.username, user.role)
+        factor = verify_second_factor(session, user, code, now=now)
+        if factor is None:
+            challenge.failed_attempts += 1
+            session.add(LoginAttempt(username=user.username, user_id=user.id, attempted_at=now, succeeded=False))
+            record_event(
+                session,
+                audit_actor,
+                "login_second_factor_failed",
+                outcome="failure",
+                data_category="security",
+                at=now,
+            )
+            session.flush()
+            # Wrong codes count like wrong passwords: enough of them lock the account (the same rule as login's),
+            # so knowing the password does not buy unlimited guesses at the 6-digit code.
+            window_start = now - timedelta(minutes=settings.lockout_window_minutes)
+            if _failures_in_window(session, user.username, window_start) >= settings.lockout_threshold:
+                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+                record_event(
+                    session,
+                    audit_actor,
+                    "account_locked",
+                    outcome="denied",
+                    data_category="security",
+                    detail=f"{settings.lockout_threshold} failed logins or codes within "
+                    f"{settings.lockout_window_minutes} minutes",
+                    at=now,
+                )
+                return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
+            if challenge.failed_attempts >= _CHALLENGE_MAX_FAILURES:
+                return LoginResult(LoginOutcome.INVALID, SECOND_FACTOR_EXPIRED)
+            return LoginResult(LoginOutcome.SECOND_FACTOR, SECOND_FACTOR_FAILURE, challenge_id=challenge.id)
+        challenge.completed_at = now
+        if factor == "recovery code":
+            record_event(session, audit_actor, "recovery_code_used", data_category="security", at=now)
+        return _open_session(session, user, audit_actor, settings, now)
 
 
 def attach_cookie(session_id: str, cookie_exp: float, *, engine: Engine | None = None) -> None:

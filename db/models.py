@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     exists,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column, relationship
@@ -82,6 +84,18 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set for a new account and an admin-set password: only the user's own password opens charts (0007).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # An account an admin created, or gave a password or authenticator reset, waits for a second person's approval.
+    pending_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    pending_reason: Mapped[str | None] = mapped_column(String(40))  # "new account" / "password reset"
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    approved_by_id: Mapped[int | None] = mapped_column(Integer)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # TOTP (RFC 6238): the base32 secret, never shown again after enrolment; the last accepted time step.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     team: Mapped[Team | None] = relationship()
@@ -103,6 +117,32 @@ class AuthSession(Base):
     cookie_exp: Mapped[float | None] = mapped_column(Float, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(80))
+
+
+class RecoveryCode(Base):
+    """A one-time MFA recovery code: only a salted SHA-256 hash is kept; ``used_at`` spends it."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginChallenge(Base):
+    """The second login step (TOTP or recovery code) after a correct password, kept server-side."""
+
+    __tablename__ = "login_challenges"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class LoginAttempt(Base):

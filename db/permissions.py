@@ -9,6 +9,7 @@ query parameters or session state.
   their team's refill requests.
 - supervisor: every patient, read-mostly; reassigns caseloads, reads the audit trail.
 - admin: users and accounts, not charts.
+- approve_accounts (admin, supervisor): the second person who lets a new or reset clinical account log in.
 Any clinical user granted emergency ("break the glass") access to a chart may read it until the grant ends.
 """
 
@@ -72,9 +73,10 @@ CAPABILITIES: Final[dict[str, frozenset[str]]] = {
             "view_audit",
             "break_glass",
             "export_chart",
+            "approve_accounts",
         }
     ),
-    "admin": frozenset({"manage_users", "view_audit", "import_self_reports", "import_patients"}),
+    "admin": frozenset({"manage_users", "approve_accounts", "view_audit", "import_self_reports", "import_patients"}),
 }
 
 
@@ -113,6 +115,10 @@ class Actor:
     licensed_states: tuple[str, ...] = field(default_factory=tuple)
     may_break_glass: bool = False
     session_id: str | None = None
+    # Account gates (components/account.py): until the user changed an admin-set password, or enrolled the
+    # second factor their role requires, they see only the page that does it.
+    must_change_password: bool = False
+    mfa_enrolled: bool = False
 
     def can(self, capability: str) -> bool:
         return capability in CAPABILITIES.get(self.role, frozenset())

@@ -37,6 +37,18 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _env_switch(name: str, default: bool) -> bool:
+    """An on/off setting: ``on``/``off`` (also true/false, 1/0, yes/no); anything else is refused at start."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "true", "1", "yes"):
+        return True
+    if raw in ("off", "false", "0", "no"):
+        return False
+    raise ValueError(f"{name} must be 'on' or 'off', not {raw!r}")
+
+
 def _env_json(name: str, default: dict) -> dict:
     raw = os.environ.get(name)
     return json.loads(raw) if raw else default
@@ -53,6 +65,12 @@ class Settings:
     lockout_minutes: int = 15
     overdue_lab_grace_days: int = 7
     break_glass_minutes: int = 60
+    # An account an admin created (or reset the password or authenticator of) waits for a second person. Off only for a
+    # one-person demo (ACCOUNT_APPROVAL=off), where no second administrator or supervisor exists.
+    account_approval: bool = True
+    # Prescribers and administrators must enrol TOTP before they see anything. Off only for the demo (MFA_REQUIRED=off);
+    # an enrolled user is asked for a code at login, and before a controlled-substance prescription, either way.
+    mfa_required: bool = True
     break_glass_max_per_day: int = 3  # emergency-access attempts per user in any 24 hours
     flag_target_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_FLAG_TARGET_MINUTES))
     measure_cadence_days: dict[str, dict[str, int]] = field(
@@ -85,6 +103,8 @@ def get_settings() -> Settings:
         lockout_minutes=_env_int("LOCKOUT_MINUTES", 15),
         overdue_lab_grace_days=_env_int("OVERDUE_LAB_GRACE_DAYS", 7),
         break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
+        account_approval=_env_switch("ACCOUNT_APPROVAL", True),
+        mfa_required=_env_switch("MFA_REQUIRED", True),
         break_glass_max_per_day=_env_int("BREAK_GLASS_MAX_PER_DAY", 3),
         flag_target_minutes=_env_json("FLAG_TARGET_MINUTES", dict(DEFAULT_FLAG_TARGET_MINUTES)),
         measure_cadence_days=_env_json("MEASURE_CADENCE_DAYS", DEFAULT_MEASURE_CADENCE_DAYS),

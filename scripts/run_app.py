@@ -54,6 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     if "STREAMLIT_SERVER_COOKIE_SECRET" not in env and values.get("cookie_secret"):
         env["STREAMLIT_SERVER_COOKIE_SECRET"] = str(values["cookie_secret"])
+    # `make run` is the demo: its accounts have no authenticator, so MFA is not required unless asked for.
+    env.setdefault("MFA_REQUIRED", "off")
+    print(
+        f"MFA_REQUIRED={env['MFA_REQUIRED']}: "
+        + (
+            "prescribers and administrators must enrol an authenticator app at their next login."
+            if env["MFA_REQUIRED"].strip().lower() in ("on", "true", "1", "yes")
+            else "two-factor authentication is optional in this demo (any user may enrol on its page; "
+            "MFA_REQUIRED=on makes it mandatory for prescribers and administrators)."
+        ),
+        flush=True,
+    )
     if "AUDIT_HMAC_KEY" not in env and values.get("audit", {}).get("hmac_key"):
         env["AUDIT_HMAC_KEY"] = str(values["audit"]["hmac_key"])  # for migrations, the seed and the app
 

@@ -180,6 +180,17 @@ def staff_rows(
             "created_at": created_at,
             "password_changed_at": created_at,
             "locked_until": None,
+            # The demo password is printed by `make run`: the accounts are ready to use (no forced change, no
+            # approval) and have no authenticator (make run leaves MFA_REQUIRED off).
+            "must_change_password": False,
+            "pending_approval": False,
+            "pending_reason": None,
+            "created_by_id": None,
+            "approved_by_id": None,
+            "approved_at": None,
+            "totp_secret": None,
+            "totp_enrolled_at": None,
+            "totp_last_step": None,
             "version": 1,
         }
         for member in staff.everyone

@@ -32,6 +32,15 @@ REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 BACKENDS = ("sqlite", "postgresql")
 
 
+@pytest.fixture(autouse=True)
+def mfa_enrolment_not_required_unless_a_test_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests log in as prescribers and administrators without an authenticator (as in the demo,
+    MFA_REQUIRED=off); the MFA tests turn it on with ``monkeypatch.setenv("MFA_REQUIRED", "on")``."""
+    if "MFA_REQUIRED" not in os.environ:
+        monkeypatch.setenv("MFA_REQUIRED", "off")
+        get_settings.cache_clear()
+
+
 def _postgres_unavailable_reason() -> str | None:
     try:
         engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})

@@ -23,10 +23,12 @@ from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.labs import order_labs
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import read_session, utcnow, write_session
-from db.models import Allergy, DoseChange, Patient, Prescription
+from db.mfa import verify_totp
+from db.models import Allergy, DoseChange, Patient, Prescription, User
 from db.permissions import Actor, require_patient
 from db.queries.caseload import program_today
 from db.queries.patients import age_on
+from db.settings import get_settings
 
 MAX_REASON_LENGTH = 2000
 PDMP_NOT_ATTESTED = "Prescription-monitoring-program (PDMP) check not attested"
@@ -395,17 +397,48 @@ def add_started_prescription(
     )
 
 
+STEP_UP_FIELD = "authenticator code"
+
+
+def _require_step_up(session: Session, actor: Actor, drug: str, step_up_code: str | None) -> None:
+    """Signing a controlled-substance prescription needs a fresh TOTP code (DEA EPCS: two factors at signing).
+
+    Checked here, inside the command's transaction, so no path to the prescription skips it. The code's time
+    step is spent with the prescription (``users.totp_last_step``): it cannot sign a second one, nor be replayed.
+    Only with MFA_REQUIRED=off (the demo) may a prescriber without an authenticator sign without a code.
+    """
+    schedule = clinical.drug_schedule(drug)
+    if schedule is None:
+        return
+    user = session.get(User, actor.user_id)
+    if user is None or user.totp_enrolled_at is None:
+        if get_settings().mfa_required:
+            raise InvalidInput(
+                {
+                    STEP_UP_FIELD: f"signing a Schedule {schedule} prescription needs two-factor authentication; "
+                    "set it up on the 'Two-factor authentication' page"
+                }
+            )
+        return
+    if not (step_up_code or "").strip():
+        raise InvalidInput({STEP_UP_FIELD: f"required to sign a Schedule {schedule} prescription"})
+    if not verify_totp(user, step_up_code or ""):
+        raise InvalidInput({STEP_UP_FIELD: "not valid (each code works once); enter the code your app shows now"})
+
+
 def start_medication(
     actor: Actor,
     patient_id: int,
     order: MedicationOrder,
     *,
     expected_patient_version: int,
+    step_up_code: str | None = None,
     submission: str | None = None,
     engine: Engine | None = None,
 ) -> Prescription:
     """Start a new medication: review, prescription, first dose-history row, labs and audit in one transaction.
-    ``submission`` is the form's one-time token: a repeat raises ``AlreadySubmitted`` and writes nothing."""
+    ``submission`` is the form's one-time token: a repeat raises ``AlreadySubmitted`` and writes nothing.
+    ``step_up_code`` is the prescriber's current TOTP code, required for a controlled substance."""
     drug, daily_mg = _validate_order(order)
     today = program_today()
     with write_session(engine) as session:
@@ -418,6 +451,7 @@ def start_medication(
         problems = review.problems_for(order)
         if problems:
             raise SafetyBlock(problems)
+        _require_step_up(session, actor, drug, step_up_code)
         entry = clinical.formulary_entry(drug)
         prescription = Prescription(
             patient_id=patient.id,
@@ -479,10 +513,13 @@ def change_medication(
     acknowledge_major: bool = False,
     pdmp_checked: bool = False,
     modality: str = "video",
+    step_up_code: str | None = None,
     submission: str | None = None,
     engine: Engine | None = None,
 ) -> Prescription:
-    """Adjust the dose or frequency of a prescription, or stop it; the history row is appended, never edited."""
+    """Adjust the dose or frequency of a prescription, or stop it; the history row is appended, never edited.
+
+    A new dose of a controlled substance is a new signature: it needs ``step_up_code`` (stopping does not)."""
     now = utcnow()
     today = program_today()
     with write_session(engine) as session:
@@ -548,6 +585,7 @@ def change_medication(
             problems = review.problems_for(order)
             if problems:
                 raise SafetyBlock(problems)
+            _require_step_up(session, actor, drug, step_up_code)
             old_daily = prescription.daily_dose_mg
             change_type = "increase" if daily_mg > old_daily else "decrease" if daily_mg < old_daily else "change"
             change = DoseChange(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 import clinical
 from db.engine import read_session, utcnow
@@ -375,6 +376,8 @@ def list_users(actor: Actor, *, engine: Engine | None = None) -> pd.DataFrame:
             Team.name.label("team"),
             User.licensed_states,
             User.is_active,
+            User.pending_approval,
+            User.must_change_password,
             User.created_at,
             User.version,
         )
@@ -386,6 +389,32 @@ def list_users(actor: Actor, *, engine: Engine | None = None) -> pd.DataFrame:
     if not table.empty:
         table["licensed_states"] = table["licensed_states"].map(lambda states: ", ".join(states or []))
     return table
+
+
+def pending_accounts(actor: Actor, *, engine: Engine | None = None) -> pd.DataFrame:
+    """Accounts waiting for a second person's approval, with who created them or set their password."""
+    require(actor, "approve_accounts")
+    creator = aliased(User)
+    statement = (
+        select(
+            User.id,
+            User.username,
+            User.full_name,
+            User.role,
+            User.pending_reason.label("reason"),
+            creator.username.label("requested_by"),
+            User.created_by_id,
+            User.version,
+        )
+        .outerjoin(creator, creator.id == User.created_by_id)
+        .where(User.pending_approval.is_(True), User.is_active.is_(True))
+        .order_by(User.id)
+    )
+    with read_session(engine) as session:
+        return pd.DataFrame(
+            session.execute(statement).mappings().all(),
+            columns=["id", "username", "full_name", "role", "reason", "requested_by", "created_by_id", "version"],
+        )
 
 
 @dataclass(frozen=True)

@@ -53,15 +53,24 @@ def test_creating_a_user_writes_one_account_with_its_audit_event(engine: Engine,
 
     assert not app.exception, app.exception
     assert not app.error
-    assert shown(app.success) == ["Created alex.kim."]
+    assert shown(app.success) == [
+        "Created alex.kim. They must choose their own password at first login; "
+        "a second administrator or a supervisor must approve the account first."
+    ]
     created = rows(engine, User, User.username == "alex.kim")
     assert [(u.full_name, u.role, u.team_id, u.licensed_states, u.credentials, u.is_active) for u in created] == [
         ("Alex Kim", "nurse", accounts["team"], ["NJ", "NY"], "RN", True)
     ]
+    # The admin chose the password: the nurse must replace it, and a second person must approve the account.
+    assert (created[0].must_change_password, created[0].pending_approval, created[0].created_by_id) == (
+        True,
+        True,
+        accounts["admin"].user_id,
+    )
     assert password_matches("first passphrase 2026", created[0].password_hash)
     events = audit_rows(engine, "create_user")
     assert [(e.record_id, e.user_id, e.patient_id, e.outcome, e.detail) for e in events] == [
-        (str(created[0].id), accounts["admin"].user_id, None, "success", "alex.kim as nurse")
+        (str(created[0].id), accounts["admin"].user_id, None, "success", "alex.kim as nurse (awaiting approval)")
     ]
 
     # The impatient second click on "Create user" creates nothing more.
@@ -111,15 +120,23 @@ def test_resetting_a_password_changes_it_once_ends_the_sessions_and_is_audited(e
 
     assert not app.exception, app.exception
     assert not app.error
-    assert shown(app.success) == ["Password reset for rn_target · Nurse rn_target · nurse; 1 session(s) ended."]
+    assert shown(app.success) == [
+        "Password reset for rn_target · Nurse rn_target · nurse; 1 session(s) ended. "
+        "They must change it at their next login."
+    ]
     target = rows(engine, User, User.id == accounts["nurse"].user_id)[0]
     assert password_matches(NEW_PASSWORD, target.password_hash)
     assert target.version == 2
+    assert (target.must_change_password, target.pending_approval, target.pending_reason) == (
+        True,
+        True,
+        "password reset",
+    )
     ended = rows(engine, AuthSession, AuthSession.id == session_id)[0]
     assert ended.revoked_at is not None and ended.revoked_reason == "password reset"
     events = audit_rows(engine, "reset_password")
     assert [(e.record_id, e.user_id, e.outcome, e.detail) for e in events] == [
-        (str(accounts["nurse"].user_id), accounts["admin"].user_id, "success", "1 session(s) ended")
+        (str(accounts["nurse"].user_id), accounts["admin"].user_id, "success", "1 session(s) ended; awaiting approval")
     ]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from db.auth import login, resolve_session
 from db.commands import InvalidInput
 from db.commands.caseload import reassign_patients
-from db.commands.users import create_user, deactivate_user, reset_password
+from db.commands.users import approve_account, create_user, deactivate_user, reset_password
 from db.engine import read_session, utcnow, write_session
 from db.models import Assessment, AuditEvent, Flag, LabOrder, Patient
 from db.permissions import PermissionDenied
@@ -147,9 +147,11 @@ def test_deactivation_and_password_reset_end_sessions(engine: Engine, program: d
         password=TEST_PASSWORD,
         licensed_states=["ny"],
     )
+    approve_account(program["supervisor"], user_id)  # a clinical account needs a second person
     first = login("new.nurse", TEST_PASSWORD).actor.session_id
     assert reset_password(program["admin"], user_id, "another long passphrase") == 1
     assert resolve_session(first) is None
+    approve_account(program["supervisor"], user_id)
     second = login("new.nurse", "another long passphrase").actor.session_id
     assert deactivate_user(program["admin"], user_id, "left the program") == 1
     assert resolve_session(second) is None

@@ -11,7 +11,7 @@
   allows care actions; grants from before this revision stay NULL (read-only).
 
 Revision ID: 0008
-Revises: 0006 (written in parallel with 0007; the integrator re-chains it onto 0007)
+Revises: 0007 (written in parallel with 0007; re-chained onto it when wip-sec-accounts merged main)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels = None
 depends_on = None
 
