@@ -209,14 +209,17 @@ def resume_from_cookie(
 def resolve_session(
     session_id: str | None,
     *,
+    activity: bool = True,
     engine: Engine | None = None,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> Actor | None:
-    """The actor of a live session, re-read from the database on every request; None ends the session.
+    """The actor of a live session, re-read from the database on every script run; None ends the session.
 
     A session ends when it was revoked (logout, password reset, deactivation), when the user is no longer
-    active, after the idle timeout, or after the absolute lifetime.
+    active, after the idle timeout, or after the absolute lifetime. ``activity`` False (a timer rerun, such
+    as an auto-refreshing queue) checks the session without counting as the user's activity, so an open tab
+    that nobody touches still reaches the idle timeout.
     """
     if not session_id:
         return None
@@ -249,7 +252,7 @@ def resolve_session(
             if ended.rowcount:
                 record_event(session, actor_for(user), "session_ended", data_category="security", detail=reason, at=now)
         return None
-    if now - auth_session.last_seen_at >= _LAST_SEEN_WRITE_INTERVAL:
+    if activity and now - auth_session.last_seen_at >= _LAST_SEEN_WRITE_INTERVAL:
         with write_session(engine) as session:
             session.execute(update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now))
     return actor_for(user, session_id)

@@ -11,7 +11,7 @@ from db.commands import InvalidInput
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
 from db.models import Amendment, Assessment, BreakGlassGrant, LabResult, Patient, Visit
-from db.permissions import Actor, PermissionDenied, require
+from db.permissions import Actor, PermissionDenied, authorize
 from db.settings import get_settings
 
 MIN_REASON_LENGTH = 10
@@ -22,7 +22,7 @@ def break_glass(
     actor: Actor, mrn: str, reason: str, *, submission: str | None = None, engine: Engine | None = None
 ) -> BreakGlassGrant:
     """Open one chart (by MRN) outside the actor's caseload for a limited time; marked in the audit log."""
-    require(actor, "break_glass")
+    authorize(actor, "break_glass", engine=engine)
     if not actor.may_break_glass:
         raise PermissionDenied(
             "Your account is not allowed emergency access.",
@@ -34,7 +34,7 @@ def break_glass(
     if len(reason) < MIN_REASON_LENGTH or len(reason) > 2000:
         raise InvalidInput({"reason": f"state the emergency in {MIN_REASON_LENGTH} to 2000 characters"})
     minutes = get_settings().break_glass_minutes
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="break_glass") as session:
         patient_id = session.scalar(select(Patient.id).where(Patient.mrn == mrn.strip()))
         if patient_id is None:
             raise InvalidInput({"MRN": "no patient has this MRN"})

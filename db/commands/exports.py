@@ -19,7 +19,7 @@ def record_export(
     engine: Engine | None = None,
 ) -> None:
     """Audit one disclosure. ``actor`` None is the system (a command run by an operator on the server)."""
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor) as session:
         record_event(
             session,
             actor,

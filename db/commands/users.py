@@ -12,7 +12,7 @@ from db.commands import EditConflict, InvalidInput
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
 from db.models import ROLES, Team, User
-from db.permissions import Actor, require
+from db.permissions import Actor, authorize, require
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 MIN_PASSWORD_LENGTH = 12
@@ -53,7 +53,7 @@ def create_user(
 ) -> int:
     """Create an account. ``actor`` is None only for the command-line bootstrap of the first admin."""
     if actor is not None:
-        require(actor, "manage_users")
+        authorize(actor, "manage_users", engine=engine)
     errors: dict[str, str] = {}
     username = username.strip().lower()
     if not USERNAME_PATTERN.match(username):
@@ -66,7 +66,7 @@ def create_user(
         raise InvalidInput(errors)
     validate_password(password)
     states = _validate_states(licensed_states or [])
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="manage_users") as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidInput({"username": f"'{username}' is already taken"})
         if team_id is not None and session.get(Team, team_id) is None:
@@ -117,7 +117,7 @@ def reset_password(
 ) -> int:
     """Set a new password and end every session the user has (their old cookies stop working)."""
     validate_password(new_password)
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="manage_users") as session:
         claim = claim_submission(session, actor, submission, "reset_password")
         user = _target(session, actor, user_id, expected_version)
         user.password_hash = hash_password(new_password)
@@ -149,7 +149,7 @@ def deactivate_user(
     """Deactivate an account and end its sessions. Users are never deleted."""
     if not reason.strip():
         raise InvalidInput({"reason": "a reason is required"})
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="manage_users") as session:
         claim = claim_submission(session, actor, submission, "deactivate_user")
         user = _target(session, actor, user_id, expected_version)
         if not user.is_active:
