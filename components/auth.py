@@ -7,8 +7,14 @@ decides whether the user is still logged in. Nothing the browser sends decides a
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from collections.abc import Callable
+from typing import Any, ParamSpec
+
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from db.auth import LoginOutcome, attach_cookie, login, logout, resolve_session, resume_from_cookie
 from db.permissions import Actor
@@ -16,6 +22,11 @@ from db.settings import get_settings
 
 SESSION_KEY = "auth_session_id"
 COOKIE_NAME = "iop_dashboard_login"
+SESSION_ENDED_NOTICE = "Your session has ended. Please log in again."
+# Set just before a rerun that a timer (not the user) asked for, so that run does not count as activity.
+TIMER_RERUN_KEY = "_auth_timer_rerun"
+_FINGERPRINT_PREFIX = "_auth_fragment_fingerprint:"
+P = ParamSpec("P")
 
 
 def _authenticator() -> stauth.Authenticate:
@@ -69,10 +80,11 @@ def current_actor() -> Actor | None:
     authenticator = _authenticator()
     st.session_state["_authenticator"] = authenticator
     session_id = st.session_state.get(SESSION_KEY)
-    actor = resolve_session(session_id) if session_id else None
+    by_timer = bool(st.session_state.pop(TIMER_RERUN_KEY, False))
+    actor = resolve_session(session_id, activity=not by_timer) if session_id else None
     if session_id and actor is None:
         _forget_session()
-        st.session_state["login_notice"] = "Your session has ended. Please log in again."
+        st.session_state["login_notice"] = SESSION_ENDED_NOTICE
     if actor is None and not session_id:
         actor = _resume_from_cookie(authenticator)
         if actor is not None:
@@ -105,6 +117,77 @@ def _set_login_cookie(authenticator: stauth.Authenticate, actor: Actor) -> None:
     cookie_exp = authenticator.cookie_controller.cookie_model.exp_date
     if cookie_exp is not None and actor.session_id:
         attach_cookie(actor.session_id, float(cookie_exp))
+
+
+def rerun_app_by_timer() -> None:
+    """``st.rerun(scope="app")`` for a rerun a timer asked for: the session is checked, but it is not activity."""
+    st.session_state[TIMER_RERUN_KEY] = True
+    st.rerun(scope="app")
+
+
+def _is_fragment_run() -> bool:
+    """True when only fragments run (a fragment's own widget, its timer, or st.rerun(scope="fragment"))."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def _widget_fingerprint() -> str:
+    """A digest of the keyed widget values (and other plain values) in session state.
+
+    Streamlit does not tell a script whether a fragment rerun came from its timer or from the user, so a timer
+    fragment compares this digest with the one left by its previous run: only the user changes widget values
+    between two runs of a fragment (a click, a choice, typed text), a timer changes nothing."""
+    plain = (str, int, float, bool, type(None), list, tuple, dict)
+    items = sorted(
+        (key, repr(value))
+        for key, value in st.session_state.to_dict().items()
+        if isinstance(key, str) and not key.startswith("_") and isinstance(value, plain)
+    )
+    return hashlib.sha256(repr(items).encode()).hexdigest()
+
+
+def session_fragment(
+    run_every: float | None = None,
+) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """``st.fragment`` that re-reads the login session from the database on each run of its own.
+
+    A fragment reruns alone (app.py and its session check do not run), so without this an open tab kept
+    acting for an account deactivated or logged out elsewhere, and an auto-refreshing queue kept showing new
+    flags past the idle timeout. Each fragment-only run resolves the session again and hands the fragment the
+    fresh ``Actor`` (its first argument); an ended session reruns the whole app, which shows the login page.
+    A timer run (``run_every``) counts as the user's activity only if the user changed one of its widgets.
+    """
+
+    def decorate(function: Callable[P, None]) -> Callable[P, None]:
+        fingerprint_key = _FINGERPRINT_PREFIX + function.__qualname__
+
+        @functools.wraps(function)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> None:
+            if not _is_fragment_run():
+                # Part of a full run, which app.py checked already. Its widget digest would be taken mid-run, so
+                # none is kept: the first timer run after it sets the baseline (and is not activity).
+                st.session_state.pop(fingerprint_key, None)
+                function(*args, **kwargs)
+                return
+            before = st.session_state.get(fingerprint_key)
+            acted = run_every is None or (before is not None and before != _widget_fingerprint())
+            actor = resolve_session(st.session_state.get(SESSION_KEY), activity=acted)
+            if actor is None:
+                _forget_session()
+                st.session_state["login_notice"] = SESSION_ENDED_NOTICE
+                st.rerun(scope="app")
+            if args and isinstance(args[0], Actor):
+                args = (actor, *args[1:])  # type: ignore[assignment]
+            try:
+                function(*args, **kwargs)
+            finally:
+                if run_every is not None:
+                    st.session_state[fingerprint_key] = _widget_fingerprint()
+
+        fragment: Any = st.fragment(checked, run_every=run_every)
+        return fragment  # type: ignore[no-any-return]
+
+    return decorate
 
 
 def require_role(*roles: str) -> Actor:

@@ -53,6 +53,7 @@ class Settings:
     lockout_minutes: int = 15
     overdue_lab_grace_days: int = 7
     break_glass_minutes: int = 60
+    triage_refresh_seconds: int = 15
     flag_target_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_FLAG_TARGET_MINUTES))
     measure_cadence_days: dict[str, dict[str, int]] = field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_MEASURE_CADENCE_DAYS.items()}
@@ -84,6 +85,7 @@ def get_settings() -> Settings:
         lockout_minutes=_env_int("LOCKOUT_MINUTES", 15),
         overdue_lab_grace_days=_env_int("OVERDUE_LAB_GRACE_DAYS", 7),
         break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
+        triage_refresh_seconds=max(1, _env_int("TRIAGE_REFRESH_SECONDS", 15)),
         flag_target_minutes=_env_json("FLAG_TARGET_MINUTES", dict(DEFAULT_FLAG_TARGET_MINUTES)),
         measure_cadence_days=_env_json("MEASURE_CADENCE_DAYS", DEFAULT_MEASURE_CADENCE_DAYS),
     )
