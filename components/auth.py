@@ -47,6 +47,23 @@ def _resume_from_cookie(authenticator: stauth.Authenticate) -> Actor | None:
     return resume_from_cookie(str(token["username"]), float(token["exp_date"]))
 
 
+def client_address() -> str | None:
+    """The address login throttling counts by (None: this machine).
+
+    With ``TRUSTED_PROXY_HOPS`` = n > 0 the app sits behind n proxies of its own, the last of which connects to
+    Streamlit: the client is the n-th address from the right of X-Forwarded-For (each proxy appends the peer it
+    saw; anything to the left was written by the client and is not trusted). Without a trusted proxy the header
+    is ignored, since any client can send it, and the socket's peer address is used."""
+    hops = get_settings().trusted_proxy_hops
+    if hops > 0:
+        forwarded = [part.strip() for part in (st.context.headers.get("X-Forwarded-For") or "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:64]
+    peer = st.context.ip_address
+    return peer if isinstance(peer, str) else None  # AppTest's context has no real peer
+
+
 def _forget_session() -> None:
     for key in (SESSION_KEY, "username", "name", "authentication_status"):
         st.session_state.pop(key, None)
@@ -64,7 +81,7 @@ def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
         submitted = st.form_submit_button("Log in", type="primary")
     if not submitted:
         return None
-    result = login(username, password)
+    result = login(username, password, client_address=client_address())
     if result.outcome is not LoginOutcome.SUCCESS or result.actor is None:
         st.error(result.message)
         return None

@@ -23,10 +23,12 @@ from db.permissions import Actor
 from db.settings import Settings, get_settings
 
 GENERIC_LOGIN_FAILURE = "Invalid username or password."
-LOCKED_MESSAGE = (
-    "Too many failed logins for this account. Logins are refused for 15 minutes; "
-    "contact an administrator if you need access sooner."
+THROTTLED_MESSAGE = (
+    "Too many failed logins. Please wait {seconds} seconds before trying again; "
+    "contact an administrator if this keeps happening."
 )
+LOCAL_CLIENT = "local"
+OPERATOR_UNLOCK = "operator unlock"
 # Session activity is written at most this often, so ordinary page use does not write on every click.
 _LAST_SEEN_WRITE_INTERVAL = timedelta(seconds=30)
 
@@ -34,7 +36,7 @@ _LAST_SEEN_WRITE_INTERVAL = timedelta(seconds=30)
 class LoginOutcome(Enum):
     SUCCESS = "success"
     INVALID = "invalid"
-    LOCKED = "locked"
+    THROTTLED = "throttled"
 
 
 @dataclass(frozen=True)
@@ -74,65 +76,102 @@ def actor_for(user: User, session_id: str | None = None) -> Actor:
     )
 
 
-def _failures_in_window(session, username: str, since: datetime) -> int:  # type: ignore[no-untyped-def]
+def _failures_since_success(session, username: str, since: datetime) -> tuple[int, datetime | None]:  # type: ignore[no-untyped-def]
+    """Failed attempts for ``username`` after ``since`` and after its last success (or operator unlock), and the
+    latest of them."""
     last_success = session.scalar(
         select(func.max(LoginAttempt.attempted_at)).where(
             LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
         )
     )
     start = max(since, last_success) if last_success else since
-    return int(
-        session.scalar(
-            select(func.count()).where(
-                LoginAttempt.username == username,
-                LoginAttempt.succeeded.is_(False),
-                LoginAttempt.attempted_at > start,
-            )
+    count, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.username == username,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.attempted_at > start,
         )
-        or 0
-    )
+    ).one()
+    return int(count or 0), latest
+
+
+def _address_failures(session, address: str, since: datetime) -> tuple[int, datetime | None]:  # type: ignore[no-untyped-def]
+    count, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.client_address == address,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.attempted_at > since,
+        )
+    ).one()
+    return int(count or 0), latest
+
+
+def login_delay_seconds(failures: int, threshold: int, cap_seconds: int) -> int:
+    """How long to wait after the latest failure: nothing below ``threshold`` failures, then 2, 4, 8... seconds
+    (doubling with each further failure), never more than ``cap_seconds``. A delay, never a lock: guessing
+    slows to a crawl, but nobody can keep an account (an administrator's) shut by spraying wrong passwords."""
+    if failures < threshold:
+        return 0
+    return int(min(cap_seconds, 2 ** min(failures - threshold + 1, 30)))
+
+
+def _wait_left(failures: int, latest: datetime | None, threshold: int, settings: Settings, now: datetime) -> int:
+    delay = login_delay_seconds(failures, threshold, settings.login_delay_cap_seconds)
+    if not delay or latest is None:
+        return 0
+    left = (latest + timedelta(seconds=delay) - now).total_seconds()
+    return max(0, int(left + 0.999))
 
 
 def login(
     username: str,
     password: str,
     *,
+    client_address: str | None = None,
     engine: Engine | None = None,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> LoginResult:
     """Check a login attempt, keep count of failures in the database, and open a session on success.
 
-    Lockout is counted per user name (existing or not), so the answer never reveals which accounts exist.
+    After ``lockout_threshold`` failures for a user name (existing or not, so the answer never reveals which
+    accounts exist) each further attempt must wait a doubling delay after the last one; so must every attempt
+    from a client address with ``address_failure_threshold`` failures in the window, whatever names it tries.
+    An attempt made too early is refused without checking the password and does not add to the count.
     """
     settings = settings or get_settings()
     now = now or utcnow()
     username = (username or "").strip()[:64]
+    address = (client_address or LOCAL_CLIENT)[:64]
     with write_session(engine) as session:
         user = session.scalar(select(User).where(User.username == username))
         audit_actor = AuditActor(user.id if user else None, username or None, user.role if user else None)
-        lock_start = now - timedelta(minutes=settings.lockout_window_minutes)
-        locked_until = user.locked_until if user else None
-        if locked_until is not None and locked_until > now:
-            session.add(
-                LoginAttempt(username=username, user_id=user.id if user else None, attempted_at=now, succeeded=False)
-            )
+        window_start = now - timedelta(minutes=settings.lockout_window_minutes)
+        failures, latest = _failures_since_success(session, username, window_start)
+        address_failures, address_latest = _address_failures(session, address, window_start)
+        wait = max(
+            _wait_left(failures, latest, settings.lockout_threshold, settings, now),
+            _wait_left(address_failures, address_latest, settings.address_failure_threshold, settings, now),
+        )
+        if wait:
             record_event(
-                session, audit_actor, "login_refused_locked", outcome="denied", data_category="security", at=now
+                session,
+                audit_actor,
+                "login_throttled",
+                outcome="denied",
+                data_category="security",
+                detail=f"{failures} failures for the name, {address_failures} from {address}; {wait} s to wait",
+                at=now,
             )
-            return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
-        # Failures while a lock was in force do not count towards the next one.
-        window_start = max(lock_start, locked_until) if locked_until else lock_start
-        if _failures_in_window(session, username, window_start) >= settings.lockout_threshold and user is None:
-            session.add(LoginAttempt(username=username, attempted_at=now, succeeded=False))
-            record_event(
-                session, audit_actor, "login_refused_locked", outcome="denied", data_category="security", at=now
-            )
-            return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
+            return LoginResult(LoginOutcome.THROTTLED, THROTTLED_MESSAGE.format(seconds=wait))
 
         valid = password_matches(password, user.password_hash if user else _DUMMY_HASH) and bool(user)
         if valid and user is not None and user.is_active:
-            session.add(LoginAttempt(username=username, user_id=user.id, attempted_at=now, succeeded=True))
+            session.add(
+                LoginAttempt(
+                    username=username, user_id=user.id, attempted_at=now, succeeded=True, client_address=address
+                )
+            )
             auth_session = AuthSession(
                 id=secrets.token_urlsafe(32),
                 user_id=user.id,
@@ -153,9 +192,14 @@ def login(
             return LoginResult(LoginOutcome.SUCCESS, "Logged in.", actor_for(user, auth_session.id))
 
         session.add(
-            LoginAttempt(username=username, user_id=user.id if user else None, attempted_at=now, succeeded=False)
+            LoginAttempt(
+                username=username,
+                user_id=user.id if user else None,
+                attempted_at=now,
+                succeeded=False,
+                client_address=address,
+            )
         )
-        session.flush()
         record_event(
             session,
             audit_actor,
@@ -165,19 +209,48 @@ def login(
             detail="inactive account" if (valid and user is not None) else None,
             at=now,
         )
-        if _failures_in_window(session, username, window_start) >= settings.lockout_threshold:
-            if user is not None:
-                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+        if failures + 1 == settings.lockout_threshold:
             record_event(
                 session,
                 audit_actor,
-                "account_locked",
+                "login_delays_started",
                 outcome="denied",
                 data_category="security",
                 detail=f"{settings.lockout_threshold} failed logins within {settings.lockout_window_minutes} minutes",
                 at=now,
             )
         return LoginResult(LoginOutcome.INVALID, GENERIC_LOGIN_FAILURE)
+
+
+def clear_login_delays(username: str, *, engine: Engine | None = None) -> bool:
+    """Let ``username`` log in again at once (an operator's command, db.unlock_login): the failures so far no
+    longer count. Recorded as an attempt that reset the count, and audited. False if there is no such user."""
+    now = utcnow()
+    with write_session(engine) as session:
+        user = session.scalar(select(User).where(User.username == username.strip()))
+        if user is None:
+            return False
+        session.add(
+            LoginAttempt(
+                username=user.username,
+                user_id=user.id,
+                attempted_at=now,
+                succeeded=True,
+                client_address=OPERATOR_UNLOCK,
+            )
+        )
+        user.locked_until = None
+        record_event(
+            session,
+            None,
+            "login_delays_cleared",
+            data_category="security",
+            record_type="user",
+            record_id=user.id,
+            detail=f"{user.username}: by an operator on the server",
+            at=now,
+        )
+        return True
 
 
 def attach_cookie(session_id: str, cookie_exp: float, *, engine: Engine | None = None) -> None:

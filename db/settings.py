@@ -50,7 +50,9 @@ class Settings:
     session_lifetime_hours: int = 12
     lockout_threshold: int = 5
     lockout_window_minutes: int = 15
-    lockout_minutes: int = 15
+    login_delay_cap_seconds: int = 300
+    address_failure_threshold: int = 30
+    trusted_proxy_hops: int = 0
     overdue_lab_grace_days: int = 7
     break_glass_minutes: int = 60
     triage_refresh_seconds: int = 15
@@ -82,7 +84,9 @@ def get_settings() -> Settings:
         session_lifetime_hours=_env_int("SESSION_LIFETIME_HOURS", 12),
         lockout_threshold=_env_int("LOCKOUT_THRESHOLD", 5),
         lockout_window_minutes=_env_int("LOCKOUT_WINDOW_MINUTES", 15),
-        lockout_minutes=_env_int("LOCKOUT_MINUTES", 15),
+        login_delay_cap_seconds=_env_int("LOGIN_DELAY_CAP_SECONDS", 300),
+        address_failure_threshold=_env_int("ADDRESS_FAILURE_THRESHOLD", 30),
+        trusted_proxy_hops=_env_int("TRUSTED_PROXY_HOPS", 0),
         overdue_lab_grace_days=_env_int("OVERDUE_LAB_GRACE_DAYS", 7),
         break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
         triage_refresh_seconds=max(1, _env_int("TRIAGE_REFRESH_SECONDS", 15)),
