@@ -7,11 +7,12 @@ import streamlit as st
 from components.auth import current_actor, login_form, logout_button
 from components.navigation import register_pages, run_page, sidebar_links
 from components.resilience import database_guard
-from components.security import deployment_problems
+from components.security import deployment_problems, read_secrets
 
 st.set_page_config(page_title="IOP Medication Dashboard", page_icon=":material/medication:", layout="wide")
 
-problems = deployment_problems(st.secrets.to_dict() if hasattr(st.secrets, "to_dict") else dict(st.secrets))
+secrets, unreadable = read_secrets(st.secrets)
+problems = ([unreadable] if unreadable else []) + deployment_problems(secrets)
 if problems:
     st.error("This deployment is not safe to start:\n\n" + "\n".join(f"- {problem}" for problem in problems))
     st.stop()
