@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ParamSpec
 
 import streamlit as st
@@ -22,6 +23,7 @@ from db.settings import get_settings
 
 SESSION_KEY = "auth_session_id"
 COOKIE_NAME = "iop_dashboard_login"
+LOGOUT_BUTTON_KEY = "logout_button"
 SESSION_ENDED_NOTICE = "Your session has ended. Please log in again."
 # Set just before a rerun that a timer (not the user) asked for, so that run does not count as activity.
 TIMER_RERUN_KEY = "_auth_timer_rerun"
@@ -69,6 +71,17 @@ def _forget_session() -> None:
         st.session_state.pop(key, None)
 
 
+def _remove_stale_login_cookie(authenticator: stauth.Authenticate) -> None:
+    """On the login page, delete a login cookie the browser still holds (after logout, or for an ended session).
+
+    Done here, on a page that stays, rather than in the logout run: there the page changes under the cookie
+    component and the deletion never reached the browser (the cookie survived logout). Not in the run that
+    submits the form, whose component sets the new cookie."""
+    manager = authenticator.cookie_controller.cookie_model.cookie_manager
+    if COOKIE_NAME in (manager.cookies or {}):
+        authenticator.cookie_controller.delete_cookie()
+
+
 def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
     st.title("IOP Medication Dashboard")
     st.caption("Virtual intensive outpatient program · synthetic demo data only")
@@ -80,6 +93,7 @@ def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Log in", type="primary")
     if not submitted:
+        _remove_stale_login_cookie(authenticator)
         return None
     result = login(username, password, client_address=client_address())
     if result.outcome is not LoginOutcome.SUCCESS or result.actor is None:
@@ -122,18 +136,33 @@ def login_form() -> Actor:
     return actor
 
 
+def served_over_tls() -> bool:
+    """Whether the browser reached the app over https (directly or through a TLS-terminating proxy)."""
+    return str(st.context.url or "").lower().startswith("https://")
+
+
 def _set_login_cookie(authenticator: stauth.Authenticate, actor: Actor) -> None:
     """Set the signed login cookie and tie it to the server-side session.
 
     It is rendered outside the login form's container (which is cleared) and without a rerun, so the
-    cookie component reaches the browser.
+    cookie component reaches the browser. The cookie is written by JavaScript (streamlit-authenticator's cookie
+    component), so it cannot be HttpOnly; it is SameSite=Strict, Secure whenever the page came over https, and
+    only names a server-side session (README, "The login cookie").
     """
     st.session_state["username"] = actor.username
     st.session_state["logout"] = None
-    authenticator.cookie_controller.set_cookie()
-    cookie_exp = authenticator.cookie_controller.cookie_model.exp_date
-    if cookie_exp is not None and actor.session_id:
-        attach_cookie(actor.session_id, float(cookie_exp))
+    model = authenticator.cookie_controller.cookie_model
+    # streamlit-authenticator's set_cookie() offers no Secure flag: the same signed token, set with one.
+    model.exp_date = model._set_exp_date()
+    model.cookie_manager.set(
+        COOKIE_NAME,
+        model._token_encode(),
+        expires_at=datetime.fromtimestamp(model.exp_date),
+        secure=True if served_over_tls() else None,
+        same_site="strict",
+    )
+    if model.exp_date is not None and actor.session_id:
+        attach_cookie(actor.session_id, float(model.exp_date))
 
 
 def rerun_app_by_timer() -> None:
@@ -223,14 +252,21 @@ def require_role(*roles: str) -> Actor:
     return actor
 
 
+def logout_requested() -> bool:
+    """The "Log out" button was pressed (its value is known at the start of the run it started)."""
+    return bool(st.session_state.get(LOGOUT_BUTTON_KEY))
+
+
+def end_session(actor: Actor) -> None:
+    """Log out: end the server-side session; the login page drawn next removes the cookie from the browser."""
+    logout(actor.session_id)
+    _forget_session()
+    # streamlit-authenticator reads no login cookie in this browser session any more (st.context.cookies keeps
+    # the one sent when the page was opened); a new login clears this.
+    st.session_state["logout"] = True
+    st.session_state["login_notice"] = "You have been logged out."
+
+
 def logout_button(actor: Actor) -> None:
-    if st.sidebar.button("Log out", key="logout_button", width="stretch"):
-        logout(actor.session_id)
-        authenticator = st.session_state.get("_authenticator") or _authenticator()
-        if st.session_state.get("authentication_status"):
-            authenticator.logout(location="unrendered")
-        else:
-            authenticator.cookie_controller.delete_cookie()
-        _forget_session()
-        st.session_state["login_notice"] = "You have been logged out."
-        st.rerun()
+    """The sidebar's "Log out" button; app.py acts on it at the start of the next run (``logout_requested``)."""
+    st.sidebar.button("Log out", key=LOGOUT_BUTTON_KEY, width="stretch")
