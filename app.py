@@ -5,15 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from components.account import account_gate
-from components.auth import current_actor, login_form, logout_button
+from components.auth import current_actor, end_session, login_form, logout_button, logout_requested
 from components.forms import escape_markdown
 from components.navigation import register_pages, run_page, sidebar_links
 from components.resilience import database_guard
-from components.security import deployment_problems
+from components.security import deployment_problems, read_secrets
 
 st.set_page_config(page_title="IOP Medication Dashboard", page_icon=":material/medication:", layout="wide")
 
-problems = deployment_problems(st.secrets.to_dict() if hasattr(st.secrets, "to_dict") else dict(st.secrets))
+secrets, unreadable = read_secrets(st.secrets)
+problems = ([unreadable] if unreadable else []) + deployment_problems(secrets)
 if problems:
     st.error("This deployment is not safe to start:\n\n" + "\n".join(f"- {problem}" for problem in problems))
     st.stop()
@@ -22,6 +23,9 @@ with database_guard():
     # Every page is registered before the login form, so a deep link opens its page once the user has logged
     # in. Each page file checks the role itself (components.auth.require_role); the sidebar offers the role's.
     actor = current_actor()
+    if actor is not None and logout_requested():
+        end_session(actor)  # the login page below is drawn in this run, with the cookie's removal
+        actor = None
     navigation = register_pages(actor)
     if actor is None:
         actor = login_form()  # stops the run unless a login was just submitted and succeeded

@@ -7,8 +7,15 @@ decides whether the user is still logged in. Nothing the browser sends decides a
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ParamSpec
+
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components.account import account_gate
 from db.auth import (
@@ -27,6 +34,12 @@ SESSION_KEY = "auth_session_id"
 # The server-side second login step (db.auth.login_challenges) between a correct password and the session.
 CHALLENGE_KEY = "_login_challenge_id"
 COOKIE_NAME = "iop_dashboard_login"
+LOGOUT_BUTTON_KEY = "logout_button"
+SESSION_ENDED_NOTICE = "Your session has ended. Please log in again."
+# Set just before a rerun that a timer (not the user) asked for, so that run does not count as activity.
+TIMER_RERUN_KEY = "_auth_timer_rerun"
+_FINGERPRINT_PREFIX = "_auth_fragment_fingerprint:"
+P = ParamSpec("P")
 
 
 def _authenticator() -> stauth.Authenticate:
@@ -47,9 +60,37 @@ def _resume_from_cookie(authenticator: stauth.Authenticate) -> Actor | None:
     return resume_from_cookie(str(token["username"]), float(token["exp_date"]))
 
 
+def client_address() -> str | None:
+    """The address login throttling counts by (None: this machine).
+
+    With ``TRUSTED_PROXY_HOPS`` = n > 0 the app sits behind n proxies of its own, the last of which connects to
+    Streamlit: the client is the n-th address from the right of X-Forwarded-For (each proxy appends the peer it
+    saw; anything to the left was written by the client and is not trusted). Without a trusted proxy the header
+    is ignored, since any client can send it, and the socket's peer address is used."""
+    hops = get_settings().trusted_proxy_hops
+    if hops > 0:
+        forwarded = [part.strip() for part in (st.context.headers.get("X-Forwarded-For") or "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:64]
+    peer = st.context.ip_address
+    return peer if isinstance(peer, str) else None  # AppTest's context has no real peer
+
+
 def _forget_session() -> None:
     for key in (SESSION_KEY, "username", "name", "authentication_status"):
         st.session_state.pop(key, None)
+
+
+def _remove_stale_login_cookie(authenticator: stauth.Authenticate) -> None:
+    """On the login page, delete a login cookie the browser still holds (after logout, or for an ended session).
+
+    Done here, on a page that stays, rather than in the logout run: there the page changes under the cookie
+    component and the deletion never reached the browser (the cookie survived logout). Not in the run that
+    submits the form, whose component sets the new cookie."""
+    manager = authenticator.cookie_controller.cookie_model.cookie_manager
+    if COOKIE_NAME in (manager.cookies or {}):
+        authenticator.cookie_controller.delete_cookie()
 
 
 def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
@@ -65,8 +106,9 @@ def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Log in", type="primary")
     if not submitted:
+        _remove_stale_login_cookie(authenticator)
         return None
-    result = login(username, password)
+    result = login(username, password, client_address=client_address())
     if result.outcome is LoginOutcome.SECOND_FACTOR and result.challenge_id:
         st.session_state[CHALLENGE_KEY] = result.challenge_id
         st.rerun()  # draws the code form in place of the password form
@@ -89,7 +131,7 @@ def _render_second_factor_form() -> Actor | None:
         st.rerun()
     if not submitted:
         return None
-    result = complete_second_factor(st.session_state.get(CHALLENGE_KEY), code)
+    result = complete_second_factor(st.session_state.get(CHALLENGE_KEY), code, client_address=client_address())
     if result.outcome is LoginOutcome.SECOND_FACTOR:
         st.error(result.message)
         return None
@@ -109,10 +151,11 @@ def current_actor() -> Actor | None:
     authenticator = _authenticator()
     st.session_state["_authenticator"] = authenticator
     session_id = st.session_state.get(SESSION_KEY)
-    actor = resolve_session(session_id) if session_id else None
+    by_timer = bool(st.session_state.pop(TIMER_RERUN_KEY, False))
+    actor = resolve_session(session_id, activity=not by_timer) if session_id else None
     if session_id and actor is None:
         _forget_session()
-        st.session_state["login_notice"] = "Your session has ended. Please log in again."
+        st.session_state["login_notice"] = SESSION_ENDED_NOTICE
     if actor is None and not session_id:
         actor = _resume_from_cookie(authenticator)
         if actor is not None:
@@ -133,18 +176,104 @@ def login_form() -> Actor:
     return actor
 
 
+def served_over_tls() -> bool:
+    """Whether the browser reached the app over https (directly or through a TLS-terminating proxy)."""
+    return str(st.context.url or "").lower().startswith("https://")
+
+
 def _set_login_cookie(authenticator: stauth.Authenticate, actor: Actor) -> None:
     """Set the signed login cookie and tie it to the server-side session.
 
     It is rendered outside the login form's container (which is cleared) and without a rerun, so the
-    cookie component reaches the browser.
+    cookie component reaches the browser. The cookie is written by JavaScript (streamlit-authenticator's cookie
+    component), so it cannot be HttpOnly; it is SameSite=Strict, Secure whenever the page came over https, and
+    only names a server-side session (README, "The login cookie").
     """
     st.session_state["username"] = actor.username
     st.session_state["logout"] = None
-    authenticator.cookie_controller.set_cookie()
-    cookie_exp = authenticator.cookie_controller.cookie_model.exp_date
-    if cookie_exp is not None and actor.session_id:
-        attach_cookie(actor.session_id, float(cookie_exp))
+    model = authenticator.cookie_controller.cookie_model
+    # streamlit-authenticator's set_cookie() offers no Secure flag: the same signed token, set with one.
+    model.exp_date = model._set_exp_date()
+    model.cookie_manager.set(
+        COOKIE_NAME,
+        model._token_encode(),
+        expires_at=datetime.fromtimestamp(model.exp_date),
+        secure=True if served_over_tls() else None,
+        same_site="strict",
+    )
+    if model.exp_date is not None and actor.session_id:
+        attach_cookie(actor.session_id, float(model.exp_date))
+
+
+def rerun_app_by_timer() -> None:
+    """``st.rerun(scope="app")`` for a rerun a timer asked for: the session is checked, but it is not activity."""
+    st.session_state[TIMER_RERUN_KEY] = True
+    st.rerun(scope="app")
+
+
+def _is_fragment_run() -> bool:
+    """True when only fragments run (a fragment's own widget, its timer, or st.rerun(scope="fragment"))."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def _widget_fingerprint() -> str:
+    """A digest of the keyed widget values (and other plain values) in session state.
+
+    Streamlit does not tell a script whether a fragment rerun came from its timer or from the user, so a timer
+    fragment compares this digest with the one left by its previous run: only the user changes widget values
+    between two runs of a fragment (a click, a choice, typed text), a timer changes nothing."""
+    plain = (str, int, float, bool, type(None), list, tuple, dict)
+    items = sorted(
+        (key, repr(value))
+        for key, value in st.session_state.to_dict().items()
+        if isinstance(key, str) and not key.startswith("_") and isinstance(value, plain)
+    )
+    return hashlib.sha256(repr(items).encode()).hexdigest()
+
+
+def session_fragment(
+    run_every: float | None = None,
+) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """``st.fragment`` that re-reads the login session from the database on each run of its own.
+
+    A fragment reruns alone (app.py and its session check do not run), so without this an open tab kept
+    acting for an account deactivated or logged out elsewhere, and an auto-refreshing queue kept showing new
+    flags past the idle timeout. Each fragment-only run resolves the session again and hands the fragment the
+    fresh ``Actor`` (its first argument); an ended session reruns the whole app, which shows the login page.
+    A timer run (``run_every``) counts as the user's activity only if the user changed one of its widgets.
+    """
+
+    def decorate(function: Callable[P, None]) -> Callable[P, None]:
+        fingerprint_key = _FINGERPRINT_PREFIX + function.__qualname__
+
+        @functools.wraps(function)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> None:
+            if not _is_fragment_run():
+                # Part of a full run, which app.py checked already. Its widget digest would be taken mid-run, so
+                # none is kept: the first timer run after it sets the baseline (and is not activity).
+                st.session_state.pop(fingerprint_key, None)
+                function(*args, **kwargs)
+                return
+            before = st.session_state.get(fingerprint_key)
+            acted = run_every is None or (before is not None and before != _widget_fingerprint())
+            actor = resolve_session(st.session_state.get(SESSION_KEY), activity=acted)
+            if actor is None:
+                _forget_session()
+                st.session_state["login_notice"] = SESSION_ENDED_NOTICE
+                st.rerun(scope="app")
+            if args and isinstance(args[0], Actor):
+                args = (actor, *args[1:])  # type: ignore[assignment]
+            try:
+                function(*args, **kwargs)
+            finally:
+                if run_every is not None:
+                    st.session_state[fingerprint_key] = _widget_fingerprint()
+
+        fragment: Any = st.fragment(checked, run_every=run_every)
+        return fragment  # type: ignore[no-any-return]
+
+    return decorate
 
 
 def require_role(*roles: str) -> Actor:
@@ -165,14 +294,21 @@ def require_role(*roles: str) -> Actor:
     return actor
 
 
+def logout_requested() -> bool:
+    """The "Log out" button was pressed (its value is known at the start of the run it started)."""
+    return bool(st.session_state.get(LOGOUT_BUTTON_KEY))
+
+
+def end_session(actor: Actor) -> None:
+    """Log out: end the server-side session; the login page drawn next removes the cookie from the browser."""
+    logout(actor.session_id)
+    _forget_session()
+    # streamlit-authenticator reads no login cookie in this browser session any more (st.context.cookies keeps
+    # the one sent when the page was opened); a new login clears this.
+    st.session_state["logout"] = True
+    st.session_state["login_notice"] = "You have been logged out."
+
+
 def logout_button(actor: Actor) -> None:
-    if st.sidebar.button("Log out", key="logout_button", width="stretch"):
-        logout(actor.session_id)
-        authenticator = st.session_state.get("_authenticator") or _authenticator()
-        if st.session_state.get("authentication_status"):
-            authenticator.logout(location="unrendered")
-        else:
-            authenticator.cookie_controller.delete_cookie()
-        _forget_session()
-        st.session_state["login_notice"] = "You have been logged out."
-        st.rerun()
+    """The sidebar's "Log out" button; app.py acts on it at the start of the next run (``logout_requested``)."""
+    st.sidebar.button("Log out", key=LOGOUT_BUTTON_KEY, width="stretch")

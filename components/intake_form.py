@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
+from components.auth import session_fragment
 from components.forms import finish_form, form_version, show_save_error, submission_token
 from components.medication_form import render_review
 from components.visit_form import to_utc
@@ -35,7 +36,7 @@ def _rows(table: pd.DataFrame) -> list[dict]:
     return [row for row in table.to_dict("records") if any(str(v or "").strip() for v in row.values())]
 
 
-@st.fragment
+@session_fragment()
 def intake_form(actor: Actor, header: ChartHeader, *, close: str | None = None) -> None:
     key = f"intake_{header.patient_id}"
     expected_version = form_version(key, header.version)

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import clinical
+from components.auth import session_fragment
 from components.forms import escape_markdown, finish_form, form_version, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.medications import (
@@ -104,7 +105,7 @@ def _step_up_input(key: str, review: SafetyReview | None) -> str | None:
     )
 
 
-@st.fragment
+@session_fragment()
 def start_medication_form(actor: Actor, header: ChartHeader, *, close: str | None = None) -> None:
     key = f"start_med_{header.patient_id}"
     expected_version = form_version(key, header.version)
@@ -168,7 +169,7 @@ def start_medication_form(actor: Actor, header: ChartHeader, *, close: str | Non
     )
 
 
-@st.fragment
+@session_fragment()
 def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData, *, close: str | None = None) -> None:
     active = (
         data.prescriptions[data.prescriptions["status"] == "active"] if not data.prescriptions.empty else pd.DataFrame()
@@ -247,7 +248,7 @@ def change_medication_form(actor: Actor, header: ChartHeader, data: ChartData, *
     )
 
 
-@st.fragment
+@session_fragment()
 def outside_medication_form(actor: Actor, header: ChartHeader, *, close: str | None = None) -> None:
     """Record a medication prescribed elsewhere or bought over the counter, so every later review screens it."""
     key = f"outside_med_{header.patient_id}"

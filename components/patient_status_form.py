@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.auth import session_fragment
 from components.forms import finish_form, form_version, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.patient_status import ClinicalStatus, update_clinical_status
@@ -21,7 +22,7 @@ def _choice(label: str, options: dict[str, object], current: object, key: str) -
     return options[st.selectbox(label, names, index=index, key=key)]
 
 
-@st.fragment
+@session_fragment()
 def clinical_status_form(actor: Actor, header: ChartHeader, *, close: str | None = None) -> None:
     key = f"status_{header.patient_id}"
     expected_version = form_version(key, header.version)

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 import streamlit as st
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from components.auth import rerun_app_by_timer
+
 RETRY_SECONDS = 5
 UNAVAILABLE_MESSAGE = (
     "The database is unavailable right now; retrying every 5 seconds. If you were saving something, it was not "
@@ -20,7 +22,7 @@ def _retry_soon() -> None:
     # The first run only arms the timer; the next tick reruns the whole page, which retries the database.
     if st.session_state.get("_database_retry_armed"):
         st.session_state["_database_retry_armed"] = False
-        st.rerun(scope="app")
+        rerun_app_by_timer()
     st.session_state["_database_retry_armed"] = True
 
 

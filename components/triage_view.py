@@ -5,13 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.auth import session_fragment
 from components.forms import finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.flags import act_on_flag
 from db.permissions import Actor
 from db.queries.queues import triage_queue
+from db.settings import get_settings
 
-REFRESH_SECONDS = 15
+REFRESH_SECONDS = get_settings().triage_refresh_seconds
 ACTIONS = {
     "take_ownership": "Take ownership",
     "acknowledge": "Acknowledge",
@@ -46,7 +48,7 @@ def urgent_lines(table: pd.DataFrame) -> list[str]:
     ]
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
+@session_fragment(run_every=REFRESH_SECONDS)
 def live_queue(actor: Actor) -> None:
     """The queue and the action panel re-read every few seconds, without reloading the page: a new flag shows up
     in both. Only this fragment reruns; keyed widgets keep their selection and typed note across refreshes."""

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import clinical
+from components.auth import session_fragment
 from components.forms import finish_form, form_version, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.visits import SideEffectEntry, VisitInput, log_visit
@@ -62,7 +63,7 @@ def measure_items(instrument: str, key: str) -> list[int | None]:
     return answers
 
 
-@st.fragment
+@session_fragment()
 def visit_form(actor: Actor, header: ChartHeader, data: ChartData, *, close: str | None = None) -> None:
     key = f"visit_{header.patient_id}"
     expected_version = form_version(key, header.version)

@@ -24,17 +24,18 @@ from db.permissions import Actor
 from db.settings import Settings, get_settings
 
 GENERIC_LOGIN_FAILURE = "Invalid username or password."
-LOCKED_MESSAGE = (
-    "Too many failed logins for this account. Logins are refused for 15 minutes; "
-    "contact an administrator if you need access sooner."
+THROTTLED_MESSAGE = (
+    "Too many failed logins. Please wait {seconds} seconds before trying again; "
+    "contact an administrator if this keeps happening."
 )
+LOCAL_CLIENT = "local"
+OPERATOR_UNLOCK = "operator unlock"
 # Session activity is written at most this often, so ordinary page use does not write on every click.
 _LAST_SEEN_WRITE_INTERVAL = timedelta(seconds=30)
 
 
 PENDING_APPROVAL_MESSAGE = (
-    "This account is waiting for approval by a second administrator or a supervisor; "
-    "it can log in once approved."
+    "This account is waiting for approval by a second administrator or a supervisor; it can log in once approved."
 )
 SECOND_FACTOR_MESSAGE = "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
 SECOND_FACTOR_FAILURE = "That code is not valid (a code works once). Try the next code, or a recovery code."
@@ -47,7 +48,7 @@ _CHALLENGE_MAX_FAILURES = 5
 class LoginOutcome(Enum):
     SUCCESS = "success"
     INVALID = "invalid"
-    LOCKED = "locked"
+    THROTTLED = "throttled"
     PENDING_APPROVAL = "pending_approval"
     SECOND_FACTOR = "second_factor"  # the password was right; a TOTP or recovery code must follow
 
@@ -92,61 +93,94 @@ def actor_for(user: User, session_id: str | None = None) -> Actor:
     )
 
 
-def _failures_in_window(session, username: str, since: datetime) -> int:  # type: ignore[no-untyped-def]
+def _failures_since_success(session, username: str, since: datetime) -> tuple[int, datetime | None]:  # type: ignore[no-untyped-def]
+    """Failed attempts for ``username`` after ``since`` and after its last success (or operator unlock), and the
+    latest of them."""
     last_success = session.scalar(
         select(func.max(LoginAttempt.attempted_at)).where(
             LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
         )
     )
     start = max(since, last_success) if last_success else since
-    return int(
-        session.scalar(
-            select(func.count()).where(
-                LoginAttempt.username == username,
-                LoginAttempt.succeeded.is_(False),
-                LoginAttempt.attempted_at > start,
-            )
+    count, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.username == username,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.attempted_at > start,
         )
-        or 0
-    )
+    ).one()
+    return int(count or 0), latest
+
+
+def _address_failures(session, address: str, since: datetime) -> tuple[int, datetime | None]:  # type: ignore[no-untyped-def]
+    count, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.client_address == address,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.attempted_at > since,
+        )
+    ).one()
+    return int(count or 0), latest
+
+
+def login_delay_seconds(failures: int, threshold: int, cap_seconds: int) -> int:
+    """How long to wait after the latest failure: nothing below ``threshold`` failures, then 2, 4, 8... seconds
+    (doubling with each further failure), never more than ``cap_seconds``. A delay, never a lock: guessing
+    slows to a crawl, but nobody can keep an account (an administrator's) shut by spraying wrong passwords."""
+    if failures < threshold:
+        return 0
+    return int(min(cap_seconds, 2 ** min(failures - threshold + 1, 30)))
+
+
+def _wait_left(failures: int, latest: datetime | None, threshold: int, settings: Settings, now: datetime) -> int:
+    delay = login_delay_seconds(failures, threshold, settings.login_delay_cap_seconds)
+    if not delay or latest is None:
+        return 0
+    left = (latest + timedelta(seconds=delay) - now).total_seconds()
+    return max(0, int(left + 0.999))
 
 
 def login(
     username: str,
     password: str,
     *,
+    client_address: str | None = None,
     engine: Engine | None = None,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> LoginResult:
     """Check a login attempt, keep count of failures in the database, and open a session on success.
 
-    Lockout is counted per user name (existing or not), so the answer never reveals which accounts exist.
+    After ``lockout_threshold`` failures for a user name (existing or not, so the answer never reveals which
+    accounts exist) each further attempt must wait a doubling delay after the last one; so must every attempt
+    from a client address with ``address_failure_threshold`` failures in the window, whatever names it tries.
+    An attempt made too early is refused without checking the password and does not add to the count.
     """
     settings = settings or get_settings()
     now = now or utcnow()
     username = (username or "").strip()[:64]
+    address = (client_address or LOCAL_CLIENT)[:64]
     with write_session(engine) as session:
         user = session.scalar(select(User).where(User.username == username))
         audit_actor = AuditActor(user.id if user else None, username or None, user.role if user else None)
-        lock_start = now - timedelta(minutes=settings.lockout_window_minutes)
-        locked_until = user.locked_until if user else None
-        if locked_until is not None and locked_until > now:
-            session.add(
-                LoginAttempt(username=username, user_id=user.id if user else None, attempted_at=now, succeeded=False)
-            )
+        window_start = now - timedelta(minutes=settings.lockout_window_minutes)
+        failures, latest = _failures_since_success(session, username, window_start)
+        address_failures, address_latest = _address_failures(session, address, window_start)
+        wait = max(
+            _wait_left(failures, latest, settings.lockout_threshold, settings, now),
+            _wait_left(address_failures, address_latest, settings.address_failure_threshold, settings, now),
+        )
+        if wait:
             record_event(
-                session, audit_actor, "login_refused_locked", outcome="denied", data_category="security", at=now
+                session,
+                audit_actor,
+                "login_throttled",
+                outcome="denied",
+                data_category="security",
+                detail=f"{failures} failures for the name, {address_failures} from {address}; {wait} s to wait",
+                at=now,
             )
-            return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
-        # Failures while a lock was in force do not count towards the next one.
-        window_start = max(lock_start, locked_until) if locked_until else lock_start
-        if _failures_in_window(session, username, window_start) >= settings.lockout_threshold and user is None:
-            session.add(LoginAttempt(username=username, attempted_at=now, succeeded=False))
-            record_event(
-                session, audit_actor, "login_refused_locked", outcome="denied", data_category="security", at=now
-            )
-            return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
+            return LoginResult(LoginOutcome.THROTTLED, THROTTLED_MESSAGE.format(seconds=wait))
 
         valid = password_matches(password, user.password_hash if user else _DUMMY_HASH) and bool(user)
         if valid and user is not None and user.is_active and user.pending_approval:
@@ -163,12 +197,17 @@ def login(
             record_event(session, audit_actor, "login_password_accepted", data_category="security", at=now)
             return LoginResult(LoginOutcome.SECOND_FACTOR, SECOND_FACTOR_MESSAGE, challenge_id=challenge.id)
         if valid and user is not None and user.is_active:
-            return _open_session(session, user, audit_actor, settings, now)
+            return _open_session(session, user, audit_actor, settings, now, address)
 
         session.add(
-            LoginAttempt(username=username, user_id=user.id if user else None, attempted_at=now, succeeded=False)
+            LoginAttempt(
+                username=username,
+                user_id=user.id if user else None,
+                attempted_at=now,
+                succeeded=False,
+                client_address=address,
+            )
         )
-        session.flush()
         record_event(
             session,
             audit_actor,
@@ -178,13 +217,11 @@ def login(
             detail="inactive account" if (valid and user is not None) else None,
             at=now,
         )
-        if _failures_in_window(session, username, window_start) >= settings.lockout_threshold:
-            if user is not None:
-                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+        if failures + 1 == settings.lockout_threshold:
             record_event(
                 session,
                 audit_actor,
-                "account_locked",
+                "login_delays_started",
                 outcome="denied",
                 data_category="security",
                 detail=f"{settings.lockout_threshold} failed logins within {settings.lockout_window_minutes} minutes",
@@ -193,8 +230,12 @@ def login(
         return LoginResult(LoginOutcome.INVALID, GENERIC_LOGIN_FAILURE)
 
 
-def _open_session(session, user: User, audit_actor: AuditActor, settings: Settings, now: datetime) -> LoginResult:  # type: ignore[no-untyped-def]
-    session.add(LoginAttempt(username=user.username, user_id=user.id, attempted_at=now, succeeded=True))
+def _open_session(  # type: ignore[no-untyped-def]
+    session, user: User, audit_actor: AuditActor, settings: Settings, now: datetime, address: str
+) -> LoginResult:
+    session.add(
+        LoginAttempt(username=user.username, user_id=user.id, attempted_at=now, succeeded=True, client_address=address)
+    )
     auth_session = AuthSession(
         id=secrets.token_urlsafe(32),
         user_id=user.id,
@@ -219,6 +260,7 @@ def complete_second_factor(
     challenge_id: str | None,
     code: str,
     *,
+    client_address: str | None = None,
     engine: Engine | None = None,
     settings: Settings | None = None,
     now: datetime | None = None,
@@ -226,10 +268,11 @@ def complete_second_factor(
     """The second login step: a fresh TOTP code or an unused recovery code opens the session.
 
     The step is kept in the database (``login_challenges``), expires after 5 minutes and allows 5 wrong codes;
-    each wrong code also counts as a failed login of the account.
+    each wrong code also counts as a failed login of the account (the same doubling delays as wrong passwords).
     """
     settings = settings or get_settings()
     now = now or utcnow()
+    address = (client_address or LOCAL_CLIENT)[:64]
     with write_session(engine) as session:
         challenge = session.get(LoginChallenge, challenge_id) if challenge_id else None
         user = session.get(User, challenge.user_id) if challenge is not None else None
@@ -241,14 +284,34 @@ def complete_second_factor(
             or challenge.failed_attempts >= _CHALLENGE_MAX_FAILURES
             or not user.is_active
             or user.pending_approval
-            or (user.locked_until is not None and user.locked_until > now)
         ):
             return LoginResult(LoginOutcome.INVALID, SECOND_FACTOR_EXPIRED)
         audit_actor = AuditActor(user.id, user.username, user.role)
+        failures, latest = _failures_since_success(
+            session, user.username, now - timedelta(minutes=settings.lockout_window_minutes)
+        )
+        wait = _wait_left(failures, latest, settings.lockout_threshold, settings, now)
+        if wait:
+            record_event(
+                session,
+                audit_actor,
+                "login_throttled",
+                outcome="denied",
+                data_category="security",
+                detail=f"second factor: {failures} failures; {wait} s to wait",
+                at=now,
+            )
+            return LoginResult(LoginOutcome.THROTTLED, THROTTLED_MESSAGE.format(seconds=wait))
         factor = verify_second_factor(session, user, code, now=now)
         if factor is None:
             challenge.failed_attempts += 1
-            session.add(LoginAttempt(username=user.username, user_id=user.id, attempted_at=now, succeeded=False))
+            # Wrong codes count like wrong passwords (the same doubling delays), so knowing the password does not
+            # buy unlimited guesses at the 6-digit code.
+            session.add(
+                LoginAttempt(
+                    username=user.username, user_id=user.id, attempted_at=now, succeeded=False, client_address=address
+                )
+            )
             record_event(
                 session,
                 audit_actor,
@@ -258,29 +321,44 @@ def complete_second_factor(
                 at=now,
             )
             session.flush()
-            # Wrong codes count like wrong passwords: enough of them lock the account (the same rule as login's),
-            # so knowing the password does not buy unlimited guesses at the 6-digit code.
-            window_start = now - timedelta(minutes=settings.lockout_window_minutes)
-            if _failures_in_window(session, user.username, window_start) >= settings.lockout_threshold:
-                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-                record_event(
-                    session,
-                    audit_actor,
-                    "account_locked",
-                    outcome="denied",
-                    data_category="security",
-                    detail=f"{settings.lockout_threshold} failed logins or codes within "
-                    f"{settings.lockout_window_minutes} minutes",
-                    at=now,
-                )
-                return LoginResult(LoginOutcome.LOCKED, LOCKED_MESSAGE)
             if challenge.failed_attempts >= _CHALLENGE_MAX_FAILURES:
                 return LoginResult(LoginOutcome.INVALID, SECOND_FACTOR_EXPIRED)
             return LoginResult(LoginOutcome.SECOND_FACTOR, SECOND_FACTOR_FAILURE, challenge_id=challenge.id)
         challenge.completed_at = now
         if factor == "recovery code":
             record_event(session, audit_actor, "recovery_code_used", data_category="security", at=now)
-        return _open_session(session, user, audit_actor, settings, now)
+        return _open_session(session, user, audit_actor, settings, now, address)
+
+
+def clear_login_delays(username: str, *, engine: Engine | None = None) -> bool:
+    """Let ``username`` log in again at once (an operator's command, db.unlock_login): the failures so far no
+    longer count. Recorded as an attempt that reset the count, and audited. False if there is no such user."""
+    now = utcnow()
+    with write_session(engine) as session:
+        user = session.scalar(select(User).where(User.username == username.strip()))
+        if user is None:
+            return False
+        session.add(
+            LoginAttempt(
+                username=user.username,
+                user_id=user.id,
+                attempted_at=now,
+                succeeded=True,
+                client_address=OPERATOR_UNLOCK,
+            )
+        )
+        user.locked_until = None
+        record_event(
+            session,
+            None,
+            "login_delays_cleared",
+            data_category="security",
+            record_type="user",
+            record_id=user.id,
+            detail=f"{user.username}: by an operator on the server",
+            at=now,
+        )
+        return True
 
 
 def attach_cookie(session_id: str, cookie_exp: float, *, engine: Engine | None = None) -> None:
@@ -312,14 +390,17 @@ def resume_from_cookie(
 def resolve_session(
     session_id: str | None,
     *,
+    activity: bool = True,
     engine: Engine | None = None,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> Actor | None:
-    """The actor of a live session, re-read from the database on every request; None ends the session.
+    """The actor of a live session, re-read from the database on every script run; None ends the session.
 
     A session ends when it was revoked (logout, password reset, deactivation), when the user is no longer
-    active, after the idle timeout, or after the absolute lifetime.
+    active, after the idle timeout, or after the absolute lifetime. ``activity`` False (a timer rerun, such
+    as an auto-refreshing queue) checks the session without counting as the user's activity, so an open tab
+    that nobody touches still reaches the idle timeout.
     """
     if not session_id:
         return None
@@ -352,7 +433,7 @@ def resolve_session(
             if ended.rowcount:
                 record_event(session, actor_for(user), "session_ended", data_category="security", detail=reason, at=now)
         return None
-    if now - auth_session.last_seen_at >= _LAST_SEEN_WRITE_INTERVAL:
+    if activity and now - auth_session.last_seen_at >= _LAST_SEEN_WRITE_INTERVAL:
         with write_session(engine) as session:
             session.execute(update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now))
     return actor_for(user, session_id)

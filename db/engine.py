@@ -7,11 +7,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.settings import get_settings
+
+if TYPE_CHECKING:
+    from db.permissions import Actor
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Names the PostgreSQL advisory lock that orders writes (and with them the audit hash chain).
@@ -106,10 +110,19 @@ def read_session(engine: Engine | None = None) -> Iterator[Session]:
 
 
 @contextmanager
-def write_session(engine: Engine | None = None, *, audit_denials: bool = True) -> Iterator[Session]:
+def write_session(
+    engine: Engine | None = None,
+    *,
+    actor: Actor | None = None,
+    capability: str | None = None,
+    audit_denials: bool = True,
+) -> Iterator[Session]:
     """One transaction: commits if the block succeeds, rolls back everything if it raises.
 
-    A PermissionDenied raised inside is audited in a fresh transaction after the rollback.
+    Given the ``actor`` a command writes for, it first checks, in this transaction, that the actor's account
+    is active and their login session live (``db.permissions.require_live_actor``), and that their role has
+    ``capability`` if one is named. A PermissionDenied raised inside is audited in a fresh transaction after
+    the rollback.
     """
     engine = engine or get_engine()
     session = _session_factory(engine)()
@@ -120,6 +133,13 @@ def write_session(engine: Engine | None = None, *, audit_denials: bool = True) -
             # Every write appends to the audit hash chain, which is ordered by one advisory lock. Taking it
             # first, before any row lock, means two writers can never wait on each other in opposite order.
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({AUDIT_CHAIN_LOCK_ID})")
+        session.info["write_transaction"] = True  # require_patient checks the actor's session in writes
+        if actor is not None:
+            from db.permissions import require, require_live_actor  # late import: permissions builds on this
+
+            require_live_actor(session, actor, capability)
+            if capability is not None:
+                require(actor, capability)
         yield session
         session.commit()
     except BaseException as error:

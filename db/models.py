@@ -155,8 +155,14 @@ class LoginAttempt(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     succeeded: Mapped[bool] = mapped_column(Boolean)
+    # Where the attempt came from (components.auth.client_address): the socket's peer, or the address a
+    # trusted proxy put in X-Forwarded-For; "operator unlock" for db.unlock_login. Throttling counts by it.
+    client_address: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_login_attempts_username_time", "username", "attempted_at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_username_time", "username", "attempted_at"),
+        Index("ix_login_attempts_address_time", "client_address", "attempted_at"),
+    )
 
 
 class Patient(Base):

@@ -16,15 +16,16 @@ Any clinical user granted emergency ("break the glass") access to a chart may re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import ColumnElement, Engine, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from db.audit import record_event
-from db.engine import utcnow, write_session
-from db.models import BreakGlassGrant, Patient
+from db.engine import read_session, utcnow, write_session
+from db.models import AuthSession, BreakGlassGrant, Patient, User
+from db.settings import get_settings
 
 # What each role may do. Viewing a chart is checked separately per patient by patient_scope().
 CAPABILITIES: Final[dict[str, frozenset[str]]] = {
@@ -125,13 +126,81 @@ class Actor:
 
 
 def require(actor: Actor, capability: str) -> None:
-    """Raise PermissionDenied unless the actor's role has ``capability``."""
+    """Raise PermissionDenied unless the actor's role has ``capability``.
+
+    Call it inside ``read_session``/``write_session`` (whose handlers audit the refusal) or use ``authorize``;
+    tests/db/test_security.py keeps every call in db/ inside one.
+    """
     if not actor.can(capability):
         raise PermissionDenied(
             f"Your role ({actor.role}) is not permitted to {capability.replace('_', ' ')}.",
             actor=actor,
             capability=capability,
         )
+
+
+def authorize(actor: Actor, capability: str, *, engine: Engine | None = None) -> None:
+    """``require`` for a check made before any transaction is open: a refusal is audited all the same.
+
+    No statement is run when the actor may (the session never takes a connection)."""
+    with read_session(engine):
+        require(actor, capability)
+
+
+SESSION_ENDED_MESSAGE = "Your session has ended (logged out, timed out or account deactivated); nothing was saved."
+
+
+def session_end_reason(
+    *, is_active: bool, revoked_at: datetime | None, expires_at: datetime, last_seen_at: datetime, now: datetime
+) -> str | None:
+    """Why a login session no longer counts (None: it is live). One rule for the UI and the write commands."""
+    if not is_active:
+        return "user deactivated"
+    if revoked_at is not None:
+        return "session revoked"
+    if now >= expires_at:
+        return "session lifetime reached"
+    if now - last_seen_at > timedelta(minutes=get_settings().idle_timeout_minutes):
+        return "idle timeout"
+    return None
+
+
+def require_live_actor(session: Session, actor: Actor, capability: str | None = None) -> None:
+    """Refuse (PermissionDenied, audited) unless the actor's account is active and, for an actor who logged in
+    (``session_id``), the login session is neither revoked nor past its idle or absolute timeout.
+
+    Read in the caller's write transaction, so no page that kept an old ``Actor`` (an open tab, a fragment that
+    reran alone) can write for a session that ended. One SELECT per transaction; actors without a login session
+    (the seed, command-line tools) are checked only for being active."""
+    checked = session.info.setdefault("live_actors", set())
+    if (actor.user_id, actor.session_id) in checked:
+        return
+    now = utcnow()
+    reason: str | None
+    if actor.session_id:
+        row = session.execute(
+            select(User.is_active, AuthSession.revoked_at, AuthSession.expires_at, AuthSession.last_seen_at)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(AuthSession.id == actor.session_id, User.id == actor.user_id)
+        ).first()
+        reason = "no such session" if row is None else session_end_reason(
+            is_active=row.is_active,
+            revoked_at=row.revoked_at,
+            expires_at=row.expires_at,
+            last_seen_at=row.last_seen_at,
+            now=now,
+        )
+    else:
+        is_active = session.scalar(select(User.is_active).where(User.id == actor.user_id))
+        reason = None if is_active else "user deactivated or unknown"
+    if reason is not None:
+        raise PermissionDenied(
+            SESSION_ENDED_MESSAGE,
+            actor=actor,
+            capability=capability or "write",
+            detail=f"session ended: {reason}",
+        )
+    checked.add((actor.user_id, actor.session_id))
 
 
 def _role_scope(actor: Actor) -> ColumnElement[bool]:
@@ -203,6 +272,8 @@ def require_patient(session: Session, actor: Actor, patient_id: int, capability:
     The same message is given for a patient who does not exist and one the actor may not see, so the
     answer reveals nothing about other caseloads.
     """
+    if session.info.get("write_transaction"):
+        require_live_actor(session, actor, capability)
     patient = None
     if actor.can(capability):
         patient = session.scalar(

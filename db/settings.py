@@ -62,7 +62,9 @@ class Settings:
     session_lifetime_hours: int = 12
     lockout_threshold: int = 5
     lockout_window_minutes: int = 15
-    lockout_minutes: int = 15
+    login_delay_cap_seconds: int = 300
+    address_failure_threshold: int = 30
+    trusted_proxy_hops: int = 0
     overdue_lab_grace_days: int = 7
     break_glass_minutes: int = 60
     # An account an admin created (or reset the password or authenticator of) waits for a second person. Off only for a
@@ -72,6 +74,7 @@ class Settings:
     # an enrolled user is asked for a code at login, and before a controlled-substance prescription, either way.
     mfa_required: bool = True
     break_glass_max_per_day: int = 3  # emergency-access attempts per user in any 24 hours
+    triage_refresh_seconds: int = 15
     flag_target_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_FLAG_TARGET_MINUTES))
     measure_cadence_days: dict[str, dict[str, int]] = field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_MEASURE_CADENCE_DAYS.items()}
@@ -100,12 +103,15 @@ def get_settings() -> Settings:
         session_lifetime_hours=_env_int("SESSION_LIFETIME_HOURS", 12),
         lockout_threshold=_env_int("LOCKOUT_THRESHOLD", 5),
         lockout_window_minutes=_env_int("LOCKOUT_WINDOW_MINUTES", 15),
-        lockout_minutes=_env_int("LOCKOUT_MINUTES", 15),
+        login_delay_cap_seconds=_env_int("LOGIN_DELAY_CAP_SECONDS", 300),
+        address_failure_threshold=_env_int("ADDRESS_FAILURE_THRESHOLD", 30),
+        trusted_proxy_hops=_env_int("TRUSTED_PROXY_HOPS", 0),
         overdue_lab_grace_days=_env_int("OVERDUE_LAB_GRACE_DAYS", 7),
         break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
         account_approval=_env_switch("ACCOUNT_APPROVAL", True),
         mfa_required=_env_switch("MFA_REQUIRED", True),
         break_glass_max_per_day=_env_int("BREAK_GLASS_MAX_PER_DAY", 3),
+        triage_refresh_seconds=max(1, _env_int("TRIAGE_REFRESH_SECONDS", 15)),
         flag_target_minutes=_env_json("FLAG_TARGET_MINUTES", dict(DEFAULT_FLAG_TARGET_MINUTES)),
         measure_cadence_days=_env_json("MEASURE_CADENCE_DAYS", DEFAULT_MEASURE_CADENCE_DAYS),
     )

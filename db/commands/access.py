@@ -16,7 +16,7 @@ from db.commands.flags import raise_flags
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
 from db.models import Amendment, Assessment, AuditEvent, BreakGlassGrant, LabResult, Patient, Visit
-from db.permissions import Actor, PermissionDenied, require
+from db.permissions import Actor, PermissionDenied, authorize, require
 from db.settings import get_settings
 
 MIN_REASON_LENGTH = 20
@@ -84,7 +84,7 @@ def break_glass(
     """Open one chart (by MRN) outside the actor's caseload for a limited time; read-only unless the reason
     category allows care actions. Capped per user per 24 hours, marked in the audit log, and flagged to the
     patient's care team and the supervisors."""
-    require(actor, "break_glass")
+    authorize(actor, "break_glass", engine=engine)
     if not actor.may_break_glass:
         raise PermissionDenied(
             "Your account is not allowed emergency access.",
@@ -103,7 +103,7 @@ def break_glass(
         raise InvalidInput(errors)
     emergency = EMERGENCY_REASONS[category]
     settings = get_settings()
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="break_glass") as session:
         now = utcnow()
         # Counted inside the write transaction (which holds the write lock), so concurrent attempts cannot
         # exceed the cap; refused attempts count too, so the cap also limits guessing MRNs.

@@ -11,7 +11,7 @@ from db.commands import InvalidInput
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import write_session
 from db.models import Patient, User
-from db.permissions import Actor, require
+from db.permissions import Actor, authorize
 
 MAX_REASON_LENGTH = 2000
 
@@ -42,14 +42,14 @@ def reassign_patients(
 ) -> ReassignmentResult:
     """Move patients to another prescriber and/or nurse. A prescriber must be licensed in each patient's
     state; a nurse brings the patient into the nurse's team. One transaction, one audit event per patient."""
-    require(actor, "reassign")
+    authorize(actor, "reassign", engine=engine)
     if not patient_ids:
         raise InvalidInput({"patients": "choose at least one patient"})
     if prescriber_id is None and nurse_id is None:
         raise InvalidInput({"assignee": "choose a prescriber or a nurse"})
     if not reason.strip() or len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput({"reason": f"is required (at most {MAX_REASON_LENGTH} characters)"})
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="reassign") as session:
         claim = claim_submission(session, actor, submission, "reassign")
         prescriber = session.get(User, prescriber_id) if prescriber_id is not None else None
         nurse = session.get(User, nurse_id) if nurse_id is not None else None

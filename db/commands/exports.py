@@ -45,7 +45,7 @@ def record_export(
     login session is checked again here, so a button left on a page after logout or deactivation discloses
     nothing (the refusal is audited).
     """
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor) as session:
         if actor is not None and actor.session_id is not None and not _session_is_live(session, actor):
             raise PermissionDenied(
                 "Your session has ended: log in again to download.",

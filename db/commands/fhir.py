@@ -112,7 +112,7 @@ def import_self_reports(
                 reports.append((len(results), item.label, parsed))
                 results.append(None)
     now = utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="import_self_reports") as session:
         wanted = {report.mrn for _, _, report in reports}
         patients = {
             mrn: (patient_id, born)
@@ -436,7 +436,7 @@ def onboard_patient(
         medications.append((canonical, clinical.formulary_entry(canonical).rxnorm, daily_mg, True))
     if errors:
         raise InvalidInput(errors)
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="import_patients") as session:
         if session.scalar(select(Patient.id).where(Patient.mrn == onboarding.mrn)) is not None:
             raise InvalidInput({"Patient": f"MRN {onboarding.mrn} is already in the program"})
         prescriber = None

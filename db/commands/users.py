@@ -23,7 +23,7 @@ from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
 from db.models import ROLES, RecoveryCode, Team, User
 from db.passwords import MIN_PASSWORD_LENGTH, password_problem
-from db.permissions import Actor, PermissionDenied, require
+from db.permissions import Actor, PermissionDenied, authorize, require
 from db.settings import get_settings
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
@@ -87,7 +87,7 @@ def create_user(
     for approval by someone else (``approve_account``) before it can log in.
     """
     if actor is not None:
-        require(actor, "manage_users")
+        authorize(actor, "manage_users", engine=engine)
     errors: dict[str, str] = {}
     username = username.strip().lower()
     if not USERNAME_PATTERN.match(username):
@@ -100,7 +100,7 @@ def create_user(
         raise InvalidInput(errors)
     validate_password(password, username=username)
     states = _validate_states(licensed_states or [])
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="manage_users") as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidInput({"username": f"'{username}' is already taken"})
         if team_id is not None and session.get(Team, team_id) is None:
@@ -159,7 +159,7 @@ def reset_password(
     The user must change it at their next login, and the account waits for a second person's approval, so an
     administrator cannot log in as a clinician (or another administrator) with a password of their choosing.
     """
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="manage_users") as session:
         claim = claim_submission(session, actor, submission, "reset_password")
         user = _target(session, actor, user_id, expected_version)
         validate_password(new_password, username=user.username)
@@ -203,7 +203,7 @@ def reset_authenticator(
     approval, as after a password reset (an administrator who also knew the password could otherwise log in)."""
     if not reason.strip():
         raise InvalidInput({"reason": "a reason is required"})
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="manage_users") as session:
         claim = claim_submission(session, actor, submission, "reset_authenticator")
         user = _target(session, actor, user_id, expected_version)
         if user.id == actor.user_id:
@@ -252,7 +252,7 @@ def deactivate_user(
     """Deactivate an account and end its sessions. Users are never deleted."""
     if not reason.strip():
         raise InvalidInput({"reason": "a reason is required"})
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor, capability="manage_users") as session:
         claim = claim_submission(session, actor, submission, "deactivate_user")
         user = _target(session, actor, user_id, expected_version)
         if not user.is_active:
@@ -286,8 +286,8 @@ def approve_account(
 ) -> str:
     """Let a pending account log in: only a supervisor or an administrator who did not create it (or set
     its password) may approve. Returns the approved user name."""
-    require(actor, "approve_accounts")
-    with write_session(engine) as session:
+    authorize(actor, "approve_accounts", engine=engine)
+    with write_session(engine, actor=actor, capability="approve_accounts") as session:
         claim = claim_submission(session, actor, submission, "approve_account")
         user = session.get(User, user_id)
         if user is None:

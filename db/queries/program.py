@@ -29,7 +29,7 @@ from db.models import (
     User,
     current_assessment,
 )
-from db.permissions import Actor, require
+from db.permissions import Actor, authorize
 from db.queries.caseload import program_today
 from db.settings import get_settings
 
@@ -59,7 +59,7 @@ def patient_metrics(
     engine: Engine | None = None,
 ) -> pd.DataFrame:
     """One row per patient in the program (filtered by phase and admission date) with every overview figure."""
-    require(actor, "view_program")
+    authorize(actor, "view_program", engine=engine)
     today = today or program_today()
     now = now or utcnow()
     targets = get_settings().flag_target_minutes
@@ -182,7 +182,7 @@ def drill_down(metrics: pd.DataFrame, group: str, name: str, metric: str) -> pd.
 
 def refill_turnaround(actor: Actor, *, since: datetime, engine: Engine | None = None) -> pd.DataFrame:
     """Median hours from request to decision per prescriber, over decisions since ``since``."""
-    require(actor, "view_program")
+    authorize(actor, "view_program", engine=engine)
     with read_session(engine) as session:
         rows = pd.DataFrame(
             session.execute(
@@ -215,7 +215,7 @@ def outcomes(
 ) -> pd.DataFrame:
     """Per patient with a baseline at or above ``min_baseline`` and a score in the last ``recent_days``:
     baseline, latest, response (>= 50 % reduction) and remission (below 5), from the rules engine."""
-    require(actor, "view_program")
+    authorize(actor, "view_program", engine=engine)
     now = now or utcnow()
     conditions = [Patient.program_phase.in_(phases)] if phases else []
     if admitted_from:
@@ -317,7 +317,7 @@ def audit_events(
     engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Search the audit log (supervisor, admin), newest first."""
-    require(actor, "view_audit")
+    authorize(actor, "view_audit", engine=engine)
     statement = (
         select(
             AuditEvent.id,
@@ -355,7 +355,7 @@ def audit_events(
 
 def audit_vocabulary(actor: Actor, *, engine: Engine | None = None) -> dict[str, list[str]]:
     """The distinct actions, categories and user names in the log, for the search filters."""
-    require(actor, "view_audit")
+    authorize(actor, "view_audit", engine=engine)
     with read_session(engine) as session:
         return {
             "action": sorted(session.scalars(select(AuditEvent.action).distinct())),
@@ -365,7 +365,7 @@ def audit_vocabulary(actor: Actor, *, engine: Engine | None = None) -> dict[str,
 
 
 def list_users(actor: Actor, *, engine: Engine | None = None) -> pd.DataFrame:
-    require(actor, "manage_users")
+    authorize(actor, "manage_users", engine=engine)
     statement = (
         select(
             User.id,
@@ -428,7 +428,7 @@ class StaffMember:
 
 def staff(actor: Actor, *, engine: Engine | None = None) -> list[StaffMember]:
     """Active prescribers and nurses, for assigning caseloads."""
-    require(actor, "reassign")
+    authorize(actor, "reassign", engine=engine)
     with read_session(engine) as session:
         rows = session.execute(
             select(User.id, User.full_name, User.role, User.team_id, User.licensed_states)
@@ -445,7 +445,7 @@ def teams(engine: Engine | None = None) -> list[tuple[int, str]]:
 
 def emergency_access_log(actor: Actor, *, engine: Engine | None = None) -> pd.DataFrame:
     """Break-the-glass grants, newest first, for supervisors: who opened which chart, why, until when."""
-    require(actor, "view_audit")
+    authorize(actor, "view_audit", engine=engine)
     with read_session(engine) as session:
         result = session.execute(
             select(

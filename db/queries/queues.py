@@ -21,7 +21,7 @@ from db.models import (
     Visit,
     current_assessment,
 )
-from db.permissions import Actor, caseload_scope, require
+from db.permissions import Actor, authorize, caseload_scope
 from db.queries.caseload import SEVERITY_NAMES, program_today
 from db.settings import get_settings
 
@@ -30,7 +30,7 @@ def triage_queue(actor: Actor, *, include_resolved: bool = False, engine: Engine
     """Open flags of the actor's team (nurse) or caseload (prescriber): most urgent first; within a severity,
     flags waiting for a nurse (open, including one reopened by a new finding) before escalated and acknowledged
     ones; then oldest first. Age and the response target count from the newest finding."""
-    require(actor, "triage_flag") if actor.role != "supervisor" else require(actor, "view_triage")
+    authorize(actor, "triage_flag" if actor.role != "supervisor" else "view_triage", engine=engine)
     owner = aliased(User)
     last_finding = func.coalesce(Flag.last_finding_at, Flag.raised_at)
     waiting = case((Flag.state == "open", 0), (Flag.state == "escalated", 1), else_=2)
@@ -73,7 +73,7 @@ def triage_queue(actor: Actor, *, include_resolved: bool = False, engine: Engine
 
 def lab_queue(actor: Actor, *, today: date | None = None, engine: Engine | None = None) -> pd.DataFrame:
     """Pending lab orders in the actor's caseload or team, overdue first."""
-    require(actor, "order_lab")
+    authorize(actor, "order_lab", engine=engine)
     today = today or program_today()
     statement = (
         select(
@@ -107,7 +107,7 @@ def refill_queue(actor: Actor, *, today: date | None = None, engine: Engine | No
     Five queries whatever the queue length: the requests, then last visits, recent scores, open flags and
     pending labs for all their patients at once.
     """
-    require(actor, "view_refills")
+    authorize(actor, "view_refills", engine=engine)
     today = today or program_today()
     statement = (
         select(

@@ -6,11 +6,13 @@ checks the rows each attempt writes (login_attempts, auth_sessions) and its audi
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from db.auth import GENERIC_LOGIN_FAILURE, LOCKED_MESSAGE
+from db.auth import GENERIC_LOGIN_FAILURE, THROTTLED_MESSAGE
 from db.models import AuditEvent, AuthSession, LoginAttempt
 from db.settings import get_settings
 from tests.app.conftest import audit_rows, log_in, new_app, rows, shown
@@ -87,22 +89,22 @@ def test_a_failed_login_records_one_attempt_and_one_audit_event_and_shows_the_ge
     assert rows(engine, AuthSession) == []
 
 
-def test_repeated_failures_lock_the_account_once_and_the_next_login_is_refused(engine: Engine, nurses: dict) -> None:
+def test_repeated_failures_bring_a_delay_and_the_next_login_is_asked_to_wait(engine: Engine, nurses: dict) -> None:
     threshold = get_settings().lockout_threshold
     app = log_in(new_app(), "rn_login", "not the password")
     for _ in range(threshold - 1):
         app = _click_log_in_again(app)
     assert not app.exception, app.exception
     assert shown(app.error) == [GENERIC_LOGIN_FAILURE]
-    locks = audit_rows(engine, "account_locked")
-    assert [(e.user_id, e.outcome) for e in locks] == [(nurses["active"].user_id, "denied")]
+    started = audit_rows(engine, "login_delays_started")
+    assert [(e.user_id, e.outcome) for e in started] == [(nurses["active"].user_id, "denied")]
 
-    # Now even the right password is refused, with the lockout message, and nothing is opened.
+    # Straight away, even the right password is refused with the request to wait, and nothing is opened.
     app = log_in(new_app(), "rn_login")
     assert not app.exception, app.exception
-    assert shown(app.error) == [LOCKED_MESSAGE]
+    [message] = shown(app.error)
+    assert re.fullmatch(THROTTLED_MESSAGE.replace(".", r"\.").format(seconds=r"[12]"), message), message
     assert rows(engine, AuthSession) == []
-    refused = audit_rows(engine, "login_refused_locked")
+    refused = audit_rows(engine, "login_throttled")
     assert [(e.user_id, e.outcome) for e in refused] == [(nurses["active"].user_id, "denied")]
-    assert len(audit_rows(engine, "account_locked")) == 1
     assert len(rows(engine, AuditEvent, AuditEvent.action == "login")) == 0

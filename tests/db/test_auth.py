@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from db.auth import GENERIC_LOGIN_FAILURE, LoginOutcome, login, logout, resolve_session, revoke_user_sessions
+from db.auth import (
+    GENERIC_LOGIN_FAILURE,
+    THROTTLED_MESSAGE,
+    LoginOutcome,
+    login,
+    login_delay_seconds,
+    logout,
+    resolve_session,
+    revoke_user_sessions,
+)
 from db.engine import read_session, utcnow, write_session
-from db.models import AuditEvent, User
+from db.models import AuditEvent, LoginAttempt, User
+from db.settings import get_settings
+from db.unlock_login import main as unlock_main
 from tests.factories import TEST_PASSWORD, make_user
 
 
@@ -34,21 +46,77 @@ def test_unknown_user_and_wrong_password_get_the_same_message(engine: Engine) ->
     assert wrong.message == unknown.message == GENERIC_LOGIN_FAILURE
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(engine: Engine) -> None:
+def test_failures_bring_doubling_delays_never_a_lock(engine: Engine) -> None:
     make_user(engine, "prescriber", username="lee")
     start = utcnow()
-    for minute in range(5):
-        attempt = login("lee", "guess", engine=engine, now=start + timedelta(minutes=minute))
+    for second in range(5):
+        attempt = login("lee", "guess", engine=engine, now=start + timedelta(seconds=second))
         assert attempt.outcome is LoginOutcome.INVALID
-    locked = login("lee", TEST_PASSWORD, engine=engine, now=start + timedelta(minutes=6))
-    assert locked.outcome is LoginOutcome.LOCKED and locked.actor is None
-    # The lock is kept in the database, so another app server or a restart sees it too.
-    after_lock = login("lee", TEST_PASSWORD, engine=engine, now=start + timedelta(minutes=4 + 15 + 1))
-    assert after_lock.outcome is LoginOutcome.SUCCESS
+    # Five failures: the next attempt must wait 2 s after the last one, even with the right password...
+    early = login("lee", TEST_PASSWORD, engine=engine, now=start + timedelta(seconds=5))
+    assert early.outcome is LoginOutcome.THROTTLED and early.actor is None
+    assert early.message == THROTTLED_MESSAGE.format(seconds=1)
+    # ...and a refused attempt does not lengthen the wait.
+    assert login("lee", "guess", engine=engine, now=start + timedelta(seconds=6)).outcome is LoginOutcome.INVALID
+    assert login("lee", "guess", engine=engine, now=start + timedelta(seconds=9)).outcome is LoginOutcome.THROTTLED
+    assert login("lee", TEST_PASSWORD, engine=engine, now=start + timedelta(seconds=10)).outcome is LoginOutcome.SUCCESS
     actions = _actions(engine)
-    assert actions.count("login_failed") == 5
-    assert actions.count("account_locked") == 1
-    assert actions.count("login_refused_locked") == 1
+    assert actions.count("login_failed") == 6
+    assert actions.count("login_delays_started") == 1
+    assert actions.count("login_throttled") == 2
+
+
+def test_the_delay_doubles_and_is_capped(engine: Engine) -> None:
+    assert [login_delay_seconds(n, 5, 300) for n in range(4, 15)] == [0, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+
+
+def test_spraying_every_account_leaves_the_administrator_able_to_log_in(engine: Engine) -> None:
+    """The attack that locked 9 of 11 accounts: wrong passwords sprayed at every name from one address."""
+    names = [make_user(engine, role, username=f"{role}{n}").username for n in range(3) for role in ("nurse", "admin")]
+    start = utcnow()
+    for round_number in range(12):
+        for index, name in enumerate(names):
+            login(name, "guess", client_address="203.0.113.9", engine=engine,
+                  now=start + timedelta(seconds=round_number * 60 + index))
+    attacker = login("admin0", "guess", client_address="203.0.113.9", engine=engine,
+                     now=start + timedelta(seconds=11 * 60 + len(names)))
+    assert attacker.outcome is LoginOutcome.THROTTLED  # the spraying address is slowed down for every name
+    # The administrator, from their own address, waits at most the cap after the last failure, never longer.
+    cap = timedelta(seconds=300)
+    last_failure = start + timedelta(seconds=11 * 60 + len(names))
+    admin = login("admin0", TEST_PASSWORD, client_address="198.51.100.7", engine=engine, now=last_failure + cap)
+    assert admin.outcome is LoginOutcome.SUCCESS
+
+
+def test_many_failures_from_one_address_throttle_that_address_only(engine: Engine) -> None:
+    make_user(engine, "nurse", username="kim")
+    # Three instead of 30 failures (each unknown name costs a bcrypt check): the rule is the same.
+    settings = replace(get_settings(), address_failure_threshold=3)
+    start = utcnow()
+    for n in range(3):
+        login(f"nobody{n}", "guess", client_address="203.0.113.9", engine=engine, settings=settings,
+              now=start + timedelta(seconds=n))
+    later = start + timedelta(seconds=3)
+    blocked = login("kim", TEST_PASSWORD, client_address="203.0.113.9", engine=engine, settings=settings, now=later)
+    assert blocked.outcome is LoginOutcome.THROTTLED
+    elsewhere = login("kim", TEST_PASSWORD, client_address="198.51.100.7", engine=engine, settings=settings, now=later)
+    assert elsewhere.actor is not None
+
+
+def test_an_operator_clears_the_delays_of_an_administrator(engine: Engine, capsys) -> None:  # type: ignore[no-untyped-def]
+    admin = make_user(engine, "admin", username="root.admin")
+    with write_session(engine) as session:
+        ten_seconds_ago = utcnow() - timedelta(seconds=10)
+        session.add_all(
+            LoginAttempt(username="root.admin", user_id=admin.user_id, attempted_at=ten_seconds_ago, succeeded=False)
+            for _ in range(12)
+        )
+    assert login("root.admin", TEST_PASSWORD, engine=engine).outcome is LoginOutcome.THROTTLED
+    assert unlock_main(["root.admin"]) == 0
+    assert "may log in again" in capsys.readouterr().out
+    assert login("root.admin", TEST_PASSWORD, engine=engine).actor is not None
+    assert "login_delays_cleared" in _actions(engine)
+    assert unlock_main(["nobody"]) == 1
 
 
 def test_failures_spread_beyond_the_window_do_not_lock(engine: Engine) -> None:
