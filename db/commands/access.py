@@ -16,7 +16,7 @@ from db.commands.flags import raise_flags
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import utcnow, write_session
 from db.models import Amendment, Assessment, AuditEvent, BreakGlassGrant, LabResult, Patient, Visit
-from db.permissions import Actor, PermissionDenied, authorize, require
+from db.permissions import Actor, PermissionDenied, authorize
 from db.settings import get_settings
 
 MIN_REASON_LENGTH = 20

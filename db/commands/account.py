@@ -47,7 +47,7 @@ def change_own_password(
     """
     if new_password != new_password_again:
         raise InvalidInput({"new password (again)": "does not match the new password"})
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor) as session:
         claim = claim_submission(session, actor, submission, "change_password")
         user = _own_account(session, actor)
         if not password_matches(current_password, user.password_hash):
@@ -104,7 +104,7 @@ def enrol_totp(
     step = matching_step(secret, code, now)
     if step is None:
         raise InvalidInput({"code": "does not match; check the time on your phone and enter the current code"})
-    with write_session(engine) as session:
+    with write_session(engine, actor=actor) as session:
         claim = claim_submission(session, actor, submission, "enrol_totp")
         user = _own_account(session, actor)
         if user.totp_enrolled_at is not None:

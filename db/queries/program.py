@@ -393,7 +393,7 @@ def list_users(actor: Actor, *, engine: Engine | None = None) -> pd.DataFrame:
 
 def pending_accounts(actor: Actor, *, engine: Engine | None = None) -> pd.DataFrame:
     """Accounts waiting for a second person's approval, with who created them or set their password."""
-    require(actor, "approve_accounts")
+    authorize(actor, "approve_accounts", engine=engine)
     creator = aliased(User)
     statement = (
         select(

@@ -177,19 +177,22 @@ def test_a_recovery_code_works_once_and_is_stored_only_hashed(engine: Engine) ->
     assert len(_events(engine, "recovery_code_used")) == 1
 
 
-def test_the_second_step_gives_up_after_five_wrong_codes_and_wrong_codes_lock_the_account(engine: Engine) -> None:
+def test_the_second_step_gives_up_after_five_wrong_codes_and_wrong_codes_count_towards_the_delays(
+    engine: Engine,
+) -> None:
     make_user(engine, "prescriber", username="lee")
     secret, _ = _enrol("lee")
     step = login("lee", TEST_PASSWORD)
     for _ in range(4):
         assert complete_second_factor(step.challenge_id, "123456x").outcome is LoginOutcome.SECOND_FACTOR
-    assert complete_second_factor(step.challenge_id, "999999x").outcome is LoginOutcome.LOCKED
+    assert complete_second_factor(step.challenge_id, "999999x").outcome is LoginOutcome.INVALID
     later = utcnow() + timedelta(seconds=60)
     late = complete_second_factor(step.challenge_id, totp_code(secret, later), now=later)
     assert late.outcome is LoginOutcome.INVALID
-    # Knowing the password does not buy more guesses: the account is locked like after five wrong passwords.
-    assert login("lee", TEST_PASSWORD).outcome is LoginOutcome.LOCKED
-    assert len(_events(engine, "account_locked")) == 1
+    # Knowing the password does not buy more guesses: five wrong codes bring the same delays as five wrong
+    # passwords, so the next login must wait.
+    assert login("lee", TEST_PASSWORD).outcome is LoginOutcome.THROTTLED
+    assert len(_events(engine, "login_throttled")) == 1
 
 
 class Clock:

@@ -146,14 +146,28 @@ def test_a_live_session_and_a_system_actor_still_write(engine: Engine, care_team
     act_on_flag(nurse, care_team["flag"], "acknowledge", expected_version=1, note="called", engine=engine)
     assert _flag_state(engine, care_team["flag"]) == "acknowledged"
     # The command-line bootstrap (no actor at all) is unaffected.
-    assert create_user(None, username="boot.admin", full_name="Boot", role="admin", password="x" * 16, engine=engine)
+    assert create_user(
+        None,
+        username="boot.admin",
+        full_name="Boot",
+        role="admin",
+        password="a long bootstrap passphrase",
+        engine=engine,
+    )
 
 
 def test_admin_commands_check_the_session_too(engine: Engine, care_team: dict) -> None:
     admin = _logged_in("ada.admin", engine)
     logout(admin.session_id, engine=engine)
     with pytest.raises(PermissionDenied):
-        create_user(admin, username="new.nurse", full_name="New", role="nurse", password="y" * 16, engine=engine)
+        create_user(
+            admin,
+            username="new.nurse",
+            full_name="New",
+            role="nurse",
+            password="another long passphrase",
+            engine=engine,
+        )
     with read_session(engine) as session:
         assert session.scalar(select(User.id).where(User.username == "new.nurse")) is None
     assert [action for action, _ in _denials(engine, "ada.admin")] == ["manage_users"]
@@ -162,11 +176,16 @@ def test_admin_commands_check_the_session_too(engine: Engine, care_team: dict) -
 def test_refusals_of_create_user_and_reassign_patients_are_audited(engine: Engine, care_team: dict) -> None:
     nurse = care_team["nurse"]
     with pytest.raises(PermissionDenied):
-        create_user(nurse, username="mallory", full_name="Mallory", role="admin", password="z" * 16, engine=engine)
-    with pytest.raises(PermissionDenied):
-        reassign_patients(
-            nurse, [care_team["patient"]], prescriber_id=nurse.user_id, reason="take over", engine=engine
+        create_user(
+            nurse,
+            username="mallory",
+            full_name="Mallory",
+            role="admin",
+            password="mallory takes over now",
+            engine=engine,
         )
+    with pytest.raises(PermissionDenied):
+        reassign_patients(nurse, [care_team["patient"]], prescriber_id=nurse.user_id, reason="take over", engine=engine)
     assert [action for action, _ in _denials(engine, "nell.nurse")] == ["manage_users", "reassign"]
 
 
