@@ -10,6 +10,8 @@ from components.forms import escape_markdown
 from components.navigation import register_pages, run_page, sidebar_links
 from components.resilience import database_guard
 from components.security import deployment_problems, read_secrets
+from db.settings import get_settings
+from db.sweep import start_background_sweep
 
 st.set_page_config(page_title="IOP Medication Dashboard", page_icon=":material/medication:", layout="wide")
 
@@ -18,6 +20,10 @@ problems = ([unreadable] if unreadable else []) + deployment_problems(secrets)
 if problems:
     st.error("This deployment is not safe to start:\n\n" + "\n".join(f"- {problem}" for problem in problems))
     st.stop()
+
+# Flags that time alone raises (labs overdue past the grace period) come from a background sweep, once per
+# server process, so that reading a page never writes.
+start_background_sweep(get_settings().sweep_interval_minutes * 60)
 
 with database_guard():
     # Every page is registered before the login form, so a deep link opens its page once the user has logged

@@ -66,6 +66,7 @@ class Settings:
     address_failure_threshold: int = 30
     trusted_proxy_hops: int = 0
     overdue_lab_grace_days: int = 7
+    sweep_interval_minutes: int = 15  # each app server raises overdue-lab flags in the background; 0 = off (cron)
     break_glass_minutes: int = 60
     # An account an admin created (or reset the password or authenticator of) waits for a second person. Off only for a
     # one-person demo (ACCOUNT_APPROVAL=off), where no second administrator or supervisor exists.
@@ -107,6 +108,7 @@ def get_settings() -> Settings:
         address_failure_threshold=_env_int("ADDRESS_FAILURE_THRESHOLD", 30),
         trusted_proxy_hops=_env_int("TRUSTED_PROXY_HOPS", 0),
         overdue_lab_grace_days=_env_int("OVERDUE_LAB_GRACE_DAYS", 7),
+        sweep_interval_minutes=max(0, _env_int("SWEEP_INTERVAL_MINUTES", 15)),
         break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
         account_approval=_env_switch("ACCOUNT_APPROVAL", True),
         mfa_required=_env_switch("MFA_REQUIRED", True),

@@ -27,6 +27,9 @@ os.environ.setdefault("AUDIT_HMAC_KEY", "test-audit-key-" + uuid.uuid4().hex + u
 os.environ.setdefault(
     "AUDIT_CHECKPOINT_PATH", os.path.join(tempfile.gettempdir(), f"iop-test-checkpoints-{uuid.uuid4().hex}.log")
 )
+# The app's background overdue-lab sweep would write into whichever test database is current: tests (and the
+# servers the browser tests start) run it only when they call it (tests/db/test_sweep.py).
+os.environ["SWEEP_INTERVAL_MINUTES"] = "0"
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 BACKENDS = ("sqlite", "postgresql")
