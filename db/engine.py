@@ -115,14 +115,16 @@ def write_session(
     *,
     actor: Actor | None = None,
     capability: str | None = None,
+    refused_as: str | None = None,
     audit_denials: bool = True,
 ) -> Iterator[Session]:
     """One transaction: commits if the block succeeds, rolls back everything if it raises.
 
     Given the ``actor`` a command writes for, it first checks, in this transaction, that the actor's account
     is active and their login session live (``db.permissions.require_live_actor``), and that their role has
-    ``capability`` if one is named. A PermissionDenied raised inside is audited in a fresh transaction after
-    the rollback.
+    ``capability`` if one is named (``refused_as`` names the action an ended session's refusal is audited as,
+    where it is not a capability, e.g. "export"). A PermissionDenied raised inside is audited in a fresh
+    transaction after the rollback.
     """
     engine = engine or get_engine()
     session = _session_factory(engine)()
@@ -137,7 +139,7 @@ def write_session(
         if actor is not None:
             from db.permissions import require, require_live_actor  # late import: permissions builds on this
 
-            require_live_actor(session, actor, capability)
+            require_live_actor(session, actor, refused_as or capability)
             if capability is not None:
                 require(actor, capability)
         yield session
