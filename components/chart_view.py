@@ -8,6 +8,7 @@ import streamlit as st
 
 from components.forms import escape_markdown
 from components.timeline import RANGES, default_range, time_window, timeline_spec
+from components.visit_summary import render_visit_summary
 from db.engine import utcnow
 from db.permissions import Actor
 from db.queries.caseload import program_today
@@ -25,41 +26,40 @@ def render_header(header: ChartHeader, open_flags: pd.DataFrame) -> None:
             icon=":material/emergency:",
         )
     st.title(escape_markdown(header.display_name))  # a stored name is shown as typed, never as markdown
+    # Short on purpose: the visit summary below it has to fit above the fold at 1440x900.
     st.text(
-        f"{header.mrn} · {age_on(header.date_of_birth, today)} y · {header.sex} · lives in "
-        f"{header.state_of_residence} · phase: {header.program_phase} since {header.program_start_date}"
-        f" · next visit due: {header.next_visit_due or '—'}"
-        + (" (OVERDUE)" if header.next_visit_due is not None and header.next_visit_due < today else "")
+        f"{header.mrn} · {age_on(header.date_of_birth, today)} y · {header.sex} · phase: {header.program_phase}"
+        + ("" if header.telehealth_consent_date else " · NO TELEHEALTH CONSENT ON FILE")
     )
-    left, middle, right = st.columns(3)
-    with left:
-        st.caption("Diagnoses")
-        st.text(
-            "\n".join(f"{'★ ' if primary else ''}{code} {text}" for code, text, primary in header.diagnoses)
-            or "None recorded"
-        )
-        st.caption("Allergies")
-        st.text(
-            "\n".join(f"{substance}{f' ({reaction})' if reaction else ''}" for substance, reaction in header.allergies)
-            or "No known allergies"
-        )
-        st.caption("Clinical status (used by the safety checks)")
-        st.text(header.clinical_status())
-    with middle:
-        st.caption("Emergency contact")
-        st.text(header.emergency_contact or "None recorded")
-        st.caption("Crisis plan")
-        st.text(header.crisis_plan or "None recorded")
-    with right:
-        st.caption("Care team")
-        st.text(f"Prescriber: {header.prescriber_name or '—'}\nNurse: {header.nurse_name or '—'}")
-        st.caption("Pharmacy · primary care")
-        st.text(f"{header.preferred_pharmacy or '—'}\n{header.primary_care_clinician or '—'}")
-        st.caption("Telehealth consent")
-        if header.telehealth_consent_date:
-            st.text(str(header.telehealth_consent_date))
-        else:
-            st.warning("No telehealth consent on file")
+
+
+def render_header_details(header: ChartHeader) -> None:
+    """What the header used to show and a medication visit rarely needs, one click away."""
+    with st.expander("Diagnoses, contact, care team, pharmacy, consent"):
+        left, middle, right = st.columns(3)
+        with left:
+            st.caption("Diagnoses")
+            st.text(
+                "\n".join(f"{'★ ' if primary else ''}{code} {text}" for code, text, primary in header.diagnoses)
+                or "None recorded"
+            )
+            st.caption("Clinical status (used by the safety checks)")
+            st.text(header.clinical_status())
+            st.caption("Program")
+            st.text(f"{header.program_phase} since {header.program_start_date} · lives in {header.state_of_residence}")
+        with middle:
+            st.caption("Emergency contact")
+            st.text(header.emergency_contact or "None recorded")
+        with right:
+            st.caption("Care team")
+            st.text(f"Prescriber: {header.prescriber_name or '—'}\nNurse: {header.nurse_name or '—'}")
+            st.caption("Pharmacy · primary care")
+            st.text(f"{header.preferred_pharmacy or '—'}\n{header.primary_care_clinician or '—'}")
+            st.caption("Telehealth consent")
+            if header.telehealth_consent_date:
+                st.text(str(header.telehealth_consent_date))
+            else:
+                st.warning("No telehealth consent on file")
 
 
 def render_timeline(data: ChartData, *, key: str) -> None:
@@ -239,5 +239,7 @@ def render_chart(actor: Actor, patient_id: int) -> tuple[ChartHeader, ChartData]
     data = chart_data(actor, patient_id)
     open_flags = data.flags[data.flags["state"] != "resolved"] if not data.flags.empty else data.flags
     render_header(header, open_flags)
+    render_visit_summary(header, data, today=program_today())
+    render_header_details(header)
     render_timeline(data, key=f"chart_{patient_id}")
     return header, data
