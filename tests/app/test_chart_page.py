@@ -184,3 +184,11 @@ def test_visit_summary_shows_medications_latest_scores_and_open_flags(engine: En
     assert high_line.startswith("HIGH · worsening score · open · owner: none")
     # The urgent banner above the title stays.
     assert any("URGENT self harm" in error.value for error in app.error)
+
+
+def test_chart_tables_use_human_labels_and_hide_internal_columns(engine: Engine, chart_setup: dict) -> None:
+    app = _open_chart("dr_mine", "MRN-OWN")
+    assert not app.exception, app.exception
+    medications = next(frame.proto for frame in app.dataframe if list(frame.proto.column_order[:2]) == ["drug", "dose"])
+    assert "id" not in medications.column_order and "version" not in medications.column_order
+    assert '"label": "Daily dose (mg)"' in medications.columns and '"label": "Psychiatric"' in medications.columns
