@@ -163,8 +163,11 @@ def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date) -
             st.caption("No PHQ-9 or GAD-7 recorded yet")
         for summary in summaries:
             st.metric(
-                f"{summary.instrument} · {summary.administered_on}",
-                f"{summary.latest} ({summary.severity})" if summary.severity else str(summary.latest),
+                # The severity goes in the label: in the value it was cut off in a one-third column.
+                " · ".join(
+                    part for part in (summary.instrument, summary.severity, str(summary.administered_on)) if part
+                ),
+                str(summary.latest),
                 delta=None if summary.change_from_previous is None else f"{summary.change_from_previous:+d} since last",
                 delta_color="inverse",  # a lower score is better
             )

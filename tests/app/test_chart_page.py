@@ -176,7 +176,7 @@ def test_visit_summary_shows_medications_latest_scores_and_open_flags(engine: En
     assert medications.to_dict("records")[0]["Dose"] == "50 mg once daily"
     assert medications.to_dict("records")[1]["Prescribed by"] == "outside: Dr Primary (PCP)"
     phq9 = next(metric for metric in app.metric if metric.label.startswith("PHQ-9"))
-    assert phq9.value == "9 (mild)" and phq9.delta == "-5 since last"
+    assert (phq9.value, phq9.delta) == ("9", "-5 since last") and phq9.label.startswith("PHQ-9 · mild · ")
     assert any(caption.value == "Baseline 20 · change from baseline -11" for caption in app.caption)
     flags_text = next(text.value for text in app.text if "self harm" in text.value and "owner:" in text.value)
     urgent_line, high_line = flags_text.splitlines()
