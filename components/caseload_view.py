@@ -17,6 +17,10 @@ VISIBLE_COLUMNS = [
     if column not in {"patient_id", "PHQ9 due", "GAD7 due", "Escalated", "Worsening", "Needs attention", "Attention"}
 ]
 
+# On screen, what a prescriber reads first: who, how urgent, what they take, then scores; the CSV keeps its order.
+_FIRST = ["Patient", "MRN", "Top flag", "Open flags", "Medications"]
+DISPLAY_ORDER = _FIRST + [column for column in VISIBLE_COLUMNS if column not in _FIRST]
+
 
 def filter_caseload(
     table: pd.DataFrame, *, needs_attention: bool, visit_overdue: bool, open_flags: bool, search: str
@@ -62,12 +66,15 @@ def render_caseload(actor: Actor, table: pd.DataFrame, *, key: str = "caseload")
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
+        column_order=DISPLAY_ORDER,
         column_config={
             "PHQ-9 Δ prev": st.column_config.NumberColumn("PHQ-9 Δ prev", format="%+d"),
             "PHQ-9 Δ baseline": st.column_config.NumberColumn("PHQ-9 Δ base", format="%+d"),
             "GAD-7 Δ prev": st.column_config.NumberColumn("GAD-7 Δ prev", format="%+d"),
             "GAD-7 Δ baseline": st.column_config.NumberColumn("GAD-7 Δ base", format="%+d"),
             "Visit overdue": st.column_config.CheckboxColumn("Visit overdue"),
+            "Next visit due": st.column_config.DateColumn("Next visit due", format="YYYY-MM-DD"),
+            "Last visit": st.column_config.DateColumn("Last visit", format="YYYY-MM-DD"),
             "Medications": st.column_config.TextColumn("Medications", width="large"),
         },
     )

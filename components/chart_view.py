@@ -8,6 +8,7 @@ import streamlit as st
 
 from components.forms import escape_markdown
 from components.timeline import RANGES, default_range, time_window, timeline_spec
+from components.visit_summary import render_visit_summary
 from db.engine import utcnow
 from db.permissions import Actor
 from db.queries.caseload import program_today
@@ -25,41 +26,40 @@ def render_header(header: ChartHeader, open_flags: pd.DataFrame) -> None:
             icon=":material/emergency:",
         )
     st.title(escape_markdown(header.display_name))  # a stored name is shown as typed, never as markdown
+    # Short on purpose: the visit summary below it has to fit above the fold at 1440x900.
     st.text(
-        f"{header.mrn} · {age_on(header.date_of_birth, today)} y · {header.sex} · lives in "
-        f"{header.state_of_residence} · phase: {header.program_phase} since {header.program_start_date}"
-        f" · next visit due: {header.next_visit_due or '—'}"
-        + (" (OVERDUE)" if header.next_visit_due is not None and header.next_visit_due < today else "")
+        f"{header.mrn} · {age_on(header.date_of_birth, today)} y · {header.sex} · phase: {header.program_phase}"
+        + ("" if header.telehealth_consent_date else " · NO TELEHEALTH CONSENT ON FILE")
     )
-    left, middle, right = st.columns(3)
-    with left:
-        st.caption("Diagnoses")
-        st.text(
-            "\n".join(f"{'★ ' if primary else ''}{code} {text}" for code, text, primary in header.diagnoses)
-            or "None recorded"
-        )
-        st.caption("Allergies")
-        st.text(
-            "\n".join(f"{substance}{f' ({reaction})' if reaction else ''}" for substance, reaction in header.allergies)
-            or "No known allergies"
-        )
-        st.caption("Clinical status (used by the safety checks)")
-        st.text(header.clinical_status())
-    with middle:
-        st.caption("Emergency contact")
-        st.text(header.emergency_contact or "None recorded")
-        st.caption("Crisis plan")
-        st.text(header.crisis_plan or "None recorded")
-    with right:
-        st.caption("Care team")
-        st.text(f"Prescriber: {header.prescriber_name or '—'}\nNurse: {header.nurse_name or '—'}")
-        st.caption("Pharmacy · primary care")
-        st.text(f"{header.preferred_pharmacy or '—'}\n{header.primary_care_clinician or '—'}")
-        st.caption("Telehealth consent")
-        if header.telehealth_consent_date:
-            st.text(str(header.telehealth_consent_date))
-        else:
-            st.warning("No telehealth consent on file")
+
+
+def render_header_details(header: ChartHeader) -> None:
+    """What the header used to show and a medication visit rarely needs, one click away."""
+    with st.expander("Diagnoses, contact, care team, pharmacy, consent"):
+        left, middle, right = st.columns(3)
+        with left:
+            st.caption("Diagnoses")
+            st.text(
+                "\n".join(f"{'★ ' if primary else ''}{code} {text}" for code, text, primary in header.diagnoses)
+                or "None recorded"
+            )
+            st.caption("Clinical status (used by the safety checks)")
+            st.text(header.clinical_status())
+            st.caption("Program")
+            st.text(f"{header.program_phase} since {header.program_start_date} · lives in {header.state_of_residence}")
+        with middle:
+            st.caption("Emergency contact")
+            st.text(header.emergency_contact or "None recorded")
+        with right:
+            st.caption("Care team")
+            st.text(f"Prescriber: {header.prescriber_name or '—'}\nNurse: {header.nurse_name or '—'}")
+            st.caption("Pharmacy · primary care")
+            st.text(f"{header.preferred_pharmacy or '—'}\n{header.primary_care_clinician or '—'}")
+            st.caption("Telehealth consent")
+            if header.telehealth_consent_date:
+                st.text(str(header.telehealth_consent_date))
+            else:
+                st.warning("No telehealth consent on file")
 
 
 def render_timeline(data: ChartData, *, key: str) -> None:
@@ -168,6 +168,113 @@ def render_vitals(data: ChartData) -> None:
         )
 
 
+DATE = "YYYY-MM-DD"
+DATETIME = "YYYY-MM-DD HH:mm"
+# Human labels for the chart's tables; a column not listed here is not shown (internal ids and versions).
+MEDICATION_COLUMNS = {
+    "drug": st.column_config.TextColumn("Medication"),
+    "dose": st.column_config.NumberColumn("Dose", format="%g"),
+    "unit": st.column_config.TextColumn("Unit"),
+    "frequency": st.column_config.TextColumn("Frequency"),
+    "daily_dose_mg": st.column_config.NumberColumn("Daily dose (mg)", format="%g"),
+    "start_date": st.column_config.DateColumn("Started", format=DATE),
+    "route": st.column_config.TextColumn("Route"),
+    "is_psychiatric": st.column_config.CheckboxColumn("Psychiatric"),
+    "source": st.column_config.TextColumn("Prescribed by (outside)"),
+    "last_fill_date": st.column_config.DateColumn("Last filled", format=DATE),
+    "quantity": st.column_config.NumberColumn("Quantity", format="%g"),
+    "days_supply": st.column_config.NumberColumn("Days' supply", format="%d"),
+    "status": st.column_config.TextColumn("Status"),
+    "stop_date": st.column_config.DateColumn("Stopped", format=DATE),
+    "stop_reason": st.column_config.TextColumn("Why stopped"),
+}
+DOSE_CHANGE_COLUMNS = {
+    "changed_at": st.column_config.DatetimeColumn("When", format=DATETIME),
+    "drug": st.column_config.TextColumn("Medication"),
+    "change_type": st.column_config.TextColumn("Change"),
+    "old_dose": st.column_config.NumberColumn("From dose", format="%g"),
+    "new_dose": st.column_config.NumberColumn("To dose", format="%g"),
+    "unit": st.column_config.TextColumn("Unit"),
+    "old_frequency": st.column_config.TextColumn("From frequency"),
+    "new_frequency": st.column_config.TextColumn("To frequency"),
+    "old_daily_mg": st.column_config.NumberColumn("From daily (mg)", format="%g"),
+    "new_daily_mg": st.column_config.NumberColumn("To daily (mg)", format="%g"),
+    "reason": st.column_config.TextColumn("Reason", width="medium"),
+    "override_reason": st.column_config.TextColumn("Safety override reason", width="medium"),
+    "author": st.column_config.TextColumn("By"),
+}
+SIDE_EFFECT_COLUMNS = {
+    "reported_at": st.column_config.DatetimeColumn("Reported", format=DATE),
+    "drug": st.column_config.TextColumn("Medication"),
+    "symptom": st.column_config.TextColumn("Symptom"),
+    "severity": st.column_config.TextColumn("Severity"),
+    "source": st.column_config.TextColumn("Reported by"),
+    "note": st.column_config.TextColumn("Note", width="large"),
+}
+LAB_ORDER_COLUMNS = {
+    "test": st.column_config.TextColumn("Test"),
+    "overdue": st.column_config.CheckboxColumn("Overdue"),
+    "due_by": st.column_config.DateColumn("Due by", format=DATE),
+    "drug": st.column_config.TextColumn("For medication"),
+    "reason": st.column_config.TextColumn("Why ordered", width="medium"),
+    "ordered_at": st.column_config.DatetimeColumn("Ordered", format=DATE),
+    "status": st.column_config.TextColumn("Status"),
+}
+LAB_RESULT_COLUMNS = {
+    "collected_on": st.column_config.DateColumn("Collected", format=DATE),
+    "test": st.column_config.TextColumn("Test"),
+    "value": st.column_config.NumberColumn("Result", format="%g"),
+    "unit": st.column_config.TextColumn("Unit"),
+    "interpretation": st.column_config.TextColumn("Interpretation"),
+    "is_abnormal": st.column_config.CheckboxColumn("Abnormal"),
+    "is_critical": st.column_config.CheckboxColumn("Critical"),
+    "ref_low": st.column_config.NumberColumn("Reference low", format="%g"),
+    "ref_high": st.column_config.NumberColumn("Reference high", format="%g"),
+}
+REFILL_COLUMNS = {
+    "requested_at": st.column_config.DatetimeColumn("Requested", format=DATE),
+    "drug": st.column_config.TextColumn("Medication"),
+    "status": st.column_config.TextColumn("Status"),
+    "quantity": st.column_config.NumberColumn("Quantity", format="%g"),
+    "days_supply": st.column_config.NumberColumn("Days' supply", format="%d"),
+    "is_early": st.column_config.CheckboxColumn("Early"),
+    "decision_reason": st.column_config.TextColumn("Decision reason", width="medium"),
+    "decided_at": st.column_config.DatetimeColumn("Decided", format=DATE),
+}
+FLAG_COLUMNS = {
+    "severity": st.column_config.TextColumn("Severity"),
+    "state": st.column_config.TextColumn("State"),
+    "kind": st.column_config.TextColumn("Flag"),
+    "summary": st.column_config.TextColumn("What raised it", width="large"),
+    "owner": st.column_config.TextColumn("Owner"),
+    "raised_at": st.column_config.DatetimeColumn("Raised", format=DATETIME),
+    "last_finding_at": st.column_config.DatetimeColumn("Last finding", format=DATETIME),
+    "finding_count": st.column_config.NumberColumn("Findings", format="%d"),
+    "resolved_at": st.column_config.DatetimeColumn("Resolved", format=DATETIME),
+}
+AMENDMENT_COLUMNS = {
+    "amended_at": st.column_config.DatetimeColumn("Amended", format=DATETIME),
+    "target_table": st.column_config.TextColumn("Record"),
+    "field": st.column_config.TextColumn("Field"),
+    "old_value": st.column_config.TextColumn("Was"),
+    "new_value": st.column_config.TextColumn("Now"),
+    "reason": st.column_config.TextColumn("Reason", width="medium"),
+    "author": st.column_config.TextColumn("By"),
+}
+
+
+def labelled_table(table: pd.DataFrame, columns: dict[str, object], *, key: str | None = None) -> None:
+    """A chart table with human labels, in the order given; internal columns (ids, versions) are left out."""
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key=key,
+        column_order=[column for column in columns if column in table.columns],
+        column_config=columns,
+    )
+
+
 def render_sections(data: ChartData) -> None:
     tabs = st.tabs(["Medications", "Side effects", "Labs", "Vitals", "Refills", "Visits", "Flags", "Amendments"])
     with tabs[0]:
@@ -177,42 +284,23 @@ def render_sections(data: ChartData) -> None:
             else data.prescriptions
         )
         st.subheader("Active medications")
-        st.dataframe(active.drop(columns=["id", "version"], errors="ignore"), hide_index=True, width="stretch")
+        labelled_table(active, MEDICATION_COLUMNS)
         st.subheader("Dose history")
-        st.dataframe(
-            data.dose_changes.drop(columns=["id", "prescription_id"], errors="ignore").sort_values(
-                "changed_at", ascending=False
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        labelled_table(data.dose_changes.sort_values("changed_at", ascending=False), DOSE_CHANGE_COLUMNS)
     with tabs[1]:
-        st.dataframe(
-            data.side_effects.drop(columns=["id"], errors="ignore").sort_values("reported_at", ascending=False),
-            hide_index=True,
-            width="stretch",
-        )
+        labelled_table(data.side_effects.sort_values("reported_at", ascending=False), SIDE_EFFECT_COLUMNS)
     with tabs[2]:
         st.subheader("Pending and overdue")
-        st.dataframe(data.lab_orders.drop(columns=["id", "version"], errors="ignore"), hide_index=True, width="stretch")
+        labelled_table(data.lab_orders, LAB_ORDER_COLUMNS)
         st.subheader("Results")
-        results = data.lab_results.drop(columns=["id"], errors="ignore").sort_values("collected_on", ascending=False)
-        st.dataframe(
-            results,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "is_abnormal": st.column_config.CheckboxColumn("Abnormal"),
-                "is_critical": st.column_config.CheckboxColumn("Critical"),
-            },
-        )
+        labelled_table(data.lab_results.sort_values("collected_on", ascending=False), LAB_RESULT_COLUMNS)
         trend = _level_trend(data.lab_results)
         if trend is not None:
             st.altair_chart(trend, width="stretch")
     with tabs[3]:
         render_vitals(data)
     with tabs[4]:
-        st.dataframe(data.refills.drop(columns=["id"], errors="ignore"), hide_index=True, width="stretch")
+        labelled_table(data.refills, REFILL_COLUMNS)
     with tabs[5]:
         for visit in data.visits.head(30).itertuples():
             with st.expander(
@@ -225,13 +313,9 @@ def render_sections(data: ChartData) -> None:
                 st.caption("Plan")
                 st.text(visit.plan_note or "—")
     with tabs[6]:
-        st.dataframe(
-            data.flags.drop(columns=["id", "severity_rank", "version"], errors="ignore"),
-            hide_index=True,
-            width="stretch",
-        )
+        labelled_table(data.flags, FLAG_COLUMNS)
     with tabs[7]:
-        st.dataframe(data.amendments, hide_index=True, width="stretch")
+        labelled_table(data.amendments, AMENDMENT_COLUMNS)
 
 
 def render_chart(actor: Actor, patient_id: int) -> tuple[ChartHeader, ChartData]:
@@ -239,5 +323,7 @@ def render_chart(actor: Actor, patient_id: int) -> tuple[ChartHeader, ChartData]
     data = chart_data(actor, patient_id)
     open_flags = data.flags[data.flags["state"] != "resolved"] if not data.flags.empty else data.flags
     render_header(header, open_flags)
+    render_visit_summary(header, data, today=program_today())
+    render_header_details(header)
     render_timeline(data, key=f"chart_{patient_id}")
     return header, data

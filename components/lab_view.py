@@ -28,7 +28,16 @@ def render_labs(actor: Actor) -> None:
         hide_index=True,
         width="stretch",
         key="lab_table",
-        column_config={"overdue": st.column_config.CheckboxColumn("Overdue")},
+        column_config={
+            "overdue": st.column_config.CheckboxColumn("Overdue"),
+            "due_by": st.column_config.DateColumn("Due by", format="YYYY-MM-DD"),
+            "patient": "Patient",
+            "mrn": "MRN",
+            "test": "Test",
+            "reason": st.column_config.TextColumn("Why ordered", width="medium"),
+            "drug": "For medication",
+            "ordered_at": st.column_config.DatetimeColumn("Ordered", format="YYYY-MM-DD"),
+        },
     )
     audited_csv_download(actor, table[COLUMNS], name="labs", key="labs_csv")
     if not actor.can("enter_lab_result"):

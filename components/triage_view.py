@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pandas as pd
 import streamlit as st
 
 from components.auth import session_fragment
-from components.forms import finish_form, show_notice, show_save_error, submission_token
+from components.forms import escape_markdown, finish_form, show_notice, show_save_error, submission_token
 from db.commands import EditConflict, InvalidInput
 from db.commands.flags import act_on_flag
 from db.permissions import Actor
@@ -20,7 +22,27 @@ ACTIONS = {
     "escalate": "Escalate to prescriber",
     "resolve": "Resolve",
 }
-QUEUE_COLUMNS = ["severity", "overdue", "age", "patient", "mrn", "kind", "summary", "state", "owner"]
+QUEUE_COLUMNS = ["severity", "overdue", "age", "patient", "chart", "kind", "summary", "state", "owner", "mrn"]
+CHART_PAGE = "pages/clinical/patient_chart.py"
+# Colour backs up the severity word, never replaces it (colour-blind safe); dark text stays legible on each.
+SEVERITY_BACKGROUND = {"urgent": "#f8b4b4", "high": "#fcd9a8", "moderate": "#fdf1b0", "low": "#e2e8f0"}
+SEVERITY_BADGES = {
+    "urgent": ":red-badge[:material/emergency: URGENT]",
+    "high": ":orange-badge[:material/warning: HIGH]",
+}
+QUEUE_COLUMN_CONFIG = {
+    "severity": st.column_config.TextColumn("Severity", help="urgent, high, moderate, low: most urgent first"),
+    "overdue": st.column_config.CheckboxColumn("Past target", help="Past its response-time target"),
+    "age": st.column_config.TextColumn("Waiting"),
+    "patient": st.column_config.TextColumn("Patient"),
+    # Relative link: the chart opens on the patient, with the crisis plan one click away in its summary.
+    "chart": st.column_config.LinkColumn("Chart", display_text="Open chart"),
+    "kind": st.column_config.TextColumn("Flag"),
+    "summary": st.column_config.TextColumn("What raised it", width="large"),
+    "state": st.column_config.TextColumn("State"),
+    "owner": st.column_config.TextColumn("Owner"),
+    "mrn": st.column_config.TextColumn("MRN"),
+}
 
 
 def format_age(minutes: int) -> str:
@@ -35,17 +57,28 @@ def queue_table(table: pd.DataFrame) -> pd.DataFrame:
     shown = table.copy()
     shown["age"] = shown["age_minutes"].map(format_age)
     shown["kind"] = shown["kind"].str.replace("_", " ")
+    shown["chart"] = [f"/chart?{urlencode({'patient': mrn})}" for mrn in shown["mrn"]]
     return shown[QUEUE_COLUMNS]
+
+
+def _severity_style(severity: object) -> str:
+    colour = SEVERITY_BACKGROUND.get(str(severity))
+    return f"background-color: {colour}; color: #1a202c; font-weight: 600" if colour else ""
+
+
+def severity_lines(table: pd.DataFrame, severity: str) -> list[str]:
+    """One plain-text line per flag of this severity, so they stand out above the table."""
+    flags = table[table["severity"] == severity]
+    return [
+        f"{severity.upper()} · {row.patient} ({row.mrn}) · {row.kind.replace('_', ' ')} · {row.state} · "
+        f"{format_age(int(row.age_minutes))} · owner: {row.owner if isinstance(row.owner, str) else 'none'}"
+        for row in flags.itertuples()
+    ]
 
 
 def urgent_lines(table: pd.DataFrame) -> list[str]:
     """One plain-text line per urgent flag, so they stand out above the table (and screen readers reach them)."""
-    urgent = table[table["severity"] == "urgent"]
-    return [
-        f"URGENT · {row.patient} ({row.mrn}) · {row.kind.replace('_', ' ')} · {row.state} · "
-        f"{format_age(int(row.age_minutes))} · owner: {row.owner if isinstance(row.owner, str) else 'none'}"
-        for row in urgent.itertuples()
-    ]
+    return severity_lines(table, "urgent")
 
 
 @session_fragment(run_every=REFRESH_SECONDS)
@@ -62,18 +95,18 @@ def live_queue(actor: Actor) -> None:
         " · ".join(f"{counts.get(s, 0)} {s}" for s in ("urgent", "high", "moderate", "low"))
         + f" · {overdue} past their response-time target · refreshes every {REFRESH_SECONDS} s"
     )
+    # Urgent and high flags first, each with a coloured badge carrying an icon and the word (colour-blind safe;
+    # not st.error, which this page keeps for save errors). The rest of the line is escaped database text.
+    for severity, badge in SEVERITY_BADGES.items():
+        for line in severity_lines(table, severity):
+            st.markdown(f"{badge} {escape_markdown(line.split(' · ', 1)[1])}")
     st.dataframe(
-        queue_table(table),
+        queue_table(table).style.map(_severity_style, subset=["severity"]),
         hide_index=True,
         width="stretch",
         key="triage_table",
-        column_config={
-            "overdue": st.column_config.CheckboxColumn("Overdue"),
-            "summary": st.column_config.TextColumn("What raised it", width="large"),
-        },
+        column_config=QUEUE_COLUMN_CONFIG,
     )
-    for line in urgent_lines(table):
-        st.text(line)
     if actor.can("triage_flag"):
         st.subheader("Act on a flag")
         action_panel(actor, table)
@@ -87,6 +120,12 @@ def action_panel(actor: Actor, table: pd.DataFrame) -> None:
     flag_id = st.selectbox("Flag", list(labels), format_func=labels.__getitem__, key="triage_flag")
     row = table[table["flag_id"] == flag_id].iloc[0]
     st.text(f"What raised it: {row['summary']}")
+    st.page_link(
+        CHART_PAGE,
+        label="Open this patient's chart and crisis plan",
+        icon=":material/open_in_new:",
+        query_params={"patient": str(row["mrn"])},
+    )
     action = st.radio("Action", list(ACTIONS), format_func=ACTIONS.__getitem__, horizontal=True, key="triage_action")
     note = st.text_area("Note (required to acknowledge, escalate or resolve)", max_chars=4000, key="triage_note")
     token = submission_token("triage_submission")

@@ -105,6 +105,7 @@ def chart_data(actor: Actor, patient_id: int, *, today: date | None = None, engi
                 Prescription.stop_date,
                 Prescription.stop_reason,
                 Prescription.is_psychiatric,
+                Prescription.source,
                 Prescription.quantity,
                 Prescription.days_supply,
                 Prescription.last_fill_date,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from db.engine import read_session, utcnow, write_session
-from db.models import AuditEvent, DoseChange, Flag, Patient, Prescription
+from db.models import Assessment, AuditEvent, DoseChange, Flag, Patient, Prescription
 from tests.app.conftest import PROJECT_ROOT, log_in, new_app
 from tests.factories import make_patient, make_team, make_user
 
@@ -116,3 +116,79 @@ def test_logging_a_visit_with_a_positive_self_harm_item_raises_an_urgent_flag(
         flags = session.scalars(select(Flag)).all()
     assert [(f.kind, f.severity, f.state) for f in flags] == [("self_harm", "urgent", "open")]
     assert any("URGENT self harm" in error.value for error in app.error)
+
+
+def test_visit_summary_shows_medications_latest_scores_and_open_flags(engine: Engine, chart_setup: dict) -> None:
+    own = chart_setup["own"]
+    now = utcnow()
+    with write_session(engine) as session:
+        for days_ago, total, severity in ((60, 20, "severe"), (30, 14, "moderate"), (2, 9, "mild")):
+            session.add(
+                Assessment(
+                    patient_id=own,
+                    instrument="PHQ-9",
+                    answers=[1] * 9,
+                    total=total,
+                    severity=severity,
+                    administered_at=now - timedelta(days=days_ago),
+                    source="visit",
+                )
+            )
+        session.add(
+            Prescription(
+                patient_id=own,
+                drug="lisinopril",
+                dose=10,
+                unit="mg",
+                frequency="once daily",
+                daily_dose_mg=10,
+                start_date=date.today() - timedelta(days=400),
+                is_psychiatric=False,
+                source="Dr Primary (PCP)",
+            )
+        )
+        session.add_all(
+            [
+                Flag(
+                    patient_id=own,
+                    kind="worsening_score",
+                    severity="high",
+                    severity_rank=1,
+                    cause="phq9",
+                    summary="PHQ-9 rose by 5",
+                ),
+                Flag(
+                    patient_id=own,
+                    kind="self_harm",
+                    severity="urgent",
+                    severity_rank=0,
+                    cause="item9",
+                    summary="PHQ-9 item 9 answered 2",
+                    owner_id=chart_setup["mine"].user_id,
+                ),
+            ]
+        )
+    app = _open_chart("dr_mine", "MRN-OWN")
+    assert not app.exception, app.exception
+    medications = next(table.value for table in app.dataframe if "Prescribed by" in table.value.columns)
+    assert list(medications.columns) == ["Medication", "Dose", "Since", "Prescribed by"]
+    assert medications.to_dict("records")[0]["Medication"] == "sertraline"
+    assert medications.to_dict("records")[0]["Dose"] == "50 mg once daily"
+    assert medications.to_dict("records")[1]["Prescribed by"] == "outside: Dr Primary (PCP)"
+    phq9 = next(metric for metric in app.metric if metric.label.startswith("PHQ-9"))
+    assert (phq9.value, phq9.delta) == ("9", "-5 since last") and phq9.label.startswith("PHQ-9 · mild · ")
+    assert any(caption.value == "Baseline 20 · change from baseline -11" for caption in app.caption)
+    flags_text = next(text.value for text in app.text if "self harm" in text.value and "owner:" in text.value)
+    urgent_line, high_line = flags_text.splitlines()
+    assert urgent_line.startswith("URGENT · self harm · open · owner: ")
+    assert high_line.startswith("HIGH · worsening score · open · owner: none")
+    # The urgent banner above the title stays.
+    assert any("URGENT self harm" in error.value for error in app.error)
+
+
+def test_chart_tables_use_human_labels_and_hide_internal_columns(engine: Engine, chart_setup: dict) -> None:
+    app = _open_chart("dr_mine", "MRN-OWN")
+    assert not app.exception, app.exception
+    medications = next(frame.proto for frame in app.dataframe if list(frame.proto.column_order[:2]) == ["drug", "dose"])
+    assert "id" not in medications.column_order and "version" not in medications.column_order
+    assert '"label": "Daily dose (mg)"' in medications.columns and '"label": "Psychiatric"' in medications.columns

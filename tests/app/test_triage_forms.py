@@ -139,3 +139,16 @@ def test_acknowledging_without_a_note_saves_nothing_and_names_the_field(engine: 
     assert not app.success
     assert _flag_events(engine) == [] and _triage_audit(engine) == []
     assert [f.version for f in rows(engine, Flag)] == [1, 1]
+
+
+def test_queue_labels_severity_with_a_word_and_links_each_flag_to_the_chart(engine: Engine, flags: dict) -> None:
+    app = _triage_page()
+    table = next(frame.value for frame in app.dataframe if "chart" in frame.value.columns)
+    assert list(table["severity"]) == ["urgent", "high"]
+    assert list(table["chart"]) == ["/chart?patient=MRN-TRIAGE"] * 2
+    assert "flag_id" not in table.columns and "version" not in table.columns
+    badges = [block.value for block in app.markdown if "-badge[" in block.value]
+    assert badges[0].startswith(":red-badge[:material/emergency: URGENT]") and "self harm" in badges[0]
+    assert badges[1].startswith(":orange-badge[:material/warning: HIGH]") and "severe side effect" in badges[1]
+    links = [element.proto for element in app.get("page_link") if "crisis plan" in element.proto.label]
+    assert [(link.page, link.query_string) for link in links] == [("chart", "patient=MRN-TRIAGE")]
