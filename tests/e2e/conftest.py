@@ -61,12 +61,64 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str) -> 
         process.terminate()
         print((workdir / "app.log").read_text()[-4000:])
         raise
+    _ensure_pending_refills(e2e_database_url)
     yield base_url
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def _ensure_pending_refills(database_url: str, per_prescriber: int = 4) -> None:
+    """Several browser tests decide or read refill requests of the demo caseloads; how many the seed leaves
+    pending depends on its random draw, so each demo prescriber gets at least ``per_prescriber`` pending
+    requests for active, non-controlled program prescriptions (test data, written before any test runs)."""
+    from sqlalchemy import func, select
+
+    import clinical
+    from db.engine import make_engine, utcnow
+    from db.models import Patient, Prescription, RefillRequest, User
+
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        prescribers = connection.execute(select(User.id).where(User.role == "prescriber")).scalars().all()
+        for prescriber_id in prescribers:
+            pending = connection.execute(
+                select(func.count())
+                .select_from(RefillRequest)
+                .join(Patient, Patient.id == RefillRequest.patient_id)
+                .where(Patient.prescriber_id == prescriber_id, RefillRequest.status == "pending")
+            ).scalar_one()
+            candidates = connection.execute(
+                select(Prescription.id, Prescription.patient_id, Prescription.drug)
+                .join(Patient, Patient.id == Prescription.patient_id)
+                .where(
+                    Patient.prescriber_id == prescriber_id,
+                    Patient.program_phase != "discharged",
+                    Prescription.status == "active",
+                    Prescription.is_psychiatric.is_(True),
+                    ~Prescription.id.in_(
+                        select(RefillRequest.prescription_id).where(RefillRequest.status == "pending")
+                    ),
+                )
+                .order_by(Prescription.id)
+            ).all()
+            plain = [row for row in candidates if clinical.drug_schedule(row.drug) is None]
+            for row in plain[: max(0, per_prescriber - pending)]:
+                connection.execute(
+                    RefillRequest.__table__.insert().values(
+                        patient_id=row.patient_id,
+                        prescription_id=row.id,
+                        requested_at=utcnow(),
+                        source="pharmacy",
+                        quantity=30,
+                        days_supply=30,
+                        status="pending",
+                        version=1,
+                    )
+                )
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

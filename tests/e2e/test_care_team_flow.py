@@ -68,7 +68,7 @@ def test_urgent_flag_reaches_the_nurse_live_and_the_prescriber_sees_it_acknowled
     log_in(nurse, app_url, "nurse")
     nurse.get_by_role("heading", name="Triage queue").filter(visible=True).first.wait_for()
     nurse.get_by_role("heading", name="Act on a flag").filter(visible=True).first.wait_for()
-    assert nurse.get_by_text(re.compile(rf"^URGENT · .*\({mrn}\) · self harm")).count() == 0
+    assert nurse.get_by_text(re.compile(rf"URGENT.*\({mrn}\) · self harm")).count() == 0
 
     prescriber = new_page()
     log_in(prescriber, app_url, "prescriber")
@@ -101,7 +101,7 @@ def test_urgent_flag_reaches_the_nurse_live_and_the_prescriber_sees_it_acknowled
     prescriber.get_by_text(re.compile(r"^URGENT self harm \(open\)")).filter(visible=True).first.wait_for()
 
     # The nurse never reloads: the queue refreshes itself (every 15 s) and shows the new urgent flag.
-    urgent_line = nurse.get_by_text(re.compile(rf"^URGENT · .*\({mrn}\) · self harm · open · .* · owner: none$"))
+    urgent_line = nurse.get_by_text(re.compile(rf"URGENT.*\({mrn}\) · self harm · open · .* · owner: none$"))
     urgent_line.filter(visible=True).first.wait_for(timeout=45_000)
     screenshot(nurse, "triage_new_urgent_flag")
 
@@ -112,7 +112,7 @@ def test_urgent_flag_reaches_the_nurse_live_and_the_prescriber_sees_it_acknowled
     nurse.get_by_role("button", name="Save", exact=True).filter(visible=True).first.click()
     nurse.get_by_text(re.compile(r"^Take ownership: done for ")).filter(visible=True).first.wait_for()
     nurse.get_by_text(
-        re.compile(rf"^URGENT · .*\({mrn}\) · self harm · open · .* · owner: {re.escape(nurse_name)}$")
+        re.compile(rf"URGENT.*\({mrn}\) · self harm · open · .* · owner: {re.escape(nurse_name)}$")
     ).filter(visible=True).first.wait_for()
 
     nurse.get_by_text("Acknowledge", exact=True).filter(visible=True).first.click()

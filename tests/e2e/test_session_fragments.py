@@ -123,6 +123,6 @@ def test_an_untouched_triage_tab_reaches_the_idle_timeout_while_it_refreshes(
     # Now nobody touches the tab for over a minute: the next refresh shows the login page, not the queue.
     _set_last_seen(engine, session_id, 70)
     _wait_for_login_page(page)
-    assert page.get_by_text(re.compile(r"^URGENT · ")).count() == 0
+    assert page.get_by_text(re.compile(r"URGENT.* · owner: ")).count() == 0
     with read_session(engine) as session:
         assert session.get(AuthSession, session_id).revoked_reason == "idle timeout"

@@ -39,7 +39,9 @@ def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         # The first server migrates and seeds; the second starts on the already-prepared database.
         for label in ("a", "b"):
             port = free_port()
-            process = start_app(url, port, Path(workdir) / f"server-{label}.log")
+            # One administrator creates the account here, with no second approver: approval is off, as in a
+            # one-person demo (tests/db/test_accounts.py covers approval across servers' shared database).
+            process = start_app(url, port, Path(workdir) / f"server-{label}.log", {"ACCOUNT_APPROVAL": "off"})
             processes.append(process)
             base = f"http://127.0.0.1:{port}"
             wait_for_health(base, process, timeout=120)
@@ -77,7 +79,8 @@ def test_a_user_created_on_one_server_logs_in_on_the_other(two_servers, new_page
     # The role picker keeps its default (prescriber), so the new user lands on an empty caseload.
     prescriber = new_page()
     log_in(prescriber, server_b, "new.prescriber", "a long new passphrase")
-    prescriber.get_by_role("heading", name="Caseload").filter(visible=True).first.wait_for()
+    # An administrator set the password, so server B asks for the user's own before anything else.
+    prescriber.get_by_role("heading", name="Change your password").filter(visible=True).first.wait_for()
     prescriber.get_by_text("New Prescriber, MD").filter(visible=True).first.wait_for()
     assert prescriber.get_by_role("heading", name="Users").count() == 0
 
