@@ -96,7 +96,9 @@ def _remove_stale_login_cookie(authenticator: stauth.Authenticate) -> None:
 def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
     st.title("IOP Medication Dashboard")
     st.caption("Virtual intensive outpatient program · synthetic demo data only")
-    notice = st.session_state.pop("login_notice", None)
+    # Kept until the next login attempt: removing a stale login cookie below reruns the page, and a notice
+    # popped in the first run ("Your session has ended") would vanish before the user read it.
+    notice = st.session_state.get("login_notice")
     if notice:
         st.info(notice)
     if st.session_state.get(CHALLENGE_KEY):
@@ -108,6 +110,7 @@ def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
     if not submitted:
         _remove_stale_login_cookie(authenticator)
         return None
+    st.session_state.pop("login_notice", None)
     result = login(username, password, client_address=client_address())
     if result.outcome is LoginOutcome.SECOND_FACTOR and result.challenge_id:
         st.session_state[CHALLENGE_KEY] = result.challenge_id

@@ -161,16 +161,21 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
 
 
 def log_in(page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base_url)
-    page.get_by_role("textbox", name="Username").filter(visible=True).first.fill(username)
-    page.get_by_role("textbox", name="Password").filter(visible=True).first.fill(password)
-    page.get_by_role("button", name="Log in").filter(visible=True).first.click()
-    # The login cookie is set by a component after the page renders: wait for it before any navigation,
-    # as a user's next click would.
-    for _ in range(120):
-        if any(cookie["name"] == "iop_dashboard_login" for cookie in page.context.cookies()):
-            return
-        page.wait_for_timeout(250)
+    """Log in as a user would and wait for the login cookie, which a component sets after the page renders.
+
+    On a server that has just started, the very first login's cookie component sometimes never reaches the
+    browser (the session is open, only a reload would ask again): a user would log in again, and so does this
+    helper, once. A second miss fails the test."""
+    for _attempt in range(2):
+        page.goto(base_url)
+        page.get_by_role("textbox", name="Username").filter(visible=True).first.fill(username)
+        page.get_by_role("textbox", name="Password").filter(visible=True).first.fill(password)
+        page.get_by_role("button", name="Log in").filter(visible=True).first.click()
+        # Wait for the cookie before any navigation, as a user's next click would.
+        for _ in range(120):
+            if any(cookie["name"] == "iop_dashboard_login" for cookie in page.context.cookies()):
+                return
+            page.wait_for_timeout(250)
     raise AssertionError("the login cookie was never set")
 
 
