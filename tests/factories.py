@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from db.auth import actor_for
 from db.engine import utcnow, write_session
-from db.models import Patient, Prescription, RefillRequest, Team, User
+from db.models import Flag, Patient, Prescription, RefillRequest, Team, User
 from db.permissions import Actor
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -120,3 +120,29 @@ def make_refill_request(engine: Engine, patient_id: int, *, drug: str = "sertral
         session.add(request)
         session.flush()
         return request.id
+
+
+SELF_HARM = ("self_harm", "urgent", "self_harm", "PHQ-9 item 9 answered 1")
+SEVERE_NAUSEA = ("severe_side_effect", "high", "side_effect:nausea", "severe nausea on sertraline")
+
+
+def make_flag(engine: Engine, patient_id: int, finding: tuple[str, str, str, str], *, age: timedelta) -> int:
+    """An open flag raised ``age`` ago; ``finding`` is (kind, severity, cause, summary), e.g. SELF_HARM."""
+    import clinical
+
+    kind, severity, cause, summary = finding
+    with write_session(engine) as session:
+        flag = Flag(
+            patient_id=patient_id,
+            kind=kind,
+            severity=severity,
+            severity_rank=clinical.SEVERITY_ORDER.index(severity),
+            cause=cause,
+            summary=summary,
+            state="open",
+            is_open=True,
+            raised_at=utcnow() - age,
+        )
+        session.add(flag)
+        session.flush()
+        return flag.id

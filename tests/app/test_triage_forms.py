@@ -9,10 +9,9 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from components.triage_view import ACTIONS
-from db.engine import utcnow, write_session
 from db.models import AuditEvent, Flag, FlagEvent
 from tests.app.conftest import PROJECT_ROOT, log_in, new_app, rows, shown
-from tests.factories import make_patient, make_team, make_user
+from tests.factories import SELF_HARM, SEVERE_NAUSEA, make_flag, make_patient, make_team, make_user
 
 TRIAGE = str(PROJECT_ROOT / "pages/nurse/triage.py")
 # The state each action leaves an open flag in.
@@ -25,33 +24,9 @@ def flags(engine: Engine) -> dict:
     nurse = make_user(engine, "nurse", team_id=team, username="rn_triage")
     prescriber = make_user(engine, "prescriber", team_id=team)
     patient = make_patient(engine, prescriber=prescriber, nurse=nurse, mrn="MRN-TRIAGE")
-    with write_session(engine) as session:
-        urgent = Flag(
-            patient_id=patient,
-            kind="self_harm",
-            severity="urgent",
-            severity_rank=0,
-            cause="self_harm",
-            summary="PHQ-9 item 9 answered 1",
-            state="open",
-            is_open=True,
-            raised_at=utcnow() - timedelta(minutes=10),
-        )
-        high = Flag(
-            patient_id=patient,
-            kind="severe_side_effect",
-            severity="high",
-            severity_rank=1,
-            cause="side_effect:nausea",
-            summary="severe nausea on sertraline",
-            state="open",
-            is_open=True,
-            raised_at=utcnow() - timedelta(hours=2),
-        )
-        session.add_all([urgent, high])
-        session.flush()
-        ids = (urgent.id, high.id)
-    return dict(nurse=nurse, patient=patient, urgent=ids[0], high=ids[1])
+    urgent = make_flag(engine, patient, SELF_HARM, age=timedelta(minutes=10))
+    high = make_flag(engine, patient, SEVERE_NAUSEA, age=timedelta(hours=2))
+    return dict(nurse=nurse, patient=patient, urgent=urgent, high=high)
 
 
 def _triage_page() -> AppTest:

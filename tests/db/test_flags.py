@@ -10,10 +10,10 @@ from sqlalchemy import Engine, select
 
 from db.commands import EditConflict, InvalidInput
 from db.commands.flags import act_on_flag
-from db.engine import read_session, utcnow, write_session
+from db.engine import read_session
 from db.models import AuditEvent, Flag, FlagEvent
 from db.queries.queues import triage_queue
-from tests.factories import make_patient, make_team, make_user
+from tests.factories import SELF_HARM, SEVERE_NAUSEA, make_flag, make_patient, make_team, make_user
 
 
 @pytest.fixture
@@ -24,34 +24,10 @@ def setup(engine: Engine) -> dict:
     nurse2 = make_user(engine, "nurse", team_id=team)
     outsider = make_user(engine, "nurse", team_id=make_team(engine))
     patient = make_patient(engine, prescriber=prescriber, nurse=nurse)
-    with write_session(engine) as session:
-        flag = Flag(
-            patient_id=patient,
-            kind="severe_side_effect",
-            severity="high",
-            severity_rank=1,
-            cause="side_effect:x",
-            summary="severe nausea on sertraline",
-            state="open",
-            is_open=True,
-            raised_at=utcnow() - timedelta(hours=9),
-        )
-        fresh = Flag(
-            patient_id=patient,
-            kind="self_harm",
-            severity="urgent",
-            severity_rank=0,
-            cause="self_harm",
-            summary="PHQ-9 item 9 answered 1",
-            state="open",
-            is_open=True,
-            raised_at=utcnow() - timedelta(minutes=10),
-        )
-        session.add_all([flag, fresh])
-        session.flush()
-        ids = (flag.id, fresh.id)
+    flag = make_flag(engine, patient, SEVERE_NAUSEA, age=timedelta(hours=9))
+    fresh = make_flag(engine, patient, SELF_HARM, age=timedelta(minutes=10))
     return dict(
-        prescriber=prescriber, nurse=nurse, nurse2=nurse2, outsider=outsider, patient=patient, flag=ids[0], fresh=ids[1]
+        prescriber=prescriber, nurse=nurse, nurse2=nurse2, outsider=outsider, patient=patient, flag=flag, fresh=fresh
     )
 
 

@@ -18,7 +18,7 @@ from db.commands.visits import VisitInput, log_visit
 from db.engine import read_session, utcnow, write_session
 from db.models import AuditEvent, AuthSession, Flag, Patient, User, Visit
 from db.permissions import Actor, PermissionDenied
-from tests.factories import TEST_PASSWORD, make_patient, make_team, make_user
+from tests.factories import SELF_HARM, TEST_PASSWORD, make_flag, make_patient, make_team, make_user
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CALM_PHQ9 = [0] * 9
@@ -32,21 +32,7 @@ def care_team(engine: Engine) -> dict:
     nurse = make_user(engine, "nurse", team_id=team, username="nell.nurse")
     admin = make_user(engine, "admin", username="ada.admin")
     patient = make_patient(engine, prescriber=prescriber, nurse=nurse)
-    with write_session(engine) as session:
-        flag = Flag(
-            patient_id=patient,
-            kind="self_harm",
-            severity="urgent",
-            severity_rank=0,
-            cause="self_harm",
-            summary="PHQ-9 item 9 answered 1",
-            state="open",
-            is_open=True,
-            raised_at=utcnow() - timedelta(minutes=10),
-        )
-        session.add(flag)
-        session.flush()
-        flag_id = flag.id
+    flag_id = make_flag(engine, patient, SELF_HARM, age=timedelta(minutes=10))
     return dict(prescriber=prescriber, nurse=nurse, admin=admin, patient=patient, flag=flag_id)
 
 
