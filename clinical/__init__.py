@@ -66,6 +66,7 @@ from clinical.scales import (
     TreatmentOutcome,
     canonical_instrument,
     instrument_info,
+    outcome_instruments,
     score_instrument,
     treatment_outcome,
 )
@@ -127,6 +128,7 @@ __all__ = [
     "lab_tests",
     "medication_ingredients",
     "monitoring_labs",
+    "outcome_instruments",
     "refill_is_early",
     "reproductive_safety",
     "resolve_drug",

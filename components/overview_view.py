@@ -20,6 +20,7 @@ from db.queries.program import (
     outcomes,
     overview_by,
     patient_metrics,
+    program_figures,
     refill_turnaround,
 )
 
@@ -37,15 +38,16 @@ def render_overview(actor: Actor) -> None:
     )
     admitted_from = filters[1].date_input("Admitted from", value=today - timedelta(days=365), key="overview_from")
     admitted_to = filters[2].date_input("Admitted to", value=today, key="overview_to")
-    metrics = patient_metrics(actor, phases=phases or None, admitted_from=admitted_from, admitted_to=admitted_to)
+    filters = {"phases": phases or None, "admitted_from": admitted_from, "admitted_to": admitted_to}
+    figures = program_figures(actor, **filters)  # type: ignore[arg-type]
     turnaround = refill_turnaround(actor, since=utcnow() - timedelta(days=90))
-    totals = metrics[list(METRICS)].sum() if not metrics.empty else None
+    totals = figures[list(METRICS)].sum() if not figures.empty else None
     if totals is not None:
         cards = st.columns(6)
         for column, (metric, label) in zip(cards, list(METRICS.items())[:1] + list(METRICS.items())[2:7], strict=False):
             column.metric(label, int(totals[metric]))
-    by_prescriber = overview_by(metrics, "prescriber", turnaround)
-    by_nurse = overview_by(metrics, "nurse")
+    by_prescriber = overview_by(figures, "prescriber", turnaround)
+    by_nurse = overview_by(figures, "nurse")
     st.subheader("By prescriber")
     st.dataframe(by_prescriber, hide_index=True, width="stretch", key="overview_prescribers")
     audited_csv_download(actor, by_prescriber, name="overview_by_prescriber", key="overview_prescribers_csv")
@@ -56,13 +58,17 @@ def render_overview(actor: Actor) -> None:
     st.subheader("Drill down")
     columns = st.columns(3)
     group = columns[0].radio("Group", ["prescriber", "nurse"], horizontal=True, key="drill_group")
-    names = sorted(metrics[group].unique()) if not metrics.empty else []
-    name = columns[1].selectbox(group.title(), names, key="drill_name")
+    # Staff by id (a name may be shared), shown by name; None is the unassigned patients.
+    names = dict(zip(figures[f"{group}_id"], figures[group], strict=True)) if not figures.empty else {}
+    staff_ids = sorted(names, key=lambda uid: (names[uid], uid or 0))
+    staff_id = columns[1].selectbox(group.title(), staff_ids, format_func=names.__getitem__, key="drill_name")
     metric = columns[2].selectbox("Figure", list(METRICS), format_func=METRICS.__getitem__, key="drill_metric")
-    if name:
-        patients = drill_down(metrics, group, name, metric)
+    if staff_ids and staff_id in names:
+        # Only the chosen caseload's patients are read.
+        metrics = patient_metrics(actor, staff_member=(group, staff_id), **filters)  # type: ignore[arg-type]
+        patients = drill_down(metrics, group, names[staff_id], metric)
         st.caption(
-            f"{len(patients)} patients behind “{METRICS[metric]}” for {escape_markdown(name)}. "
+            f"{len(patients)} patients behind “{METRICS[metric]}” for {escape_markdown(names[staff_id])}. "
             "Select one to open the chart."
         )
         event = st.dataframe(
