@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-import altair as alt
+import pandas as pd
 import streamlit as st
 
 from components.downloads import audited_csv_download
@@ -61,9 +62,17 @@ def render_overview(actor: Actor) -> None:
     # Staff by id (a name may be shared), shown by name; None is the unassigned patients.
     names = dict(zip(figures[f"{group}_id"], figures[group], strict=True)) if not figures.empty else {}
     staff_ids = sorted(names, key=lambda uid: (names[uid], uid or 0))
-    staff_id = columns[1].selectbox(group.title(), staff_ids, format_func=names.__getitem__, key="drill_name")
+    # Nothing chosen at first: a caseload's patients are read only when someone asks for them.
+    staff_id = columns[1].selectbox(
+        group.title(),
+        staff_ids,
+        index=None,
+        format_func=names.__getitem__,
+        placeholder=f"Choose a {group}",
+        key="drill_name",
+    )
     metric = columns[2].selectbox("Figure", list(METRICS), format_func=METRICS.__getitem__, key="drill_metric")
-    if staff_ids and staff_id in names:
+    if staff_id in names:
         # Only the chosen caseload's patients are read.
         metrics = patient_metrics(actor, staff_member=(group, staff_id), **filters)  # type: ignore[arg-type]
         patients = drill_down(metrics, group, names[staff_id], metric)
@@ -104,21 +113,33 @@ def render_outcomes(actor: Actor, **filters: object) -> None:
             audited_csv_download(actor, per_prescriber, name=f"outcomes_{instrument}", key=f"outcomes_{instrument}_csv")
         with right:
             if not by_month.empty:
-                long = by_month.melt(
-                    id_vars=["admission_month", "patients"],
-                    value_vars=["response %", "remission %"],
-                    var_name="outcome",
-                    value_name="percent",
-                )
-                chart = (
-                    alt.Chart(long)
-                    .mark_line(point=True)
-                    .encode(
-                        x=alt.X("admission_month:O", title="Month of admission"),
-                        y=alt.Y("percent:Q", title="% of patients", scale=alt.Scale(domain=[0, 100])),
-                        color=alt.Color("outcome:N", title=None),
-                        tooltip=["admission_month:O", "outcome:N", "percent:Q", "patients:Q"],
-                    )
-                    .properties(height=220, title=f"{instrument} response and remission by month of admission")
-                )
-                st.altair_chart(chart, width="stretch")
+                st.vega_lite_chart(spec=outcome_trend_spec(instrument, by_month), width="stretch")
+
+
+def outcome_trend_spec(instrument: str, by_month: pd.DataFrame) -> dict[str, Any]:
+    """Response and remission by month of admission, as a Vega-Lite spec written out (Altair's validation of
+    the same chart took longer than the figures behind it)."""
+    values = [
+        {"admission_month": month, "patients": int(patients), "outcome": outcome, "percent": float(percent)}
+        for month, patients, response, remission in by_month[
+            ["admission_month", "patients", "response %", "remission %"]
+        ].itertuples(index=False, name=None)
+        for outcome, percent in (("response %", response), ("remission %", remission))
+    ]
+    return {
+        "data": {"values": values},
+        "mark": {"type": "line", "point": True},
+        "height": 220,
+        "title": f"{instrument} response and remission by month of admission",
+        "encoding": {
+            "x": {"field": "admission_month", "type": "ordinal", "title": "Month of admission"},
+            "y": {"field": "percent", "type": "quantitative", "title": "% of patients", "scale": {"domain": [0, 100]}},
+            "color": {"field": "outcome", "type": "nominal", "title": None},
+            "tooltip": [
+                {"field": "admission_month", "type": "ordinal"},
+                {"field": "outcome", "type": "nominal"},
+                {"field": "percent", "type": "quantitative"},
+                {"field": "patients", "type": "quantitative"},
+            ],
+        },
+    }

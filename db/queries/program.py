@@ -247,15 +247,27 @@ def patient_metrics(
 
 
 def overview_by(figures: pd.DataFrame, group: str, turnaround: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Sum the figures per prescriber or per nurse (``group`` is "prescriber" or "nurse"); ``figures`` are
-    ``program_figures``' pair rows (or ``patient_metrics``' patient rows: the sums are the same)."""
+    """Sum the figures per prescriber or per nurse (``group`` is "prescriber" or "nurse"), sorted by name;
+    ``figures`` are ``program_figures``' pair rows (or ``patient_metrics``' patient rows: the sums are the same).
+    Summed in Python: a pandas group-by on text keys cost more than the SQL behind these few hundred rows."""
+    columns = [group, *METRICS.values()]
     if figures.empty:
-        return pd.DataFrame(columns=[group, *METRICS.values()])
-    table = figures.groupby(group)[list(METRICS)].sum()
-    table["phq9_last_30_days"] = (100 * table["phq9_last_30_days"] / table["active_patients"].clip(lower=1)).round(1)
+        return pd.DataFrame(columns=columns)
+    sums: dict[str, list[int]] = {}
+    for name, *values in figures[[group, *METRICS]].itertuples(index=False, name=None):
+        total = sums.setdefault(name, [0] * len(METRICS))
+        for index, value in enumerate(values):
+            total[index] += int(value)
+    position = list(METRICS).index("phq9_last_30_days")
+    rows = []
+    for name in sorted(sums):
+        values: list[Any] = list(sums[name])
+        values[position] = round(100 * values[position] / max(values[0], 1), 1)
+        rows.append([name, *values])
+    table = pd.DataFrame(rows, columns=[group, *METRICS])
     if turnaround is not None and group == "prescriber":
-        table = table.join(turnaround.set_index("prescriber"), how="left")
-    return table.reset_index().rename(columns={**METRICS, "phq9_last_30_days": "% with PHQ-9 in last 30 days"})
+        table = table.merge(turnaround, on="prescriber", how="left")
+    return table.rename(columns={**METRICS, "phq9_last_30_days": "% with PHQ-9 in last 30 days"})
 
 
 def drill_down(metrics: pd.DataFrame, group: str, name: str, metric: str) -> pd.DataFrame:
@@ -353,13 +365,26 @@ def outcomes(
 def outcome_rates(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     """Share of patients with response and remission (percent, one decimal), overall or per ``by``, from the
     counts ``outcomes`` returns (patients without a prescriber count only in the overall rate)."""
-    if table.empty or not table["patients"].sum():
-        return pd.DataFrame(columns=([by] if by else []) + ["patients", "response %", "remission %"])
-    grouped = table.groupby(by) if by else table.assign(_all="program").groupby("_all")
-    rates = grouped[["patients", "responses", "remissions"]].sum()
-    rates["response %"] = (100 * rates.pop("responses") / rates["patients"]).round(1)
-    rates["remission %"] = (100 * rates.pop("remissions") / rates["patients"]).round(1)
-    return rates.reset_index().rename(columns={"_all": "scope"})
+    key = by or "scope"
+    columns = [key, "patients", "response %", "remission %"]
+    counts: dict[Any, list[int]] = {}
+    if not table.empty:
+        keys = table[by] if by else ["program"] * len(table)
+        for name, patients, responses, remissions in zip(
+            keys, table["patients"], table["responses"], table["remissions"], strict=True
+        ):
+            if name is None or (isinstance(name, float) and name != name):  # no prescriber: overall rate only
+                continue
+            total = counts.setdefault(name, [0, 0, 0])
+            total[0] += int(patients)
+            total[1] += int(responses)
+            total[2] += int(remissions)
+    rows = [
+        [name, patients, round(100 * responses / patients, 1), round(100 * remissions / patients, 1)]
+        for name, (patients, responses, remissions) in sorted(counts.items())
+        if patients
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def audit_events(
