@@ -108,19 +108,22 @@ def _bench_users(engine: Engine) -> dict[str, tuple[str, dict[str, str]]]:
         ).scalar_one()
         username = connection.execute(select(User.username).where(User.id == prescriber)).scalar_one()
         caseload = (Patient.prescriber_id == prescriber, Patient.program_phase != "discharged")
-        long = connection.execute(
+        long, warm_long = connection.execute(
             select(Patient.mrn)
             .join(Assessment, Assessment.patient_id == Patient.id)
             .where(*caseload)
             .group_by(Patient.mrn)
             .order_by(func.count().desc(), Patient.mrn)
-            .limit(1)
-        ).scalar_one()
-        short = connection.execute(
-            select(Patient.mrn).where(*caseload).order_by(Patient.program_start_date.desc(), Patient.mrn).limit(1)
-        ).scalar_one()
+            .limit(2)
+        ).scalars()
+        short, warm_short = connection.execute(
+            select(Patient.mrn).where(*caseload).order_by(Patient.program_start_date.desc(), Patient.mrn).limit(2)
+        ).scalars()
     return {
-        "prescriber": (username, {"long": long, "short": short}),
+        "prescriber": (
+            username,
+            {"long": long, "short": short, "warm-up long": warm_long, "warm-up short": warm_short},
+        ),
         "nurse": (nurse, {}),
         "supervisor": (supervisor, {}),
     }
@@ -187,6 +190,19 @@ def bench_backend(backend: str, url: str, patients: int, *, runs: int) -> tuple[
     results: list[PageResult] = []
     login_ms: dict[str, float] = {}
     try:
+        # A warm-up session per role with other patients, as a server that has run for a while has: every page
+        # module imported, Streamlit's and the app's process-wide caches filled. "Cold" below is then a user's
+        # first view of the page and patient in a new session, not the process's first import.
+        for role, pages in ROLE_PAGES.items():
+            username, mrns = users[role]
+            app = AppTest.from_file(APP, default_timeout=300)
+            app.secrets["auth"] = {"cookie_key": secrets.token_urlsafe(48)}
+            _log_in(app, username)
+            for _page, path, which in pages:
+                if which:
+                    app.query_params["patient"] = mrns[f"warm-up {which}"]
+                app.switch_page(path)
+                app.run()
         for role, pages in ROLE_PAGES.items():
             username, mrns = users[role]
             app = AppTest.from_file(APP, default_timeout=300)

@@ -654,6 +654,8 @@ class PatientMeasureSummary(Base):
     baseline_at: Mapped[datetime | None] = mapped_column(DateTime)
     latest_total: Mapped[int | None] = mapped_column(Integer)
     latest_at: Mapped[datetime | None] = mapped_column(DateTime)
+    latest_severity: Mapped[str | None] = mapped_column(String(30))
+    previous_total: Mapped[int | None] = mapped_column(Integer)  # the score before the latest (caseload's change)
     # The newest current administration, scored or not ("PHQ-9 in the last 30 days").
     last_administered_at: Mapped[datetime | None] = mapped_column(DateTime)
     percent_reduction: Mapped[float | None] = mapped_column(Float)

@@ -106,13 +106,13 @@ def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now
 
 
 def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, instrument: str) -> list[dict[str, Any]]:
-    """First and latest current scored administration of ``instrument`` per patient (index seeks, as the
-    overview's outcomes did), and the newest current administration scored or not."""
+    """First, latest and previous current scored administration of ``instrument`` per patient (index seeks, as
+    the overview's outcomes did), and the newest current administration scored or not."""
     scored = (A.patient_id == Patient.id, A.instrument == instrument, A.total.is_not(None), current_assessment())
 
-    def edge(*, newest: bool) -> Any:
+    def edge(*, newest: bool, skip: int = 0) -> Any:
         order = (A.administered_at.desc(), A.id.desc()) if newest else (A.administered_at, A.id)
-        return select(A.id).where(*scored).order_by(*order).limit(1).correlate(Patient).scalar_subquery()
+        return select(A.id).where(*scored).order_by(*order).limit(1).offset(skip).correlate(Patient).scalar_subquery()
 
     last_administered = (
         select(func.max(A.administered_at))
@@ -125,12 +125,13 @@ def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, ins
             Patient.id.label("patient_id"),
             edge(newest=False).label("baseline_id"),
             edge(newest=True).label("latest_id"),
+            edge(newest=True, skip=1).label("previous_id"),
             last_administered.label("last_administered_at"),
         )
         .where(*_limit_to(Patient.id, patient_ids))
         .subquery()
     )
-    baseline, latest = aliased(A), aliased(A)
+    baseline, latest, previous = aliased(A), aliased(A), aliased(A)
     statement = (
         select(
             edges.c.patient_id,
@@ -138,10 +139,13 @@ def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, ins
             baseline.administered_at.label("baseline_at"),
             latest.total.label("latest_total"),
             latest.administered_at.label("latest_at"),
+            latest.severity.label("latest_severity"),
+            previous.total.label("previous_total"),
             edges.c.last_administered_at,
         )
         .outerjoin(baseline, baseline.id == edges.c.baseline_id)
         .outerjoin(latest, latest.id == edges.c.latest_id)
+        .outerjoin(previous, previous.id == edges.c.previous_id)
         .where(edges.c.last_administered_at.is_not(None))
         .order_by(edges.c.patient_id)
     )

@@ -52,6 +52,8 @@ def upgrade() -> None:
         sa.Column("baseline_at", sa.DateTime(), nullable=True),
         sa.Column("latest_total", sa.Integer(), nullable=True),
         sa.Column("latest_at", sa.DateTime(), nullable=True),
+        sa.Column("latest_severity", sa.String(30), nullable=True),
+        sa.Column("previous_total", sa.Integer(), nullable=True),
         sa.Column("last_administered_at", sa.DateTime(), nullable=True),
         sa.Column("percent_reduction", sa.Float(), nullable=True),
         sa.Column("response", sa.Boolean(), nullable=True),
