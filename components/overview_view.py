@@ -100,8 +100,9 @@ def render_outcomes(actor: Actor, **filters: object) -> None:
         "Patients with a baseline score of 10 or more and a score in the last 60 days. Response: at least "
         "50 % reduction from baseline; remission: latest score below 5."
     )
+    every_measure = outcomes(actor, instrument=None, **filters)  # type: ignore[arg-type]
     for instrument in ("PHQ-9", "GAD-7"):
-        table = outcomes(actor, instrument=instrument, **filters)  # type: ignore[arg-type]
+        table = every_measure[every_measure["measure"] == instrument]
         program = outcome_rates(table)
         per_prescriber = outcome_rates(table, "prescriber")
         by_month = outcome_rates(table, "admission_month")

@@ -625,6 +625,8 @@ class PatientSummary(Base):
     program_start_date: Mapped[date] = mapped_column(Date)
     last_visit_at: Mapped[datetime | None] = mapped_column(DateTime)
     next_visit_due: Mapped[date | None] = mapped_column(Date)
+    # The newest current PHQ-9 (as in patient_measure_summaries), here so the overview reads one table.
+    last_phq9_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Unresolved flags (open, acknowledged or escalated), in total and per severity.
     open_flags: Mapped[int] = mapped_column(Integer, default=0)
     urgent_flags: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,11 +12,12 @@ keeps the figures of a write that was overtaken.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 import clinical
@@ -36,15 +37,21 @@ def hours_between(dialect: str, start: Any, end: Any) -> ColumnElement[float]:
     return func.extract("epoch", end - start) / 3600.0
 
 
-def _limit_to(column: Any, patient_ids: Sequence[int] | None) -> list[ColumnElement[bool]]:
-    return [] if patient_ids is None else [column.in_(patient_ids)]
+def _limit_to(column: Any, filtered: bool) -> list[ColumnElement[bool]]:
+    return [column.in_(bindparam("patient_ids", expanding=True))] if filtered else []
 
 
-def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now: datetime) -> list[dict[str, Any]]:
-    dialect = connection.dialect.name
+def _parameters(patient_ids: Sequence[int] | None) -> dict[str, Any]:
+    return {} if patient_ids is None else {"patient_ids": list(patient_ids)}
+
+
+# The statements are built once per shape and reused: building these SQLAlchemy expressions (aliases,
+# correlated subqueries) cost tens of milliseconds, far more than running them for one patient.
+@functools.cache
+def _summary_statement(dialect: str, filtered: bool) -> Select[Any]:
     visits = (
         select(Visit.patient_id, func.max(Visit.visit_at).label("last_visit_at"))
-        .where(*_limit_to(Visit.patient_id, patient_ids))
+        .where(*_limit_to(Visit.patient_id, filtered))
         .group_by(Visit.patient_id)
         .subquery()
     )
@@ -57,7 +64,7 @@ def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now
                 for severity, column in UNRESOLVED_BY_SEVERITY.items()
             ],
         )
-        .where(Flag.state != "resolved", *_limit_to(Flag.patient_id, patient_ids))
+        .where(Flag.state != "resolved", *_limit_to(Flag.patient_id, filtered))
         .group_by(Flag.patient_id)
         .subquery()
     )
@@ -71,12 +78,12 @@ def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now
                 case((decided, hours_between(dialect, RefillRequest.requested_at, RefillRequest.decided_at)), else_=0.0)
             ).label("refill_turnaround_hours"),
         )
-        .where(*_limit_to(RefillRequest.patient_id, patient_ids))
+        .where(*_limit_to(RefillRequest.patient_id, filtered))
         .group_by(RefillRequest.patient_id)
         .subquery()
     )
     counts = ["open_flags", *UNRESOLVED_BY_SEVERITY.values()]
-    statement = (
+    return (
         select(
             Patient.id.label("patient_id"),
             Patient.prescriber_id,
@@ -93,11 +100,15 @@ def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now
         .outerjoin(visits, visits.c.patient_id == Patient.id)
         .outerjoin(flags, flags.c.patient_id == Patient.id)
         .outerjoin(refills, refills.c.patient_id == Patient.id)
-        .where(*_limit_to(Patient.id, patient_ids))
+        .where(*_limit_to(Patient.id, filtered))
         .order_by(Patient.id)
     )
+
+
+def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now: datetime) -> list[dict[str, Any]]:
+    statement = _summary_statement(connection.dialect.name, patient_ids is not None)
     rows = []
-    for row in connection.execute(statement).mappings():
+    for row in connection.execute(statement, _parameters(patient_ids)).mappings():
         values = dict(row)
         values["refill_turnaround_hours"] = round(float(values["refill_turnaround_hours"]), 4)
         values["updated_at"] = now
@@ -105,7 +116,8 @@ def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now
     return rows
 
 
-def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, instrument: str) -> list[dict[str, Any]]:
+@functools.cache
+def _measure_statement(instrument: str, filtered: bool) -> Select[Any]:
     """First, latest and previous current scored administration of ``instrument`` per patient (index seeks, as
     the overview's outcomes did), and the newest current administration scored or not."""
     scored = (A.patient_id == Patient.id, A.instrument == instrument, A.total.is_not(None), current_assessment())
@@ -128,11 +140,11 @@ def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, ins
             edge(newest=True, skip=1).label("previous_id"),
             last_administered.label("last_administered_at"),
         )
-        .where(*_limit_to(Patient.id, patient_ids))
+        .where(*_limit_to(Patient.id, filtered))
         .subquery()
     )
     baseline, latest, previous = aliased(A), aliased(A), aliased(A)
-    statement = (
+    return (
         select(
             edges.c.patient_id,
             baseline.total.label("baseline_total"),
@@ -149,8 +161,12 @@ def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, ins
         .where(edges.c.last_administered_at.is_not(None))
         .order_by(edges.c.patient_id)
     )
+
+
+def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, instrument: str) -> list[dict[str, Any]]:
+    statement = _measure_statement(instrument, patient_ids is not None)
     rows = []
-    for row in connection.execute(statement).mappings():
+    for row in connection.execute(statement, _parameters(patient_ids)).mappings():
         values = {"measure": instrument, **row, "percent_reduction": None, "response": None, "remission": None}
         if values["baseline_total"] is not None and values["latest_total"] is not None:
             outcome = clinical.treatment_outcome(values["baseline_total"], values["latest_total"], instrument)
@@ -164,12 +180,25 @@ def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, ins
 def _write(connection: Connection, patient_ids: Sequence[int] | None, now: datetime) -> int:
     summaries = _summary_rows(connection, patient_ids, now)
     measures = [row for name in clinical.outcome_instruments() for row in _measure_rows(connection, patient_ids, name)]
+    last_phq9 = {row["patient_id"]: row["last_administered_at"] for row in measures if row["measure"] == "PHQ-9"}
+    for row in summaries:
+        row["last_phq9_at"] = last_phq9.get(row["patient_id"])
     for model in (PatientMeasureSummary, PatientSummary):
-        connection.execute(delete(model).where(*_limit_to(model.patient_id, patient_ids)))
+        connection.execute(
+            delete(model).where(*_limit_to(model.patient_id, patient_ids is not None)), _parameters(patient_ids)
+        )
     for model, rows in ((PatientSummary, summaries), (PatientMeasureSummary, measures)):
         for start in range(0, len(rows), REBUILD_CHUNK):
             connection.execute(insert(model), rows[start : start + REBUILD_CHUNK])
     return len(summaries)
+
+
+_LOCK_PATIENTS = (
+    select(Patient.id)
+    .where(Patient.id.in_(bindparam("patient_ids", expanding=True)))
+    .order_by(Patient.id)
+    .with_for_update()
+)
 
 
 def refresh_patient_summary(session: Session, patient_ids: int | Iterable[int]) -> None:
@@ -179,7 +208,7 @@ def refresh_patient_summary(session: Session, patient_ids: int | Iterable[int]) 
         return
     session.flush()  # the write's pending rows are part of what the summary counts
     # Lock the patients in id order (never two writers waiting on each other): see the module docstring.
-    session.execute(select(Patient.id).where(Patient.id.in_(ids)).order_by(Patient.id).with_for_update())
+    session.execute(_LOCK_PATIENTS, {"patient_ids": ids})
     _write(session.connection(), ids, utcnow())
 
 

@@ -94,7 +94,6 @@ def program_figures(
     today = today or program_today()
     now = now or utcnow()
     summary = PatientSummary
-    phq9 = aliased(PatientMeasureSummary)
     past_target = (
         select(Flag.patient_id, func.count().label("flags"))
         .where(Flag.state == "open", _past_target(now))
@@ -119,13 +118,12 @@ def program_figures(
         "overdue_visits": count_where(summary.next_visit_due < today),
         "overdue_labs": func.sum(func.coalesce(overdue_labs.c.labs, 0)),
         "pending_refills": func.sum(summary.pending_refills),
-        "phq9_last_30_days": count_where(phq9.last_administered_at >= now - timedelta(days=30)),
+        "phq9_last_30_days": count_where(summary.last_phq9_at >= now - timedelta(days=30)),
     }
     statement = (
         select(summary.prescriber_id, summary.nurse_id, *[value.label(name) for name, value in figures.items()])
         .outerjoin(past_target, past_target.c.patient_id == summary.patient_id)
         .outerjoin(overdue_labs, overdue_labs.c.patient_id == summary.patient_id)
-        .outerjoin(phq9, and_(phq9.patient_id == summary.patient_id, phq9.measure == "PHQ-9"))
         .where(*_scope(lambda name: getattr(summary, name), phases, admitted_from, admitted_to))
         .group_by(summary.prescriber_id, summary.nurse_id)
     )
@@ -313,7 +311,7 @@ def refill_turnaround(actor: Actor, *, since: datetime, engine: Engine | None = 
 def outcomes(
     actor: Actor,
     *,
-    instrument: str = "PHQ-9",
+    instrument: str | None = "PHQ-9",
     phases: list[str] | None = None,
     admitted_from: date | None = None,
     admitted_to: date | None = None,
@@ -324,7 +322,8 @@ def outcomes(
 ) -> pd.DataFrame:
     """Patients with a baseline at or above ``min_baseline`` and a score in the last ``recent_days``, counted per
     prescriber and month of admission with how many reached response and remission (the rules engine's outcome,
-    kept in the per-patient measure summary). One GROUP BY; ``outcome_rates`` turns the counts into rates."""
+    kept in the per-patient measure summary), per measure (``instrument`` None: every outcome instrument, in one
+    read). One GROUP BY; ``outcome_rates`` turns the counts into rates."""
     authorize(actor, "view_program", engine=engine)
     now = now or utcnow()
     summary, measure = PatientSummary, PatientMeasureSummary
@@ -340,6 +339,7 @@ def outcomes(
             month = func.to_char(summary.program_start_date, "YYYY-MM")
         rows = session.execute(
             select(
+                measure.measure,
                 summary.prescriber_id,
                 month.label("admission_month"),
                 func.count().label("patients"),
@@ -348,16 +348,18 @@ def outcomes(
             )
             .join(measure, measure.patient_id == summary.patient_id)
             .where(
-                measure.measure == instrument,
+                measure.measure.in_([instrument] if instrument else clinical.outcome_instruments()),
                 measure.baseline_total >= min_baseline,
                 measure.latest_total.is_not(None),
                 measure.latest_at >= now - timedelta(days=recent_days),
                 *conditions,
             )
-            .group_by(summary.prescriber_id, month)
+            .group_by(measure.measure, summary.prescriber_id, month)
         ).all()
         names = dict(session.execute(select(User.id, User.full_name)).all())
-    table = pd.DataFrame(rows, columns=["prescriber_id", "admission_month", "patients", "responses", "remissions"])
+    table = pd.DataFrame(
+        rows, columns=["measure", "prescriber_id", "admission_month", "patients", "responses", "remissions"]
+    )
     table.insert(0, "prescriber", table["prescriber_id"].map(names.get))
     return table
 

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("program_start_date", sa.Date(), nullable=False),
         sa.Column("last_visit_at", sa.DateTime(), nullable=True),
         sa.Column("next_visit_due", sa.Date(), nullable=True),
+        sa.Column("last_phq9_at", sa.DateTime(), nullable=True),
         sa.Column("open_flags", sa.Integer(), nullable=False),
         sa.Column("urgent_flags", sa.Integer(), nullable=False),
         sa.Column("high_flags", sa.Integer(), nullable=False),
