@@ -442,6 +442,11 @@ def main() -> int:
         default="",
         help="e.g. 100000:supervisor — at that size and above, only these roles' pages (comma-separated)",
     )
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the page results of bench/results.json for sizes and databases this run does not measure",
+    )
     parser.add_argument("--browser-runs", type=int, default=5, help="0 skips the browser timings")
     parser.add_argument("--browser-at", type=int, default=10_000, help="program size for browser and write timings")
     parser.add_argument("--clinicians", type=int, default=20)
@@ -463,8 +468,19 @@ def main() -> int:
     runs_info: list[RunInfo] = []
     browser: list[BrowserResult] = []
     writes: list[ThroughputResult] = []
-    for patients in (int(n) for n in args.patients.split(",")):
-        for backend in args.backends.split(","):
+    sizes = [int(n) for n in args.patients.split(",")]
+    backends = args.backends.split(",")
+    if args.append and (OUT / "results.json").exists():
+        earlier = json.loads((OUT / "results.json").read_text())
+        measured = {(b, n) for b in backends for n in sizes}
+        results = [PageResult(**r) for r in earlier.get("results", []) if (r["backend"], r["patients"]) not in measured]
+        runs_info = [
+            RunInfo(**{**r, "load_before": tuple(r["load_before"]), "load_after": tuple(r["load_after"])})
+            for r in earlier.get("runs", [])
+            if (r["backend"], r["patients"]) not in measured
+        ]
+    for patients in sizes:
+        for backend in backends:
             url, seeded, drop = prepare_database(
                 backend, patients, args.weeks_history, keep_dir=args.keep_dir, admin_url=args.postgres_admin_url
             )
