@@ -341,7 +341,7 @@ def write_reports(
     pages = list(dict.fromkeys(r.page for r in results))
     by_key = {(r.backend, r.patients, r.page): r for r in results}
     lines = [
-        f"# Page benchmarks ({', '.join(f'{n:,}' for n in sizes)} patients, {meta['weeks']} weeks of history)",
+        f"# Page benchmarks ({', '.join(f'{n:,}' for n in sizes)} patients)",
         "",
         f"Measured {meta['date']} on {meta['machine']}, through `app.py` (login, navigation, sidebar) with "
         f"Streamlit's AppTest, server-side: each role's user logs in, opens each page once (cold: the first view in "
@@ -387,15 +387,17 @@ def write_reports(
         "",
         "## Runs",
         "",
-        "| database | patients | seeding s | load before (1/5/15 min) | load after | login to landing ms |",
-        "|---|---|---|---|---|---|",
+        "| database | patients | weeks of history | seeding s | load before (1/5/15 min) | load after | "
+        "login to landing ms |",
+        "|---|---|---|---|---|---|---|",
     ]
     for info in runs_info:
         seeded = "reused" if info.seed_seconds is None else f"{info.seed_seconds:g}"
         logins = ", ".join(f"{role} {ms:g}" for role, ms in info.login_ms.items())
         lines.append(
-            f"| {info.backend} | {info.patients:,} | {seeded} | {'/'.join(f'{x:.2f}' for x in info.load_before)} | "
-            f"{'/'.join(f'{x:.2f}' for x in info.load_after)} | {logins} |"
+            f"| {info.backend} | {info.patients:,} | {info.weeks} | {seeded} | "
+            f"{'/'.join(f'{x:.2f}' for x in info.load_before)} | {'/'.join(f'{x:.2f}' for x in info.load_after)} | "
+            f"{logins} |"
         )
     if browser:
         lines += [
