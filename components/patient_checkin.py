@@ -91,8 +91,8 @@ def _thank_you(self_harm: bool) -> None:
         crisis_notice(urgent=True)
         st.warning(
             "You said you have had thoughts of being better off dead or of hurting yourself. Your care team has "
-            "been alerted to review your answers today. Please do not wait for them if you feel unsafe: call or text 988 "
-            "now, or call 911."
+            "been alerted to review your answers today. Please do not wait for them if you feel unsafe: call or "
+            "text 988 now, or call 911."
         )
     st.success("Thank you. Your answers were sent to your care team.", icon=":material/check_circle:")
     st.caption("You can close this page. The link has now been used and will not open the questions again.")
