@@ -146,3 +146,22 @@ def test_an_unanswered_question_is_named_and_nothing_is_sent(engine: Engine, car
     _button(app, "Send my answers").click().run()
     assert shown(app.error) == ["Please answer: Mood question 9. Nothing was sent yet."]
     assert rows(engine, Assessment) == [] and rows(engine, PatientCheckinLink)[0].used_at is None
+
+
+def test_a_prescriber_revokes_a_waiting_link_from_the_chart(engine: Engine, care_team: dict) -> None:
+    sent = send_checkin_link(care_team["nurse"], care_team["patient"])
+    app = log_in(new_app(), "dr_links")
+    app.query_params["patient"] = "MRN-LINKS"
+    app = app.switch_page(CHART).run()
+    key = f"checkin_revoke_{care_team['patient']}"
+    assert app.selectbox(key=f"{key}_link").value == sent.link_id
+    app.button(key=f"{key}_save").click().run()
+
+    assert not app.exception, app.exception
+    assert shown(app.success) == ["Check-in link revoked: opening it now tells the patient it was withdrawn."]
+    [link] = rows(engine, PatientCheckinLink)
+    assert link.revoked_at is not None and link.revoked_by_id == care_team["prescriber"].user_id
+    [event] = audit_rows(engine, "revoke_checkin_link")
+    assert (event.user_id, event.record_id) == (care_team["prescriber"].user_id, str(sent.link_id))
+    assert not [s for s in app.selectbox if s.key == f"{key}_link"]  # nothing left to revoke
+    assert any(text.startswith("This link was withdrawn") for text in shown(_patient_page(sent.token).warning))

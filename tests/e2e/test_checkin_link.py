@@ -103,10 +103,12 @@ def test_patient_answers_on_a_phone_and_the_care_team_sees_score_and_urgent_flag
         for number, label in enumerate(GAD7_LABELS, start=1):
             _answer(phone, f"{number}. {label}", "Not at all")
         phone.get_by_role("spinbutton", name=re.compile("How many doses")).fill("0")
+        # Phone friendly: the whole form fits the screen's width (no sideways scrolling).
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        screenshot(phone, "checkin_phone_form")
         phone.get_by_role("button", name="Send my answers").click()
         phone.get_by_text("988 Suicide & Crisis Lifeline").first.wait_for()
         phone.get_by_text("Thank you. Your answers were sent to your care team.").first.wait_for()
-        # Phone friendly: nothing wider than the screen.
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         screenshot(phone, "checkin_phone_crisis_line")
 
