@@ -578,6 +578,31 @@ class Amendment(Base):
     __table_args__ = (Index("ix_amendments_target", "target_table", "target_id"),)
 
 
+class PatientCheckinLink(Base):
+    """A one-time link a patient opens without an account to answer the measures due between visits.
+
+    Only the SHA-256 of the link's random token is stored, so the database (and its backups) cannot reopen a
+    link. ``used_at`` spends it: the submit sets it in the same transaction that stores the answers, and only
+    while it is still NULL, so of two submits exactly one writes."""
+
+    __tablename__ = "patient_checkin_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    measures: Mapped[list[Any]] = mapped_column(JSON)  # see db.commands.checkin.CHECKIN_MEASURES
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime)  # first opened
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    missed_doses: Mapped[int | None] = mapped_column(Integer)  # the patient's answer (doses missed in the past week)
+
+    __table_args__ = (Index("ix_patient_checkin_links_patient_created", "patient_id", "created_at"),)
+
+
 class AuditEvent(Base):
     """Append-only audit log; each row's hash chains to the previous row's hash and is sealed with a keyed MAC."""
 
@@ -624,6 +649,7 @@ __all__ = [
     "LabResult",
     "LoginAttempt",
     "Patient",
+    "PatientCheckinLink",
     "Prescription",
     "PrescriptionFill",
     "RefillRequest",

@@ -76,6 +76,9 @@ class Settings:
     mfa_required: bool = True
     break_glass_max_per_day: int = 3  # emergency-access attempts per user in any 24 hours
     triage_refresh_seconds: int = 15
+    # Where patients reach this app: the start of every check-in link (the proxy's public https address).
+    public_base_url: str = "http://localhost:8501"
+    checkin_link_hours: int = 72  # how long a patient check-in link works unless the sender chooses otherwise
     flag_target_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_FLAG_TARGET_MINUTES))
     measure_cadence_days: dict[str, dict[str, int]] = field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_MEASURE_CADENCE_DAYS.items()}
@@ -114,6 +117,8 @@ def get_settings() -> Settings:
         mfa_required=_env_switch("MFA_REQUIRED", True),
         break_glass_max_per_day=_env_int("BREAK_GLASS_MAX_PER_DAY", 3),
         triage_refresh_seconds=max(1, _env_int("TRIAGE_REFRESH_SECONDS", 15)),
+        public_base_url=(os.environ.get("PUBLIC_BASE_URL") or "http://localhost:8501").rstrip("/"),
+        checkin_link_hours=_env_int("CHECKIN_LINK_HOURS", 72),
         flag_target_minutes=_env_json("FLAG_TARGET_MINUTES", dict(DEFAULT_FLAG_TARGET_MINUTES)),
         measure_cadence_days=_env_json("MEASURE_CADENCE_DAYS", DEFAULT_MEASURE_CADENCE_DAYS),
     )

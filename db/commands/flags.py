@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import clinical
-from db.audit import record_event
+from db.audit import AuditActor, record_event
 from db.commands import EditConflict, InvalidInput
 from db.commands.submissions import claim_submission, settle_submission
 from db.engine import read_session, utcnow, write_session
@@ -41,7 +41,7 @@ class RaisedFlag:
 
 def raise_flags(
     session: Session,
-    actor: Actor | None,
+    actor: AuditActor | Actor | None,
     patient_id: int,
     findings: Iterable[clinical.FlagFinding],
     *,
@@ -112,7 +112,7 @@ def raise_flags(
 
 def _record_repeat_finding(
     session: Session,
-    actor: Actor | None,
+    actor: AuditActor | Actor | None,
     flag: Flag,
     finding: clinical.FlagFinding,
     source_table: str | None,
