@@ -36,7 +36,7 @@ from db.commands.visits import (
     store_reports,
 )
 from db.engine import read_session, utcnow, write_session
-from db.models import PatientCheckinLink, Prescription
+from db.models import Patient, PatientCheckinLink, Prescription
 from db.permissions import Actor, require_patient
 from db.settings import get_settings
 
@@ -56,7 +56,7 @@ PATIENT_LINK_ACTOR = AuditActor(user_id=None, username="patient-link", role="pat
 UNNAMED_MEDICATION = "medication not named"
 _TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 
-UNKNOWN, EXPIRED, USED, REVOKED = "unknown", "expired", "used", "revoked"
+UNKNOWN, EXPIRED, USED, REVOKED, CLOSED = "unknown", "expired", "used", "revoked", "closed"
 # What the patient reads when a link does not work: nothing about the patient or the chart.
 REFUSAL_MESSAGES = {
     UNKNOWN: "This link is not valid. Please check that you opened the whole link, or ask your care team "
@@ -65,6 +65,7 @@ REFUSAL_MESSAGES = {
     USED: "This link has already been used: your answers were sent once, and each link works only once. "
     "If you want to tell your care team something else, please contact them.",
     REVOKED: "This link was withdrawn by your care team. Please ask them for a new one.",
+    CLOSED: "This link is no longer active. If you need to reach your care team, please contact them.",
 }
 
 
@@ -226,8 +227,11 @@ def _find(session: Session, token: str) -> PatientCheckinLink | None:
     return session.scalar(select(PatientCheckinLink).where(PatientCheckinLink.token_hash == hash_token(token)))
 
 
-def _refusal(link: PatientCheckinLink | None, now: datetime) -> str | None:
-    """Why the link cannot be used now (None: it can). Used before anything, revoked before expired."""
+def _refusal(session: Session, link: PatientCheckinLink | None, now: datetime) -> str | None:
+    """Why the link cannot be used now (None: it can). Used before anything, revoked before expired.
+
+    A patient discharged after the link was sent is no longer watched by a care team: answers (and a positive
+    item 9) would land in a queue nobody reads for them, so the link closes with the discharge."""
     if link is None:
         return UNKNOWN
     if link.used_at is not None:
@@ -236,6 +240,8 @@ def _refusal(link: PatientCheckinLink | None, now: datetime) -> str | None:
         return REVOKED
     if now >= link.expires_at:
         return EXPIRED
+    if session.scalar(select(Patient.program_phase).where(Patient.id == link.patient_id)) == "discharged":
+        return CLOSED
     return None
 
 
@@ -257,7 +263,7 @@ def check_checkin_link(token: str, *, engine: Engine | None = None) -> OpenLink:
     """Validate the token (read only): the patient page does this on every run. Raises ``LinkRefused``."""
     with read_session(engine) as session:
         link = _find(session, token)
-        reason = _refusal(link, utcnow())
+        reason = _refusal(session, link, utcnow())
         if reason is not None or link is None:
             raise LinkRefused(reason or UNKNOWN)
         return OpenLink(link.id, tuple(link.measures), link.expires_at)
@@ -268,7 +274,7 @@ def open_checkin_link(token: str, *, engine: Engine | None = None) -> OpenLink:
     now = utcnow()
     with write_session(engine) as session:
         link = _find(session, token)
-        reason = _refusal(link, now)
+        reason = _refusal(session, link, now)
         if reason is not None or link is None:
             _audit_refusal(session, link, reason or UNKNOWN, "open")
         else:
@@ -347,7 +353,7 @@ def submit_checkin(token: str, answers: CheckinAnswers, *, engine: Engine | None
     refusal: str | None = None
     with write_session(engine) as session:
         link = _find(session, token)
-        refusal = _refusal(link, now)
+        refusal = _refusal(session, link, now)
         if refusal is not None or link is None:
             refusal = refusal or UNKNOWN
             _audit_refusal(session, link, refusal, "submit")

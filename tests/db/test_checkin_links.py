@@ -22,7 +22,16 @@ from db.commands.checkin import (
     submit_checkin,
 )
 from db.engine import read_session, utcnow, write_session
-from db.models import Assessment, AuditEvent, Flag, FormSubmission, PatientCheckinLink, Prescription, SideEffectReport
+from db.models import (
+    Assessment,
+    AuditEvent,
+    Flag,
+    FormSubmission,
+    Patient,
+    PatientCheckinLink,
+    Prescription,
+    SideEffectReport,
+)
 from db.permissions import PermissionDenied
 from db.queries.caseload import caseload
 from db.queries.checkin import checkin_links
@@ -217,6 +226,22 @@ def test_an_expired_or_revoked_link_refuses_and_says_why(engine: Engine, care_te
     ]
     with pytest.raises(InvalidInput, match="already revoked"):
         revoke_checkin_link(care_team["prescriber"], revoked.link_id)
+
+
+def test_a_link_closes_when_the_patient_is_discharged(engine: Engine, care_team: dict) -> None:
+    sent = send_checkin_link(care_team["nurse"], care_team["patient"])
+    with write_session(engine) as session:
+        session.execute(update(Patient).where(Patient.id == care_team["patient"]).values(program_phase="discharged"))
+
+    with pytest.raises(LinkRefused, match="no longer active") as refused:
+        open_checkin_link(sent.token)
+    assert refused.value.reason == "closed"
+    with pytest.raises(LinkRefused):
+        submit_checkin(sent.token, _answers(phq9=SELF_HARM_PHQ9))
+    with read_session(engine) as session:
+        assert session.scalars(select(Assessment)).all() == []
+        assert session.scalars(select(Flag)).all() == []
+    assert [e.detail for e in _audit(engine, "checkin_link_refused")] == ["open: closed", "submit: closed"]
 
 
 def test_answers_must_match_the_measures_the_link_asks(engine: Engine, care_team: dict) -> None:
