@@ -958,7 +958,9 @@ class ChartBuilder:
                 "bp_diastolic": rng.randint(64, 92) if has_bp else None,
                 # Height once, at intake (a stable synthetic value: no draw from the generator's sequence).
                 "height_cm": 152.0 + (chart.patient_id * 37) % 38 if slot.visit_type == "intake" else None,
-                "waist_cm": None, "heart_rate": None,
+                "waist_cm": None,
+                # Heart rate with the blood pressure, from the visit id (no draw from the generator's sequence).
+                "heart_rate": 58 + (slot.id * 7919) % 40 if has_bp else None,
                 "assessment_note": assessment_note, "plan_note": " ".join([*plan_items, follow_up]),
                 "details": details,
                 "next_visit_due": chart.date_of(slot.next_due_day) if slot.next_due_day < NEVER else None,
