@@ -176,6 +176,11 @@ class Patient(Base):
     sex: Mapped[str] = mapped_column(String(10))
     state_of_residence: Mapped[str] = mapped_column(String(2))
     ancestry: Mapped[str | None] = mapped_column(String(40))  # only where a monitoring rule needs it (HLA-B*1502)
+    # OMB race / ethnicity code (CDC Race & Ethnicity, clinical/data/demographics.json) or a null flavour
+    # (ASKU declined, UNK unknown); None = never asked. Synthetic in the demo data.
+    race: Mapped[str | None] = mapped_column(String(12))
+    ethnicity: Mapped[str | None] = mapped_column(String(12))
+    phone: Mapped[str | None] = mapped_column(String(40))
     program_phase: Mapped[str] = mapped_column(String(20))
     program_start_date: Mapped[date] = mapped_column(Date)
     discharge_date: Mapped[date | None] = mapped_column(Date)
