@@ -67,6 +67,63 @@ def answer_score(instrument: str, code: str) -> int | None:
     return next((answer.score for answer in answer_codes(instrument) if answer.code == code), None)
 
 
+@dataclass(frozen=True)
+class QuestionnaireDefinition:
+    """A Questionnaire the program publishes for a self-report instrument (``clinical/data/questionnaires.json``)."""
+
+    instrument: str
+    id: str
+    url: str  # the canonical URL a QuestionnaireResponse names in ``questionnaire``
+    version: str
+    name: str
+    title: str
+    stem: str
+    copyright: str
+    sources: tuple[str, ...]
+
+
+@cache
+def questionnaire_definitions() -> tuple[QuestionnaireDefinition, ...]:
+    """Every published Questionnaire (PHQ-9, GAD-7), with its sources resolved to URLs."""
+    data = load("questionnaires")
+    base, sources = data["meta"]["canonical_base"].rstrip("/"), data["meta"]["sources"]
+    return tuple(
+        QuestionnaireDefinition(
+            instrument=instrument,
+            id=entry["id"],
+            url=f"{base}/{entry['id']}",
+            version=entry["version"],
+            name=entry["name"],
+            title=entry["title"],
+            stem=entry["stem"],
+            copyright=entry["copyright"],
+            sources=tuple(sources[key] for key in entry["sources"]),
+        )
+        for instrument, entry in data["questionnaires"].items()
+    )
+
+
+def ordinal_value_extension() -> str:
+    """The R4 extension that gives an answer option its score."""
+    return str(load("questionnaires")["meta"]["ordinal_value_extension"])
+
+
+def questionnaire_instrument(canonical: str) -> str | None:
+    """The instrument a ``QuestionnaireResponse.questionnaire`` canonical names, or None if it names none the
+    program accepts: a published Questionnaire's URL (optionally ``|version`` of the published version), or a
+    LOINC-based one naming the instrument's panel code (``http://loinc.org/q/44249-1``) or its name."""
+    url, _, version = canonical.strip().partition("|")
+    for definition in questionnaire_definitions():
+        if url == definition.url:
+            return definition.instrument if version in ("", definition.version) else None
+    lowered = canonical.lower()
+    for definition in questionnaire_definitions():
+        panel = load("instruments")["instruments"][definition.instrument].get("loinc_panel") or "-"
+        if panel in lowered or definition.instrument.lower() in lowered:
+            return definition.instrument
+    return None
+
+
 def interpretation_code(label: str) -> tuple[str, str]:
     """v3-ObservationInterpretation (code, display) for a stored interpretation label; KeyError if unknown."""
     return INTERPRETATION_CODES[label.strip().lower()]
@@ -99,9 +156,13 @@ __all__ = [
     "V3_INTERPRETATION_SYSTEM",
     "VIRTUAL_ENCOUNTER_CLASS",
     "AnswerCode",
+    "QuestionnaireDefinition",
     "answer_codes",
     "answer_score",
     "frequency_for_times_per_day",
     "interpretation_code",
+    "ordinal_value_extension",
+    "questionnaire_definitions",
+    "questionnaire_instrument",
     "times_per_day",
 ]

@@ -1,6 +1,6 @@
 """Command line for FHIR R4 exchange (synthetic data only).
 
-    python -m db.fhir export --out DIR [--user USERNAME] [--database-url URL] [--batch-size N]
+    python -m db.fhir export --out DIR [--base-url URL] [--user USERNAME] [--database-url URL] [--batch-size N]
     python -m db.fhir import-reports FILE [--user USERNAME] [--database-url URL]
     python -m db.fhir onboard FILE [--prescriber USERNAME] [--user USERNAME] [--database-url URL]
 
@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="bulk export as NDJSON, one file per resource type")
     export.add_argument("--out", type=Path, required=True, help="output directory")
     export.add_argument("--batch-size", type=int, default=250, help="patients read per batch")
+    export.add_argument(
+        "--base-url", default=None, help="where the files will be served from (default: FHIR_EXPORT_BASE_URL or file://)"
+    )
     reports = commands.add_parser("import-reports", help="import self-reported PHQ-9 / GAD-7")
     reports.add_argument("file", type=Path)
     onboard = commands.add_parser("onboard", help="create a patient from a Bundle")
@@ -65,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         if args.command == "export":
-            counts = export_ndjson(actor, args.out, batch_size=args.batch_size, engine=engine)
+            counts = export_ndjson(
+                actor, args.out, batch_size=args.batch_size, base_url=args.base_url, engine=engine
+            )
             for name, count in counts.items():
                 print(f"{name + '.ndjson':<28}{count:>10,}")
             print(f"{sum(counts.values()):,} resources written to {args.out} in {time.perf_counter() - started:.1f} s")
