@@ -10,7 +10,8 @@ MedicationStatement or as MedicationRequest with ``reported`` (US Core's way). W
 - MedicationRequest chains (``groupIdentifier`` ties a course; each request is a dose step) and outside
   medications: every course with its dose history, active or stopped;
 - Observation: a scored instrument (code = the instrument's LOINC total or panel code, items as components), or
-  a vital sign (weight, height, waist, heart rate, blood pressure panel) recorded at an encounter.
+  a vital sign (weight, height, waist, heart rate, blood pressure panel) recorded at an encounter (named, or
+  the visit that started at the time it was taken).
 
 Everything else (lab results, service requests, provenance, BMI, which is derived) is counted as not imported.
 """
@@ -320,9 +321,16 @@ def _observation(item: InputResource, chart: ChartInput, visits: dict[str, Visit
             )
         )
         return
-    visit = visits.get(str(encounter))
+    visit = visits.get(str(encounter)) if encounter else None
+    if visit is None and not encounter:
+        # No encounter named: the visit that started at the very time it was taken, if there is exactly one.
+        at_that_time = [v for v in visits.values() if v.visit_at == when]
+        visit = at_that_time[0] if len(at_that_time) == 1 else None
     if visit is None:
-        chart.errors[item.label] = "a vital sign needs the encounter it was taken at (vitals are recorded at visits)"
+        chart.errors[item.label] = (
+            "a vital sign needs the encounter it was taken at, or a visit at the same time (vitals are recorded "
+            "at visits)"
+        )
         return
     values = _vital_values(str(vital), resource)
     if isinstance(values, str):

@@ -259,7 +259,7 @@ def test_us_core_vitals_outside_requests_and_the_safety_checks_on_import(engine:
             },
             _vital("v1", "p1", "29463-7", 154.0, "[lb_av]"),
             _vital("v2", "p1", "85354-9", None, mm_hg, bp),
-            _vital("v3", "p1", "8867-4", 72, "/min"),
+            _vital("v3", "p1", "8867-4", 72, "/min") | {"encounter": None},  # matched by the visit's time
             _vital("v4", "p1", "39156-5", 24.1, "kg/m2"),  # BMI: derived, not stored
             latest_phq9,
             # Sertraline prescribed here and tramadol reported from outside: a major serotonergic pair.
