@@ -186,6 +186,63 @@ def clinical_drug(drug: str, dose: float, unit: str, formulation: str | None) ->
     return _clinical_drugs().get((drug, float(dose), formulation))
 
 
+@dataclass(frozen=True)
+class QuestionnaireDefinition:
+    """A Questionnaire the program publishes for a self-report instrument (``clinical/data/questionnaires.json``)."""
+
+    instrument: str
+    id: str
+    url: str  # the canonical URL a QuestionnaireResponse names in ``questionnaire``
+    version: str
+    name: str
+    title: str
+    stem: str
+    copyright: str
+    sources: tuple[str, ...]
+
+
+@cache
+def questionnaire_definitions() -> tuple[QuestionnaireDefinition, ...]:
+    """Every published Questionnaire (PHQ-9, GAD-7), with its sources resolved to URLs."""
+    data = load("questionnaires")
+    base, sources = data["meta"]["canonical_base"].rstrip("/"), data["meta"]["sources"]
+    return tuple(
+        QuestionnaireDefinition(
+            instrument=instrument,
+            id=entry["id"],
+            url=f"{base}/{entry['id']}",
+            version=entry["version"],
+            name=entry["name"],
+            title=entry["title"],
+            stem=entry["stem"],
+            copyright=entry["copyright"],
+            sources=tuple(sources[key] for key in entry["sources"]),
+        )
+        for instrument, entry in data["questionnaires"].items()
+    )
+
+
+def ordinal_value_extension() -> str:
+    """The R4 extension that gives an answer option its score."""
+    return str(load("questionnaires")["meta"]["ordinal_value_extension"])
+
+
+def questionnaire_instrument(canonical: str) -> str | None:
+    """The instrument a ``QuestionnaireResponse.questionnaire`` canonical names, or None if it names none the
+    program accepts: a published Questionnaire's URL (optionally ``|version`` of the published version), or a
+    LOINC-based one naming the instrument's panel code (``http://loinc.org/q/44249-1``) or its name."""
+    url, _, version = canonical.strip().partition("|")
+    for definition in questionnaire_definitions():
+        if url == definition.url:
+            return definition.instrument if version in ("", definition.version) else None
+    lowered = canonical.lower()
+    for definition in questionnaire_definitions():
+        panel = load("instruments")["instruments"][definition.instrument].get("loinc_panel") or "-"
+        if panel in lowered or definition.instrument.lower() in lowered:
+            return definition.instrument
+    return None
+
+
 def interpretation_code(label: str) -> tuple[str, str]:
     """v3-ObservationInterpretation (code, display) for a stored interpretation label; KeyError if unknown."""
     return INTERPRETATION_CODES[label.strip().lower()]
@@ -230,6 +287,7 @@ __all__ = [
     "VISIT_ID_SYSTEM",
     "AnswerCode",
     "Concept",
+    "QuestionnaireDefinition",
     "answer_codes",
     "answer_score",
     "birthsex_code",
@@ -241,7 +299,10 @@ __all__ = [
     "frequency_for_times_per_day",
     "interpretation_code",
     "is_qualitative_unit",
+    "ordinal_value_extension",
     "qualitative_result",
+    "questionnaire_definitions",
+    "questionnaire_instrument",
     "race_concept",
     "times_per_day",
 ]

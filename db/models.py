@@ -364,6 +364,11 @@ class Assessment(Base):
     # replaced row is never changed. Unique: a version is superseded at most once, so two concurrent
     # corrections of the same report cannot both be stored.
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"), unique=True)
+    # A report its sender marked entered-in-error (0013): kept and marked on its current version, so it leaves
+    # trends and outcomes while its history and audit trail stay. Set once (an UPDATE ... WHERE retracted_at IS NULL).
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    retracted_reason: Mapped[str | None] = mapped_column(Text)
+    retracted_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
@@ -380,10 +385,12 @@ class Assessment(Base):
 
 
 def current_assessment(entity: Any = Assessment) -> ColumnElement[bool]:
-    """True for the current version of a score (no correction supersedes it): what trends and outcomes read.
-    ``entity`` is ``Assessment`` or an alias of it."""
+    """True for the current version of a score: no correction supersedes it and it was not retracted (entered in
+    error). What trends, the chart, outcomes, the caseload, the overview and the export read. ``entity`` is
+    ``Assessment`` or an alias of it. Retraction marks the current version, so the versions it superseded stay
+    excluded by the first condition."""
     newer = aliased(Assessment)
-    return ~exists().where(newer.supersedes_id == entity.id)
+    return ~exists().where(newer.supersedes_id == entity.id) & entity.retracted_at.is_(None)
 
 
 class SideEffectReport(Base):

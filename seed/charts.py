@@ -891,6 +891,9 @@ class ChartBuilder:
                     # The patient portal's response id: what a re-import would be deduplicated on.
                     "external_id": f"portal:{mrn}:{assessment_id}" if source == "self-report" else None,
                     "supersedes_id": None,  # the seeded history has no corrected self-reports
+                    "retracted_at": None,  # nor reports withdrawn as entered in error
+                    "retracted_reason": None,
+                    "retracted_by_id": None,
                     "created_at": administered_at + timedelta(minutes=1),
                 })
                 for finding in scores.flags(pattern, previous[instrument]):

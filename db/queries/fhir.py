@@ -155,21 +155,30 @@ def program_resources(
 ) -> Iterator[tuple[int, list[fhir.Resource]]]:
     """Yield (patient id, that patient's resources) for every patient in scope, reading a batch of patients
     at a time: ten statements per batch whatever the batch's size. Each clinician the export names is
-    written once, with the first patient that names them."""
+    written once, with the first patient that names them. Every batch is read in one transaction that sees
+    one snapshot of the database (SQLite: a read transaction in WAL mode; PostgreSQL: REPEATABLE READ), so a
+    visit saved during a long export is either wholly in it or wholly out: what the bulk manifest's
+    ``transactionTime`` promises."""
     if actor is not None:
         with read_session(engine):  # a refusal raised inside a session is audited
             require(actor, "export_chart")
     scope = caseload_scope(actor) if actor is not None else true()
     last_id = 0
     practitioners_written: set[int] = set()
-    while True:
-        with read_session(engine) as session:
+    with read_session(engine) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        while True:
             patients = session.scalars(
                 select(Patient).where(scope, Patient.id > last_id).order_by(Patient.id).limit(batch_size)
             ).all()
             if not patients:
                 return
             rows = _load(session, list(patients))
-        for patient in patients:
-            yield patient.id, _patient_resources(patient, rows, fhir.relative_reference, practitioners_written)
-        last_id = patients[-1].id
+            batch = [
+                (patient.id, _patient_resources(patient, rows, fhir.relative_reference, practitioners_written))
+                for patient in patients
+            ]
+            session.expunge_all()  # keep memory flat over a long export: the batch's rows are no longer needed
+            yield from batch
+            last_id = patients[-1].id

@@ -196,8 +196,8 @@ def test_bulk_export_writes_one_valid_ndjson_file_per_type_and_is_audited(seeded
     counts = export_ndjson(None, tmp_path)
 
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert [item["type"] for item in manifest["output"]] == list(BULK_RESOURCE_TYPES)
-    for resource_type in BULK_RESOURCE_TYPES:
+    assert [item["type"] for item in manifest["output"]] == [*BULK_RESOURCE_TYPES, "Questionnaire"]
+    for resource_type in (*BULK_RESOURCE_TYPES, "Questionnaire"):
         lines = (tmp_path / f"{resource_type}.ndjson").read_text().splitlines()
         assert len(lines) == counts[resource_type]
         model = get_fhir_model_class(resource_type)

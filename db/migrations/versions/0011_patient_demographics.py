@@ -1,7 +1,7 @@
 """Patient demographics for US Core: OMB race and ethnicity codes and the patient's own phone number.
 
-Revision ID: 0014
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
