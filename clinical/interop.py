@@ -172,15 +172,19 @@ def fixed_concept(name: str) -> Concept:
 
 @cache
 def _clinical_drugs() -> dict[tuple[str, float, str], Concept]:
+    # Only codes checked against RxNorm go out: a receiving EHR reconciles by the SCD, and an unverified code
+    # may name another strength of the same drug (public lists disagree), which is worse than the ingredient.
     return {
         (row["drug"], float(row["strength_mg"]), row["form"]): Concept(RXNORM_SYSTEM, row["rxcui"], row["display"])
         for row in _us_core()["clinical_drugs"]["drugs"]
+        if str(row["verification"]).startswith("verified")
     }
 
 
 def clinical_drug(drug: str, dose: float, unit: str, formulation: str | None) -> Concept | None:
     """The RxNorm clinical drug (SCD) of one dose of a drug, when a single unit of that strength exists in the
-    table (sertraline 50 mg tablet); None otherwise (the ingredient code is then the only coding)."""
+    table (sertraline 50 mg tablet) and its code is verified; None otherwise (the ingredient code is then the
+    only coding)."""
     if unit != "mg" or not formulation:
         return None
     return _clinical_drugs().get((drug, float(dose), formulation))

@@ -169,7 +169,9 @@ def read_export(directory: Path) -> tuple[list[ChartInput], list[InputResource]]
                     continue
                 owner = _owner(resource)
                 if owner is None:
-                    if resource["resourceType"] != "Questionnaire":  # published definitions, not patient data
+                    # Published definitions, the clinicians a chart names and the provenance of self-reports are
+                    # not patient data to import: the import records its own provenance and actor.
+                    if resource["resourceType"] not in NOT_PATIENT_DATA:
                         unreadable.append(InputResource(position, None, error="names no Patient (subject/patient)"))
                     continue
                 by_patient[owner].append(found)
@@ -180,6 +182,9 @@ def read_export(directory: Path) -> tuple[list[ChartInput], list[InputResource]]
     return [_read_chart(reference, patient, by_patient[reference]) for reference, patient in patients.items()], (
         unreadable
     )
+
+
+NOT_PATIENT_DATA = ("Questionnaire", "Practitioner", "Provenance")
 
 
 def _owner(resource: dict[str, Any]) -> str | None:

@@ -113,8 +113,24 @@ def test_us_core_codes_are_sourced_and_clinical_drugs_name_formulary_drugs_at_th
         assert clinical.formulary_entry(row["drug"]).rxnorm, row
         assert row["display"].lower().startswith(f"{row['drug']} {row['strength_mg']:g} mg oral {row['form']}"), row
         assert row["verification"] and row["rxcui"].isdigit(), row
-    assert interop.clinical_drug("sertraline", 50.0, "mg", "tablet") is not None
-    assert interop.clinical_drug("sertraline", 150.0, "mg", "tablet") is None  # no 150 mg tablet: ingredient only
+    # No unverified code goes out (it may name another strength); a verified one would.
+    assert interop.clinical_drug("sertraline", 50.0, "mg", "tablet") is None
+
+
+def test_a_verified_clinical_drug_code_is_exported_and_an_absent_strength_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = load("us_core")
+    verified = {**data, "clinical_drugs": {"drugs": [
+        {**row, "verification": "verified (RxNav)"} for row in data["clinical_drugs"]["drugs"]
+    ]}}
+    monkeypatch.setattr(interop, "_us_core", lambda: verified)
+    interop._clinical_drugs.cache_clear()
+    try:
+        assert interop.clinical_drug("sertraline", 50.0, "mg", "tablet") is not None
+        assert interop.clinical_drug("sertraline", 150.0, "mg", "tablet") is None  # no 150 mg tablet
+    finally:
+        interop._clinical_drugs.cache_clear()
 
 
 def test_demographic_codes_fall_back_to_unknown_and_encounter_types_follow_visit_length() -> None:
