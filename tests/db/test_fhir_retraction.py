@@ -241,7 +241,11 @@ def test_a_new_score_is_compared_with_the_current_score(engine: Engine, scored: 
 
 
 def test_the_export_carries_only_the_current_score(engine: Engine, scored: dict) -> None:
-    observations = [
-        r for _, resources in program_resources(None) for r in resources if r["resourceType"] == "Observation"
+    phq9_total = "44261-6"  # the export also writes one Observation per item; the total is the score
+    totals = [
+        r
+        for _, resources in program_resources(None)
+        for r in resources
+        if r["resourceType"] == "Observation" and any(c["code"] == phq9_total for c in r["code"]["coding"])
     ]
-    assert [(r["valueInteger"], r["status"]) for r in observations] == [(18, "amended")]
+    assert [(r["valueInteger"], r["status"]) for r in totals] == [(18, "amended")]
