@@ -9,7 +9,8 @@ Ids are handed out before the rows commit, and a transaction that rolls back lea
 sealer must never pass an id whose transaction might still commit (the row would then appear below the sealed
 head, which the verifier reports as an inserted row). On PostgreSQL it reads the highest id handed out so far,
 then takes a fresh transaction id; every writer got its transaction id before its audit id (db.audit), so once
-no transaction older than that fresh one is running, every id up to the one read is committed or gone for good.
+no transaction of this database older than that fresh one is running, every id up to the one read is committed
+or gone for good.
 It waits for that (usually a few milliseconds: one write's duration) and seals up to it; ids it skips were rolled
 back, a legitimate gap. On SQLite a transaction holding the write lock sees every committed row and no writer is
 in flight, so the sealer seals everything.
@@ -67,17 +68,27 @@ def _sealable_up_to(engine: Engine, wait_seconds: float) -> int | None:
         deadline = time.monotonic() + wait_seconds
         delay = 0.002
         while True:
-            # Each statement's snapshot is new; its xmin is the oldest transaction still running.
-            done = connection.execute(
-                text("SELECT pg_snapshot_xmin(pg_current_snapshot()) > CAST(:horizon AS xid8)"), {"horizon": horizon}
-            ).scalar_one()
-            connection.commit()
-            if done:
+            running = connection.execute(_OLDER_WRITERS_IN_THIS_DATABASE, {"horizon": horizon}).scalar_one()
+            connection.commit()  # pg_locks and pg_stat_activity are read afresh in each transaction
+            if not running:
                 return int(issued)
             if time.monotonic() >= deadline:
                 return None
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+
+# Transactions of this database with a transaction id older than the horizon that are still running: each holds
+# an exclusive lock on its own id. (A snapshot's xmin would do too, but counts every database on the server: one
+# long transaction elsewhere would hold up sealing here.) age() compares ids within one transaction's view.
+_OLDER_WRITERS_IN_THIS_DATABASE = text(
+    """
+    SELECT count(*) FROM pg_locks AS held JOIN pg_stat_activity AS backend ON backend.pid = held.pid
+    WHERE held.locktype = 'transactionid' AND held.mode = 'ExclusiveLock' AND held.granted
+      AND backend.datname = current_database()
+      AND age(held.transactionid) > age(xid(CAST(:horizon AS xid8)))
+    """
+)
 
 
 def _seal_batch(

@@ -13,6 +13,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
 import db.commands.medications as medications_module
+from db.audit import verify_chain
+from db.audit_seal import seal_pending
 from db.auth import actor_for
 from db.commands import EditConflict, SafetyBlock
 from db.commands.flags import act_on_flag
@@ -158,6 +160,13 @@ def test_twenty_concurrent_writers_lose_nothing_and_never_act_twice(program: Eng
         ) == len(decided_refills)
         audit_after = session.scalar(select(func.count()).select_from(AuditEvent))
     assert audit_after >= audit_before + len(saved_visits) + len(flag_actions) + len(decided_refills)
+    # Every audit row the writers left (written in parallel, without a chain lock) is sealed into the chain in
+    # id order, and the whole log verifies.
+    seal_pending(engine)
+    with read_session(engine) as session:
+        chain = verify_chain(session)
+    assert chain.intact, chain.problem
+    assert chain.sealed_rows == chain.rows_checked == audit_after
     print(
         f"\n{WRITERS} writers for {SECONDS:g} s: {len(saved_visits)} visits, {len(flag_actions)} flag actions, "
         f"{len(decided_refills)} refill decisions, {conflicts[0]} conflicts reported to users, 0 errors"
