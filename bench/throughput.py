@@ -3,7 +3,9 @@
 Each clinician is a thread with their own prescriber login and their own patients (two clinicians do not chart
 on one patient at the same moment). A save is what the form does on "Save visit": read the patient's version,
 then `log_visit` (validation, scoring, flags, labs, audit, one transaction). All threads share one process, as
-the users of one app server do; the program runs one process per server, so this is one server's load.
+the users of one app server do; the program runs one process per server, so this is one server's load. The
+audit sealer runs beside them as in an app server (every ``SEAL_INTERVAL_SECONDS``); at the end the remaining rows
+are sealed and the whole audit log verified, so that a benchmark never hides a broken chain.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
+from db.audit import verify_chain
+from db.audit_seal import seal_pending
 from db.auth import actor_for
 from db.commands import EditConflict
 from db.commands.visits import VisitInput, log_visit
 from db.engine import read_session, utcnow
 from db.models import Patient, User
+
+SEAL_INTERVAL_SECONDS = 2.0  # the app's default AUDIT_SEAL_INTERVAL_SECONDS
 
 
 @dataclass
@@ -98,13 +104,33 @@ def measure_write_throughput(
             with lock:
                 latencies.append((time.perf_counter() - started) * 1000)
 
+    stop_sealing = threading.Event()
+
+    def sealer() -> None:
+        while not stop_sealing.wait(SEAL_INTERVAL_SECONDS):
+            seal_pending(engine)
+
     threads = [threading.Thread(target=clinician, args=(n,)) for n in range(clinicians)]
+    sealing = threading.Thread(target=sealer, name="audit-sealer")
     started = time.perf_counter()
+    sealing.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    stop_sealing.set()
+    sealing.join()
+    seal_started = time.perf_counter()
+    seal_pending(engine)
+    with read_session(engine) as session:
+        chain = verify_chain(session)
+    print(
+        f"{backend}: audit log {'intact' if chain.intact else 'BROKEN: ' + str(chain.problem)}, "
+        f"{chain.sealed_rows} rows sealed, {chain.pending_rows} pending "
+        f"(last seal and verification {time.perf_counter() - seal_started:.1f} s)",
+        flush=True,
+    )
     if errors:
         print(f"{backend}: {len(errors)} errors during the write benchmark, first: {errors[0]}", flush=True)
     return ThroughputResult(

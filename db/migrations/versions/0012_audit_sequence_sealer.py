@@ -12,6 +12,9 @@ Rows written before this revision keep their in-row chain (``prev_hash``); the s
 
 Revision ID: 0012
 Revises: 0009 (re-chained at merge)
+
+Downgrading drops the seals: rows written since then carry no in-row link, so the older verifier reports them
+as broken; downgrade only a database whose log you will re-verify with this revision again.
 """
 
 from __future__ import annotations
