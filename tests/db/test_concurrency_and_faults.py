@@ -198,3 +198,50 @@ def test_failure_between_the_dose_history_and_the_audit_row_leaves_nothing(
         for model in (Prescription, DoseChange, LabOrder, AuditEvent):
             assert session.scalar(select(func.count()).select_from(model)) == 0, model.__name__
         assert session.scalar(select(func.count()).select_from(PrescriptionFill)) == 0
+
+
+def test_two_prescribers_starting_interacting_drugs_at_once_meet_the_interaction_check(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes no longer queue on one program-wide lock (issue 16); writes about one patient still queue, so the
+    second order's review sees the first order and blocks the combination instead of both passing review."""
+    from tests.factories import make_patient, make_team, make_user
+
+    team = make_team(engine)
+    prescriber = make_user(engine, "prescriber", team_id=team)
+    patient = make_patient(engine, prescriber=prescriber, nurse=make_user(engine, "nurse", team_id=team))
+    review = medications_module._review
+
+    def slow_review(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        reviewed = review(*args, **kwargs)  # type: ignore[arg-type]
+        time.sleep(0.3)  # the other order is reviewed meanwhile, unless it waits for this one to commit
+        return reviewed
+
+    monkeypatch.setattr(medications_module, "_review", slow_review)
+    outcomes: list[str] = []
+    gate = threading.Barrier(2)
+
+    def order(drug: str, dose: float, frequency: str) -> None:
+        gate.wait()
+        try:
+            start_medication(
+                prescriber,
+                patient,
+                MedicationOrder(drug=drug, dose=dose, unit="mg", frequency=frequency, reason="depression"),
+                expected_patient_version=1,
+            )
+            outcomes.append(f"started {drug}")
+        except SafetyBlock:
+            outcomes.append(f"blocked {drug}")
+
+    threads = [
+        threading.Thread(target=order, args=("sertraline", 50, "once daily")),
+        threading.Thread(target=order, args=("fluoxetine", 20, "once daily")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcome.split()[0] for outcome in outcomes) == ["blocked", "started"], outcomes
+    with read_session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Prescription)) == 1
