@@ -41,6 +41,9 @@ class ThroughputResult:
     p95_ms: float
     conflicts: int
     errors: int
+    # This process's CPU time per save (Python holds the GIL for most of it): one process cannot save faster
+    # than 1000 / cpu_ms_per_save per second, however many threads it runs.
+    cpu_ms_per_save: float = 0.0
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -113,12 +116,14 @@ def measure_write_throughput(
     threads = [threading.Thread(target=clinician, args=(n,)) for n in range(clinicians)]
     sealing = threading.Thread(target=sealer, name="audit-sealer")
     started = time.perf_counter()
+    cpu_started = time.process_time()
     sealing.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     stop_sealing.set()
     sealing.join()
     seal_started = time.perf_counter()
@@ -143,4 +148,5 @@ def measure_write_throughput(
         p95_ms=round(percentile(latencies, 0.95), 1) if latencies else 0.0,
         conflicts=conflicts[0],
         errors=len(errors),
+        cpu_ms_per_save=round(cpu_seconds * 1000 / len(latencies), 1) if latencies else 0.0,
     )
