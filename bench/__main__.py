@@ -244,12 +244,13 @@ def write_reports(
             "## Write throughput (clinicians logging visits at once, one app process)",
             "",
             "| database | clinicians | seconds | saves | saves/s | median save ms | p95 save ms | conflicts | errors "
-            "| CPU ms per save |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| CPU ms per save | waiting on locks |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {w.backend} | {w.clinicians} | {w.seconds} | {w.saves} | {w.saves_per_second} | {w.median_ms} | "
-            f"{w.p95_ms} | {w.conflicts} | {w.errors} | {w.cpu_ms_per_save} |"
+            f"{w.p95_ms} | {w.conflicts} | {w.errors} | {w.cpu_ms_per_save} | "
+            f"{'–' if w.waiting_on_locks is None else w.waiting_on_locks} |"
             for w in writes
         ]
     (OUT / "RESULTS.md").write_text("\n".join(lines) + "\n")
@@ -332,7 +333,8 @@ def main() -> int:
         for w in writes:
             print(
                 f"| {w.backend} | {w.clinicians} | {w.seconds} | {w.saves} | {w.saves_per_second} | {w.median_ms} | "
-                f"{w.p95_ms} | {w.conflicts} | {w.errors} | {w.cpu_ms_per_save} |"
+                f"{w.p95_ms} | {w.conflicts} | {w.errors} | {w.cpu_ms_per_save} | "
+                f"{'–' if w.waiting_on_locks is None else w.waiting_on_locks} |"
             )
         return 0
     meta = {

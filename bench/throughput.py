@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from db.audit import verify_chain
 from db.audit_seal import seal_pending
@@ -44,6 +44,8 @@ class ThroughputResult:
     # This process's CPU time per save (Python holds the GIL for most of it): one process cannot save faster
     # than 1000 / cpu_ms_per_save per second, however many threads it runs.
     cpu_ms_per_save: float = 0.0
+    # PostgreSQL: how many of the clinicians' transactions were waiting for a lock, on average (sampled).
+    waiting_on_locks: float | None = None
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -113,6 +115,25 @@ def measure_write_throughput(
         while not stop_sealing.wait(SEAL_INTERVAL_SECONDS):
             seal_pending(engine)
 
+    lock_samples: list[int] = []
+    stop_sampling = threading.Event()
+
+    def sample_lock_waits() -> None:
+        with engine.connect() as connection:
+            while not stop_sampling.wait(0.05):
+                lock_samples.append(
+                    connection.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                        )
+                    ).scalar_one()
+                )
+                connection.rollback()
+
+    sampler = threading.Thread(target=sample_lock_waits, name="lock-wait-sampler")
+    if engine.dialect.name == "postgresql":
+        sampler.start()
     threads = [threading.Thread(target=clinician, args=(n,)) for n in range(clinicians)]
     sealing = threading.Thread(target=sealer, name="audit-sealer")
     started = time.perf_counter()
@@ -124,6 +145,9 @@ def measure_write_throughput(
         thread.join()
     elapsed = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
+    stop_sampling.set()
+    if sampler.is_alive():
+        sampler.join()
     stop_sealing.set()
     sealing.join()
     seal_started = time.perf_counter()
@@ -149,4 +173,5 @@ def measure_write_throughput(
         conflicts=conflicts[0],
         errors=len(errors),
         cpu_ms_per_save=round(cpu_seconds * 1000 / len(latencies), 1) if latencies else 0.0,
+        waiting_on_locks=round(statistics.mean(lock_samples), 1) if lock_samples else None,
     )
