@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     if result.waited_out:
         print("audit sealer waited for running transactions that may still write lower ids; nothing sealed, rerun")
         return 1
-    print(f"{result.sealed} audit rows sealed; sealed head: row {result.head_id}")
+    head = "the log is empty" if result.head_id is None else f"sealed head: row {result.head_id}"
+    print(f"{result.sealed} audit rows sealed; {head}")
     return 0
 
 
