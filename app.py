@@ -13,7 +13,7 @@ from components.patient_checkin import render_patient_checkin
 from components.resilience import database_guard
 from components.security import deployment_problems, read_secrets
 from db.settings import get_settings
-from db.sweep import start_background_sweep
+from db.sweep import start_background_sealer, start_background_sweep
 
 st.set_page_config(page_title="IOP Medication Dashboard", page_icon=":material/medication:", layout="wide")
 
@@ -26,6 +26,8 @@ if problems:
 # Flags that time alone raises (labs overdue past the grace period) come from a background sweep, once per
 # server process, so that reading a page never writes.
 start_background_sweep(get_settings().sweep_interval_minutes * 60)
+# New audit rows are linked into the hash chain by a sealer, so that writes never queue on one chain lock.
+start_background_sealer(get_settings().audit_seal_interval_seconds)
 
 with database_guard():
     # A patient's check-in link (?checkin=<token>): the public page, and nothing else. It runs before the login

@@ -243,12 +243,14 @@ def write_reports(
             "",
             "## Write throughput (clinicians logging visits at once, one app process)",
             "",
-            "| database | clinicians | seconds | saves | saves/s | median save ms | p95 save ms | conflicts | errors |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| database | clinicians | seconds | saves | saves/s | median save ms | p95 save ms | conflicts | errors "
+            "| CPU ms per save | waiting on locks |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {w.backend} | {w.clinicians} | {w.seconds} | {w.saves} | {w.saves_per_second} | {w.median_ms} | "
-            f"{w.p95_ms} | {w.conflicts} | {w.errors} |"
+            f"{w.p95_ms} | {w.conflicts} | {w.errors} | {w.cpu_ms_per_save} | "
+            f"{'–' if w.waiting_on_locks is None else w.waiting_on_locks} |"
             for w in writes
         ]
     (OUT / "RESULTS.md").write_text("\n".join(lines) + "\n")
@@ -263,6 +265,11 @@ def main() -> int:
     parser.add_argument("--browser-runs", type=int, default=5, help="0 skips the browser timings")
     parser.add_argument("--clinicians", type=int, default=20)
     parser.add_argument("--write-seconds", type=float, default=30.0, help="0 skips the write benchmark")
+    parser.add_argument(
+        "--writes-only",
+        action="store_true",
+        help="only the write benchmark; prints its rows and leaves results.json and RESULTS.md alone",
+    )
     parser.add_argument("--postgres-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     from seed import generate
@@ -293,13 +300,20 @@ def main() -> int:
                 connection.exec_driver_sql("ANALYZE")
         engine.dispose()
         print(f"{backend}: seeded {args.patients} patients in {time.perf_counter() - started:.1f} s", flush=True)
-        results += bench_backend(backend, url, runs=args.runs)
+        if not args.writes_only:
+            results += bench_backend(backend, url, runs=args.runs)
         engine = make_engine(url)
-        if args.browser_runs:
+        if args.browser_runs and not args.writes_only:
             browser += measure_browser(backend, url, busiest_prescriber_username(engine), runs=args.browser_runs)
             for b in browser[-2:]:
                 print(f"{backend:<11}browser {b.step:<22} median {b.median_ms:g} ms  max {b.max_ms:g} ms", flush=True)
         if args.write_seconds:
+            # The commands use the process-wide engine (as in the app), so point it at this database.
+            os.environ["DATABASE_URL"] = url
+            get_settings.cache_clear()
+            from db.engine import get_engine
+
+            get_engine.cache_clear()
             writes.append(
                 measure_write_throughput(backend, engine, clinicians=args.clinicians, seconds=args.write_seconds)
             )
@@ -314,6 +328,15 @@ def main() -> int:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+    if args.writes_only:
+        print("load average (1, 5, 15 min): " + ", ".join(f"{load:.1f}" for load in os.getloadavg()))
+        for w in writes:
+            print(
+                f"| {w.backend} | {w.clinicians} | {w.seconds} | {w.saves} | {w.saves_per_second} | {w.median_ms} | "
+                f"{w.p95_ms} | {w.conflicts} | {w.errors} | {w.cpu_ms_per_save} | "
+                f"{'–' if w.waiting_on_locks is None else w.waiting_on_locks} |"
+            )
+        return 0
     meta = {
         "patients": args.patients,
         "weeks": args.weeks_history,

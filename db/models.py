@@ -616,7 +616,9 @@ class PatientCheckinLink(Base):
 
 
 class AuditEvent(Base):
-    """Append-only audit log; each row's hash chains to the previous row's hash and is sealed with a keyed MAC."""
+    """Append-only audit log. Each row carries its own hash (bound to its id) and a keyed MAC of it, written in the
+    write's own transaction without a global lock; the sealer (db.audit_seal) then links committed rows into the
+    hash chain in id order (AuditSeal). Rows from before migration 0013 chain in the row itself (``prev_hash``)."""
 
     __tablename__ = "audit_events"
 
@@ -645,10 +647,28 @@ class AuditEvent(Base):
     )
 
 
+class AuditSeal(Base):
+    """One audit event linked into the hash chain by the sealer, in id order; append-only like the log itself.
+
+    ``seal_hash`` covers the previous seal's hash and this event's id and row hash, and ``seal_mac`` is its HMAC
+    under the audit key: removing, reordering or inserting an event below the sealed head breaks a link that
+    cannot be recomputed without the key.
+    """
+
+    __tablename__ = "audit_seals"
+
+    audit_event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"), primary_key=True, autoincrement=False)
+    prev_seal_hash: Mapped[str | None] = mapped_column(String(64))
+    seal_hash: Mapped[str] = mapped_column(String(64))
+    seal_mac: Mapped[str] = mapped_column(String(80))
+    sealed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 __all__ = [
     "ROLES",
     "Amendment",
     "AuditEvent",
+    "AuditSeal",
     "AuthSession",
     "Base",
     "BreakGlassGrant",

@@ -75,6 +75,8 @@ class Settings:
     trusted_proxy_hops: int = 0
     overdue_lab_grace_days: int = 7
     sweep_interval_minutes: int = 15  # each app server raises overdue-lab flags in the background; 0 = off (cron)
+    # each app server links new audit rows into the hash chain this often (db.audit_seal); 0 = off (cron)
+    audit_seal_interval_seconds: float = 2.0
     break_glass_minutes: int = 60
     # An account an admin created (or reset the password or authenticator of) waits for a second person. Off only for a
     # one-person demo (ACCOUNT_APPROVAL=off), where no second administrator or supervisor exists.
@@ -123,6 +125,7 @@ def get_settings() -> Settings:
         trusted_proxy_hops=_env_int("TRUSTED_PROXY_HOPS", 0),
         overdue_lab_grace_days=_env_int("OVERDUE_LAB_GRACE_DAYS", 7),
         sweep_interval_minutes=max(0, _env_int("SWEEP_INTERVAL_MINUTES", 15)),
+        audit_seal_interval_seconds=max(0, _env_int("AUDIT_SEAL_INTERVAL_SECONDS", 2)),
         break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
         account_approval=_env_switch("ACCOUNT_APPROVAL", True),
         mfa_required=_env_switch("MFA_REQUIRED", True),

@@ -14,7 +14,7 @@ import clinical
 from db.audit import AuditActor, record_event
 from db.commands import EditConflict, InvalidInput
 from db.commands.submissions import claim_submission, settle_submission
-from db.engine import read_session, utcnow, write_session
+from db.engine import read_session, serialize_writes_on, utcnow, write_session
 from db.models import Flag, FlagEvent, LabOrder, User
 from db.permissions import Actor, require_patient
 
@@ -360,7 +360,8 @@ def _conflict_message(session: Session, flag: Flag | None) -> str:
 
 def raise_overdue_lab_flags(*, today: date | None = None, engine: Engine | None = None) -> int:
     """Raise a flag for every pending lab overdue by more than the grace period (idempotent: one open flag
-    per cause). Run by the triage page and by ``python -m db.sweep``; two statements plus one per new flag."""
+    per cause). Run by each server's background sweep and by ``python -m db.sweep``; two statements plus a few per
+    new flag."""
     from db.queries.caseload import program_today
     from db.settings import get_settings
 
@@ -380,7 +381,12 @@ def raise_overdue_lab_flags(*, today: date | None = None, engine: Engine | None 
             )
         ).all()
         raised = 0
-        for order_id, patient_id, test, due_by in candidates:
+        # In patient order: a write holds one patient's lock, so sweeps never wait on it in a cycle.
+        for order_id, patient_id, test, due_by in sorted(candidates, key=lambda candidate: candidate.patient_id):
+            # The patient's writes queue with this one from here on: a lab resulted a moment ago is not flagged.
+            serialize_writes_on(session, "patient", patient_id)
+            if session.scalar(select(LabOrder.status).where(LabOrder.id == order_id)) != "pending":
+                continue
             finding = clinical.flag_for_overdue_lab(test, due_by, on=today, grace_days=grace)
             if finding is not None:
                 outcomes = raise_flags(
