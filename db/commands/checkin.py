@@ -35,7 +35,7 @@ from db.commands.visits import (
     raise_findings,
     store_reports,
 )
-from db.engine import read_session, utcnow, write_session
+from db.engine import read_session, serialize_writes_on, utcnow, write_session
 from db.models import Patient, PatientCheckinLink, Prescription
 from db.permissions import Actor, require_patient
 from db.settings import get_settings
@@ -353,6 +353,10 @@ def submit_checkin(token: str, answers: CheckinAnswers, *, engine: Engine | None
     refusal: str | None = None
     with write_session(engine) as session:
         link = _find(session, token)
+        if link is not None:
+            # As every write about a patient: the flags it raises check what is open, as a visit saved at the
+            # same moment does (db.engine.serialize_writes_on).
+            serialize_writes_on(session, "patient", link.patient_id)
         refusal = _refusal(session, link, now)
         if refusal is not None or link is None:
             refusal = refusal or UNKNOWN
