@@ -353,11 +353,7 @@ def save_visit(
         record_id=record.id,
         detail=f"{visit.visit_type} {visit.modality}, {len(scores)} measures, "
         + (f"C-SSRS {screen.severity} risk, " if screen is not None else "")
-        + (
-            "higher level of care considered, "
-            if screen is not None and visit.higher_level_of_care_considered
-            else ""
-        )
+        + ("higher level of care considered, " if screen is not None and visit.higher_level_of_care_considered else "")
         + f"{sum(o.is_new for o in raised)} new flags, {sum(not o.is_new for o in raised)} open flags updated, "
         f"{len(labs)} labs ordered",
     )
