@@ -164,7 +164,7 @@ def intake_form(actor: Actor, header: ChartHeader, *, close: str | None = None) 
     except (InvalidInput, SafetyBlock, EditConflict) as error:
         show_save_error(error, key)
         return
-    finish_form(key, result.summary().replace("Visit saved", "Intake saved", 1), close=close)
+    finish_form(key, result.summary().replace("Visit saved", "Intake saved", 1), close=close, urgent=result.urgent)
 
 
 def _reconciliation_review(actor: Actor, header: ChartHeader, intake: IntakeInput, key: str) -> tuple[str, bool]:

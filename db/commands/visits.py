@@ -98,6 +98,11 @@ class VisitResult:
             parts.append("Labs ordered: " + ", ".join(f"{test} by {due}" for test, due in self.labs_ordered) + ".")
         return " ".join(parts)
 
+    @property
+    def urgent(self) -> bool:
+        """Whether the save raised an urgent flag or added its finding to an open one."""
+        return any(severity == "urgent" for severity, _, _ in [*self.flags_raised, *self.flags_updated])
+
     def _describe(self, score: clinical.InstrumentScore) -> str:
         if score.total is None:  # the C-SSRS screener has a risk level, not a total
             return f"{score.instrument} {score.severity} risk"

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from db.commands.flags import act_on_flag
 from db.commands.visits import VisitInput, log_visit
 from db.engine import read_session, utcnow, write_session
-from db.models import AuditEvent, DoseChange, Flag, FlagEvent, FormSubmission, Patient, Prescription, Visit
+from db.models import Assessment, AuditEvent, DoseChange, Flag, FlagEvent, FormSubmission, Patient, Prescription, Visit
 from tests.app.conftest import PROJECT_ROOT, log_in, new_app
 from tests.factories import make_patient, make_team, make_user
 
@@ -172,8 +172,6 @@ def test_a_repeated_self_harm_answer_reopens_the_acknowledged_flag_and_says_so(e
     app = _pick(_chart(), team, "Log a visit")
     key = f"visit_{team['patient']}"
     _fill_visit(app, key, [2, 2, 1, 1, 1, 1, 1, 1, 1], [1] * 7)
-    app.run()
-    assert any("saving raises an urgent self-harm flag" in _plain(element.value) for element in app.error)
     app.button(key=f"{key}_save").click().run()
     assert not app.exception, app.exception
 
@@ -192,9 +190,112 @@ def test_a_repeated_self_harm_answer_reopens_the_acknowledged_flag_and_says_so(e
     assert "reopened" in (events[-1].note or "")
     assert newest is not None
     assert len(_audit(engine, "flag_new_finding")) == 1
-    # The user is told the truth: the finding went onto the open flag.
-    assert any("Added to the open urgent self harm flag" in message for message in _successes(app))
+    # The user is told the truth, in red where the form stood: the score, the positive item 9 that calls for a
+    # same-day safety review, and that the finding went onto the open flag.
+    urgent_outcomes = [_plain(element.value) for element in app.error if "Visit saved" in element.value]
+    assert len(urgent_outcomes) == 1 and not _successes(app)
+    assert "PHQ-9 11 (moderate) up 2 from 9 with item 9 positive" in urgent_outcomes[0]
+    assert "Added to the open urgent self harm flag" in urgent_outcomes[0]
     assert any("URGENT self harm (open)" in _plain(element.value) for element in app.error)
+
+
+HIGH_RISK_ANSWERS = {"q1": True, "q2": True, "q3": True, "q4": True, "q5": False, "q6": False}
+
+
+def test_a_follow_up_visit_with_phq9_gad7_and_a_positive_cssrs_screen_saves_once_and_raises_the_urgent_flag(
+    engine: Engine, team: dict
+) -> None:
+    log_visit(
+        team["prescriber"],
+        team["patient"],
+        VisitInput(
+            visit_at=utcnow() - timedelta(days=7),
+            modality="video",
+            duration_minutes=30,
+            phq9=[2] * 8 + [0],
+            gad7=[1] * 7,
+        ),
+        expected_patient_version=1,
+    )
+    app = _pick(_chart(), team, "Log a visit")
+    key = f"visit_{team['patient']}"
+    token = app.session_state[f"{key}__token"]
+    # The screen is optional at a follow-up: ticking it (outside the form) draws its questions in the form.
+    assert not [radio for radio in app.radio if radio.key == f"{key}_q1"]
+    app.checkbox(key=f"{key}_give_cssrs").check().run()
+    _fill_visit(app, key, [1, 1, 1, 1, 1, 1, 1, 1, 0], [2, 2, 1, 1, 1, 1, 1])
+    for question, answer in HIGH_RISK_ANSWERS.items():
+        app.radio(key=f"{key}_{question}").set_value(answer)
+
+    # Answers stay in the browser until the form is submitted: a run without the submit sees none of them.
+    app.run()
+    assert not app.exception, app.exception
+    assert app.session_state[f"{key}_PHQ-9_1"] is None and app.session_state[f"{key}_q4"] is None
+    assert _count(engine, Visit) == 1
+
+    # (A browser keeps the unsent answers on screen; AppTest rebuilds its widgets from the run, so set them again.)
+    _fill_visit(app, key, [1, 1, 1, 1, 1, 1, 1, 1, 0], [2, 2, 1, 1, 1, 1, 1])
+    for question, answer in HIGH_RISK_ANSWERS.items():
+        app.radio(key=f"{key}_{question}").set_value(answer)
+    # A high-risk screen needs the level-of-care decision: refused by name, nothing written, answers kept.
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert any("higher level of care" in _plain(element.value) for element in app.error)
+    assert _count(engine, Visit) == 1 and len(_audit(engine, "log_visit")) == 1
+    assert app.radio(key=f"{key}_q4").value is True
+
+    app.checkbox(key=f"{key}_loc").check()
+    app.text_input(key=f"{key}_loc_note").input("Offered PHP, declined; safety plan, daily nurse calls")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+
+    with read_session(engine) as session:
+        visit = session.scalars(select(Visit).order_by(Visit.id.desc()).limit(1)).one()
+        scores = session.scalars(select(Assessment).where(Assessment.visit_id == visit.id)).all()
+        flags = session.scalars(select(Flag).where(Flag.kind == "suicide_risk")).all()
+    assert _count(engine, Visit) == 2 and visit.visit_type == "follow-up"
+    assert sorted((a.instrument, a.total, a.severity) for a in scores) == [
+        ("C-SSRS screener", None, "high"),
+        ("GAD-7", 9, "mild"),
+        ("PHQ-9", 8, "mild"),
+    ]
+    assert visit.details is not None and visit.details["cssrs_risk"] == "high"
+    assert visit.details["higher_level_of_care_considered"] is True
+    assert [(flag.severity, flag.state) for flag in flags] == [("urgent", "open")]
+    audits = _audit(engine, "log_visit")
+    assert len(audits) == 2 and "C-SSRS high risk, higher level of care considered" in (audits[-1].detail or "")
+    # The scored result is the outcome, in red where the form stood: totals, bands, changes, the new flag.
+    outcomes = [_plain(element.value) for element in app.error if "Visit saved" in element.value]
+    assert outcomes == [
+        "Visit saved: PHQ-9 8 (mild) down 8 from 16, GAD-7 9 (mild) up 2 from 7, C-SSRS screener high risk. "
+        "New urgent flag: suicide risk."
+    ]
+    assert app.segmented_control(key=f"chart_form_{team['patient']}").value is None
+    assert f"{key}__token" not in app.session_state
+
+    # The same submission again (a second click) writes nothing.
+    app = _pick(app, team, "Log a visit")
+    _replay(app, key, token)
+    _fill_visit(app, key, [1, 1, 1, 1, 1, 1, 1, 1, 0], [2, 2, 1, 1, 1, 1, 1])
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert _count(engine, Visit) == 2 and len(_audit(engine, "log_visit")) == 2
+    assert _count(engine, Assessment, Assessment.instrument == "C-SSRS screener") == 1
+    assert any("already saved" in element for element in _infos(app))
+
+
+def test_an_unanswered_cssrs_question_saves_nothing_and_names_it(engine: Engine, team: dict) -> None:
+    _with_visit(engine, team)
+    app = _pick(_chart(), team, "Log a visit")
+    key = f"visit_{team['patient']}"
+    app.checkbox(key=f"{key}_give_cssrs").check().run()
+    _fill_visit(app, key, [0] * 9, [0] * 7)
+    app.radio(key=f"{key}_q1").set_value(False)
+    app.radio(key=f"{key}_q2").set_value(False)
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert any("Answer every item of C-SSRS (question 6)" in _plain(element.value) for element in app.error)
+    assert _count(engine, Visit, Visit.visit_type == "follow-up") == 0 and _audit(engine, "log_visit") == []
 
 
 def test_intake_saves_once_and_closes(engine: Engine, team: dict) -> None:
