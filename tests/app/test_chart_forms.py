@@ -352,6 +352,35 @@ def test_start_a_medication_saves_once_and_a_second_click_writes_nothing(engine:
     assert any("already saved" in element and "Started trazodone" in element for element in _infos(app))
 
 
+def test_starting_a_drug_with_a_major_interaction_needs_the_acknowledgement_in_the_form(
+    engine: Engine, team: dict
+) -> None:
+    """Choosing the drug (outside the form) shows its review at once; the acknowledgement it asks for is a box in
+    the form; a submit without it is refused and writes nothing; with it the medication is started once."""
+    _with_visit(engine, team)
+    _with_prescription(engine, team)
+    app = _pick(_chart(), team, "Start a medication")
+    key = f"start_med_{team['patient']}"
+    app.selectbox(key=f"{key}_drug").set_value("duloxetine").run()
+    assert not app.exception, app.exception
+    warnings = [_plain(element.value) for element in app.warning]
+    assert any("Major interaction" in message and "requires acknowledgement" in message for message in warnings)
+    app.number_input(key=f"{key}_dose_duloxetine").set_value(30.0)
+    app.text_input(key=f"{key}_reason").input("MDD with chronic pain")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert any("The safety checks block this change" in _plain(element.value) for element in app.error)
+    started = (Prescription.drug == "duloxetine",)
+    assert _count(engine, Prescription, *started) == 0 and _audit(engine, "start_medication") == []
+
+    app.checkbox(key=f"{key}_acknowledge").check()
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert _count(engine, Prescription, *started) == 1
+    assert [event.patient_id for event in _audit(engine, "start_medication")] == [team["patient"]]
+    assert "Started duloxetine 30 mg once daily." in _successes(app)
+
+
 def test_adjust_a_dose_through_the_form_appends_history_once(engine: Engine, team: dict) -> None:
     _with_visit(engine, team)
     prescription_id = _with_prescription(engine, team)
@@ -443,10 +472,15 @@ def test_a_nurse_records_an_outside_medication_screened_against_the_active_ones(
     app.number_input(key=f"{key}_dose").set_value(50.0)
     app.selectbox(key=f"{key}_frequency").set_value("as needed")
     app.text_input(key=f"{key}_source").input("primary care (Dr Ortiz)")
-    app.run()
+    # The first submit shows the review of what was entered and saves nothing: the user had not seen it.
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
     warnings = [_plain(element.value) for element in app.warning]
     assert any("Major interaction" in message and "tramadol" in message for message in warnings)
+    assert any("The safety review changed with what you entered: nothing was saved" in m for m in warnings)
+    assert _count(engine, Prescription, Prescription.is_psychiatric.is_(False)) == 0
 
+    # Submitting again without the acknowledgement it asks for is refused by the safety checks.
     app.button(key=f"{key}_save").click().run()
     assert any("The safety checks block this change" in _plain(element.value) for element in app.error)
     assert _count(engine, Prescription, Prescription.is_psychiatric.is_(False)) == 0
