@@ -110,7 +110,7 @@ def _step_up_input(key: str, review: SafetyReview | None) -> str | None:
     )
 
 
-def _findings(review: SafetyReview | None) -> tuple[object, ...]:
+def review_findings(review: SafetyReview | None) -> tuple[object, ...]:
     """What in a review the user must have read before saving (not the labs or a dose within limits)."""
     if review is None:
         return ()
@@ -131,14 +131,14 @@ def _shown_review(key: str, review: SafetyReview | None) -> tuple[object, ...] |
     they clicked), None if none were."""
     state_key = f"{key}__reviewed"
     before = st.session_state.get(state_key)
-    st.session_state[state_key] = _findings(review)
+    st.session_state[state_key] = review_findings(review)
     return before  # type: ignore[no-any-return]
 
 
 def _unseen_findings(review: SafetyReview | None, seen: tuple[object, ...] | None) -> bool:
     """Whether the submitted order brings findings the user was not shown before submitting. A block is not held
     back: the save is refused with its reasons anyway."""
-    findings = _findings(review)
+    findings = review_findings(review)
     if review is None or review.blocking or not any(findings):
         return False
     if findings != (seen or ()):

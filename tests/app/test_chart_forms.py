@@ -121,6 +121,12 @@ def _fill_visit(app: AppTest, key: str, phq9: list[int], gad7: list[int]) -> Non
     app.text_area(key=f"{key}_plan").input("continue; review in a week")
 
 
+def _negative_screen(app: AppTest, key: str) -> None:
+    """The C-SSRS screen answered No (each question needs an answer: none is preset)."""
+    for question in ("q1", "q2", "q6"):
+        app.radio(key=f"{key}_{question}").set_value(False)
+
+
 def _replay(app: AppTest, key: str, token: str) -> None:
     """Put the first submission's token back, as a second click on the same, still-drawn form would carry it."""
     app.session_state[f"{key}__token"] = token
@@ -306,6 +312,7 @@ def test_intake_saves_once_and_closes(engine: Engine, team: dict) -> None:
     token = app.session_state[f"{key}__token"]
     app.text_area(key=f"{key}_psychiatric").input("Two prior depressive episodes.")
     app.text_area(key=f"{key}_plan").input("Start IOP; weekly PHQ-9.")
+    _negative_screen(app, key)
     app.button(key=f"{key}_save").click().run()
     assert not app.exception, app.exception
 
@@ -317,6 +324,7 @@ def test_intake_saves_once_and_closes(engine: Engine, team: dict) -> None:
     app = _pick(app, team, "Intake evaluation")
     _replay(app, key, token)
     app.text_area(key=f"{key}_plan").input("Start IOP; weekly PHQ-9.")
+    _negative_screen(app, key)
     app.button(key=f"{key}_save").click().run()
     assert _count(engine, Visit, Visit.visit_type == "intake") == 1
     assert len(_audit(engine, "record_intake")) == 1
@@ -443,10 +451,14 @@ def test_intake_reconciliation_runs_the_safety_review_and_needs_an_override(engi
         "added_rows": [{"Drug": "phenelzine", "Dose": "15 mg three times daily", "Decision": "continue"}],
         "deleted_rows": [],
     }
-    app.run()
+    _negative_screen(app, key)
+    # The first submit makes the review of what was entered and shows it above the button; nothing is saved.
+    app.button(key=f"{key}_save").click().run()
     assert not app.exception, app.exception
     errors = [_plain(element.value) for element in app.error]
     assert any("Contraindicated interaction: phenelzine + sertraline" in message for message in errors)
+    assert any("The safety review changed with what you entered" in _plain(w.value) for w in app.warning)
+    assert _count(engine, Visit) == 0 and _audit(engine, "record_intake") == []
 
     app.button(key=f"{key}_save").click().run()
     assert any("The safety checks block this change" in _plain(element.value) for element in app.error)
