@@ -42,11 +42,12 @@ def test_answering_the_items_sends_nothing_and_one_submit_saves_the_scored_visit
 ) -> None:
     mrn = _first_patient_of(e2e_database_url, "prescriber")
     page = new_page()
-    # Every message the page sends the server (a rerun request, a widget value) is a websocket frame.
-    sent: list[float] = []
-    page.on("websocket", lambda socket: socket.on("framesent", lambda _frame: sent.append(time.monotonic())))
     log_in(page, app_url, "prescriber")
     page.get_by_role("heading", name="Caseload").filter(visible=True).first.wait_for()
+    # Every message the page sends the server (a rerun request, a widget value) is a frame on the websocket
+    # that opening the chart address starts.
+    sent: list[float] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda _frame: sent.append(time.monotonic())))
     page.goto(f"{app_url}/chart?patient={mrn}")
     page.get_by_text("Log a visit").filter(visible=True).first.click()
     phq9 = clinical.instrument_info("PHQ-9").item_labels
@@ -72,6 +73,7 @@ def test_answering_the_items_sends_nothing_and_one_submit_saves_the_scored_visit
         assert group.get_by_role("radio", name=ANSWER_TEXT[1]).is_checked()
     assert answered < ANSWERING_LIMIT_SECONDS
 
+    screenshot(page, "visit_form_answered")
     page.get_by_role("button", name="Save visit").filter(visible=True).first.click()
     outcome = page.get_by_text(re.compile(r"^Visit saved: PHQ-9 8 \(mild\).*, GAD-7 7 \(mild\)")).filter(visible=True)
     outcome.first.wait_for()
