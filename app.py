@@ -6,8 +6,10 @@ import streamlit as st
 
 from components.account import account_gate
 from components.auth import current_actor, end_session, login_form, logout_button, logout_requested
+from components.checkin_links import CHECKIN_PARAM
 from components.forms import escape_markdown
 from components.navigation import register_pages, run_page, sidebar_links
+from components.patient_checkin import render_patient_checkin
 from components.resilience import database_guard
 from components.security import deployment_problems, read_secrets
 from db.settings import get_settings
@@ -26,6 +28,13 @@ if problems:
 start_background_sweep(get_settings().sweep_interval_minutes * 60)
 
 with database_guard():
+    # A patient's check-in link (?checkin=<token>): the public page, and nothing else. It runs before the login
+    # cookie is read or any page is registered, so this route has no sidebar, no navigation and no way to another
+    # page; the token itself is checked on the server on every run and again when the answers are stored.
+    checkin_token = st.query_params.get(CHECKIN_PARAM)
+    if checkin_token is not None:
+        render_patient_checkin(str(checkin_token))
+        st.stop()
     # Every page is registered before the login form, so a deep link opens its page once the user has logged
     # in. Each page file checks the role itself (components.auth.require_role); the sidebar offers the role's.
     actor = current_actor()

@@ -6,6 +6,8 @@ raise a flag) lives here, with its data in clinical/data
 and each figure's source next to it. See README, "Clinical rules".
 """
 
+from clinical.checkins import CHECKIN_STATUSES, LinkSnapshot, checkin_status
+from clinical.crisis import CrisisLine, crisis_line
 from clinical.flags import (
     SEVERITY_ORDER,
     FlagFinding,
@@ -73,6 +75,7 @@ from clinical.telehealth import PrescribingRule, telehealth_prescribing
 from clinical.vitals import VitalSign, bmi, vital_sign, vital_signs
 
 __all__ = [
+    "CHECKIN_STATUSES",
     "DOSE_STATUSES",
     "DOSE_UNITS",
     "FREQUENCIES",
@@ -81,6 +84,7 @@ __all__ = [
     "INTERACTION_KINDS",
     "MONITORING_KINDS",
     "SEVERITY_ORDER",
+    "CrisisLine",
     "DoseCheck",
     "FlagFinding",
     "FormularyEntry",
@@ -91,6 +95,7 @@ __all__ = [
     "LabInterpretation",
     "LabTest",
     "LevelCheck",
+    "LinkSnapshot",
     "MedicationProfile",
     "PrescribingRule",
     "ReproductiveFinding",
@@ -104,9 +109,11 @@ __all__ = [
     "check_dose",
     "check_interactions",
     "check_level",
+    "checkin_status",
     "classify_lab_result",
     "classify_medication",
     "could_be_pregnant",
+    "crisis_line",
     "daily_dose_mg",
     "drug_for_rxnorm",
     "drug_schedule",

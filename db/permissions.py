@@ -46,6 +46,7 @@ CAPABILITIES: Final[dict[str, frozenset[str]]] = {
             "view_caseload",
             "export_chart",
             "import_self_reports",
+            "send_checkin_link",
         }
     ),
     "nurse": frozenset(
@@ -62,6 +63,7 @@ CAPABILITIES: Final[dict[str, frozenset[str]]] = {
             "view_refills",
             "import_self_reports",
             "export_chart",
+            "send_checkin_link",
         }
     ),
     "supervisor": frozenset(

@@ -13,9 +13,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 import clinical
-from db.audit import record_event
+from db.audit import AuditActor, record_event
 from db.commands import EditConflict, InvalidInput
-from db.commands.flags import raise_flags
+from db.commands.flags import RaisedFlag, raise_flags
 from db.commands.labs import order_labs
 from db.commands.medications import monitoring_due
 from db.commands.submissions import claim_submission, settle_submission
@@ -36,6 +36,7 @@ VITAL_LIMITS = {
 }
 MAX_DURATION_MINUTES = 240
 MAX_MISSED_DOSES = 60
+Finding = tuple[clinical.FlagFinding, str, int]  # a rule's finding and the record it came from (table, id)
 
 
 @dataclass(frozen=True)
@@ -284,59 +285,28 @@ def save_visit(
     )
     session.add(record)
     session.flush()
-    findings: list[tuple[clinical.FlagFinding, str, int]] = []
-    for score in scores:
-        answers: Any = (
-            visit.phq9 if score.instrument == "PHQ-9" else visit.gad7 if score.instrument == "GAD-7" else visit.cssrs
-        )
-        assessment = Assessment(
-            patient_id=patient.id,
-            instrument=score.instrument,
-            answers=answers,
-            total=score.total,
-            severity=score.severity,
-            administered_at=visit.visit_at,
-            source="visit",
-            visit_id=record.id,
-            entered_by_id=actor.user_id,
-        )
-        session.add(assessment)
-        session.flush()
-        for finding in clinical.flags_for_score(score, previous.get(score.instrument)):
-            findings.append((finding, "assessments", assessment.id))
-    for effect in visit.side_effects:
-        prescription = active.get(effect.prescription_id or -1)
-        report = SideEffectReport(
-            patient_id=patient.id,
-            prescription_id=prescription.id if prescription else None,
-            drug=prescription.drug if prescription else effect.drug,
-            symptom=effect.symptom.strip(),
-            severity=effect.severity,
-            reported_at=visit.visit_at,
-            source="visit",
-            visit_id=record.id,
-            note=effect.note.strip() or None,
-        )
-        session.add(report)
-        session.flush()
-        finding = clinical.flag_for_side_effect(report.drug, report.symptom, report.severity)
-        if finding is not None:
-            findings.append((finding, "side_effect_reports", report.id))
+    findings = store_reports(
+        session,
+        patient.id,
+        previous=previous,
+        scores=scores,
+        answers={"PHQ-9": visit.phq9, "GAD-7": visit.gad7, "C-SSRS screener": visit.cssrs},
+        side_effects=visit.side_effects,
+        active=active,
+        reported_at=visit.visit_at,
+        source="visit",
+        visit_id=record.id,
+        entered_by_id=actor.user_id,
+    )
     if visit.missed_doses:
-        finding = clinical.flag_for_missed_doses(int(visit.missed_doses))
-        if finding is not None:
-            findings.append((finding, "visits", record.id))
+        findings += missed_dose_findings(int(visit.missed_doses), source=("visits", record.id))
     if visit.weight_kg is not None:
         baseline = _baseline_weight(session, patient.id, record.id)
         if baseline is not None:
             finding = clinical.flag_for_weight_gain([p.drug for p in active.values()], baseline, visit.weight_kg)
             if finding is not None:
                 findings.append((finding, "visits", record.id))
-    raised = []
-    for finding, table, source_id in findings:
-        raised += raise_flags(
-            session, actor, patient.id, [finding], source_table=table, source_id=source_id, raised_at=visit.visit_at
-        )
+    raised = raise_findings(session, actor, patient.id, findings, raised_at=visit.visit_at)
     labs = _maintenance_labs(session, actor, patient, list(active.values()), today)
     if visit.next_visit_due is not None:
         patient.next_visit_due = visit.next_visit_due
@@ -372,6 +342,83 @@ def save_visit(
     )
 
 
+def store_reports(
+    session: Session,
+    patient_id: int,
+    *,
+    scores: list[clinical.InstrumentScore],
+    answers: dict[str, Any],
+    side_effects: list[SideEffectEntry],
+    active: dict[int, Prescription],
+    reported_at: datetime,
+    source: str,
+    visit_id: int | None = None,
+    entered_by_id: int | None = None,
+    external_ids: dict[str, str] | None = None,
+    previous: dict[str, int] | None = None,
+) -> list[Finding]:
+    """Store validated scores and side-effect reports (inside the caller's transaction) and return the findings
+    the flag rules make of them. One path for a visit and for a patient's own check-in, so both raise the same
+    flags: self-harm and rises by the score rules, red-flag and severe side effects by the side-effect rule.
+    ``previous`` (the newest earlier totals, read here when not given) is what a rise is measured from."""
+    if previous is None:
+        previous = previous_totals(session, patient_id)
+    findings: list[Finding] = []
+    for score in scores:
+        assessment = Assessment(
+            patient_id=patient_id,
+            instrument=score.instrument,
+            answers=answers[score.instrument],
+            total=score.total,
+            severity=score.severity,
+            administered_at=reported_at,
+            source=source,
+            visit_id=visit_id,
+            entered_by_id=entered_by_id,
+            external_id=(external_ids or {}).get(score.instrument),
+        )
+        session.add(assessment)
+        session.flush()
+        for finding in clinical.flags_for_score(score, previous.get(score.instrument)):
+            findings.append((finding, "assessments", assessment.id))
+    for effect in side_effects:
+        prescription = active.get(effect.prescription_id or -1)
+        report = SideEffectReport(
+            patient_id=patient_id,
+            prescription_id=prescription.id if prescription else None,
+            drug=prescription.drug if prescription else effect.drug,
+            symptom=effect.symptom.strip(),
+            severity=effect.severity,
+            reported_at=reported_at,
+            source=source,
+            visit_id=visit_id,
+            note=effect.note.strip() or None,
+        )
+        session.add(report)
+        session.flush()
+        finding = clinical.flag_for_side_effect(report.drug, report.symptom, report.severity)
+        if finding is not None:
+            findings.append((finding, "side_effect_reports", report.id))
+    return findings
+
+
+def missed_dose_findings(missed_doses: int, *, source: tuple[str, int]) -> list[Finding]:
+    finding = clinical.flag_for_missed_doses(missed_doses)
+    return [] if finding is None else [(finding, *source)]
+
+
+def raise_findings(
+    session: Session, actor: AuditActor | None, patient_id: int, findings: list[Finding], *, raised_at: datetime
+) -> list[RaisedFlag]:
+    """Open (or add to) the flag of each finding, naming the record it came from."""
+    raised: list[RaisedFlag] = []
+    for finding, table, source_id in findings:
+        raised += raise_flags(
+            session, actor, patient_id, [finding], source_table=table, source_id=source_id, raised_at=raised_at
+        )
+    return raised
+
+
 def _baseline_weight(session: Session, patient_id: int, current_visit_id: int) -> float | None:
     """The first weight recorded in the program (ADA/APA 2004 measures gain from the baseline)."""
     return session.scalar(
@@ -399,4 +446,13 @@ def _maintenance_labs(
     return ordered
 
 
-__all__ = ["SideEffectEntry", "VisitInput", "VisitResult", "log_visit", "validate_visit"]
+__all__ = [
+    "SideEffectEntry",
+    "VisitInput",
+    "VisitResult",
+    "log_visit",
+    "missed_dose_findings",
+    "raise_findings",
+    "store_reports",
+    "validate_visit",
+]

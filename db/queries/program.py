@@ -1,6 +1,6 @@
 """Supervisor and administrator reads: program overview with drill-down, outcomes, audit trail, users.
 
-The overview reads one row per patient with every figure it needs (six set-based queries whatever the
+The overview reads one row per patient with every figure it needs (seven set-based queries whatever the
 program size) and aggregates per prescriber and per nurse in pandas, so each number can be drilled down
 to exactly the patients behind it.
 """
@@ -24,6 +24,7 @@ from db.models import (
     Flag,
     LabOrder,
     Patient,
+    PatientCheckinLink,
     RefillRequest,
     Team,
     User,
@@ -45,7 +46,11 @@ METRICS = {
     "overdue_labs": "Overdue labs",
     "pending_refills": "Pending refills",
     "phq9_last_30_days": "PHQ-9 in last 30 days",
+    "checkin_links_sent": "Check-in links sent (90 days)",
+    "checkin_links_answered": "Check-in links answered (90 days)",
 }
+CHECKIN_SHARE = "% of check-in links answered"
+CHECKIN_WINDOW_DAYS = 90
 
 
 def patient_metrics(
@@ -142,6 +147,21 @@ def patient_metrics(
                 .distinct()
             )
         )
+        links = {
+            row[0]: (int(row[1]), int(row[2] or 0))
+            for row in session.execute(
+                select(
+                    PatientCheckinLink.patient_id,
+                    func.count(),
+                    func.sum(case((PatientCheckinLink.used_at.is_not(None), 1), else_=0)),
+                )
+                .where(
+                    PatientCheckinLink.patient_id.in_(in_scope),
+                    PatientCheckinLink.created_at >= now - timedelta(days=CHECKIN_WINDOW_DAYS),
+                )
+                .group_by(PatientCheckinLink.patient_id)
+            )
+        }
         names = dict(session.execute(select(User.id, User.full_name)).all())
     flag_counts = {row[0]: row[1:] for row in flags}
     month_start = today.replace(day=1)
@@ -158,18 +178,26 @@ def patient_metrics(
     patients["overdue_labs"] = patients["patient_id"].map(lambda pid: labs.get(pid, 0))
     patients["pending_refills"] = patients["patient_id"].map(lambda pid: refills.get(pid, 0))
     patients["phq9_last_30_days"] = patients["patient_id"].isin(recent_phq9).astype(int)
+    patients["checkin_links_sent"] = patients["patient_id"].map(lambda pid: links.get(pid, (0, 0))[0])
+    patients["checkin_links_answered"] = patients["patient_id"].map(lambda pid: links.get(pid, (0, 0))[1])
     return patients
 
 
 def overview_by(metrics: pd.DataFrame, group: str, turnaround: pd.DataFrame | None = None) -> pd.DataFrame:
     """Sum the per-patient figures per prescriber or per nurse (``group`` is "prescriber" or "nurse")."""
     if metrics.empty:
-        return pd.DataFrame(columns=[group, *METRICS.values()])
+        return pd.DataFrame(columns=[group, *METRICS.values(), CHECKIN_SHARE])
     table = metrics.groupby(group)[list(METRICS)].sum()
     table["phq9_last_30_days"] = (100 * table["phq9_last_30_days"] / table["active_patients"].clip(lower=1)).round(1)
+    table[CHECKIN_SHARE] = checkin_share(table["checkin_links_answered"], table["checkin_links_sent"])
     if turnaround is not None and group == "prescriber":
         table = table.join(turnaround.set_index("prescriber"), how="left")
     return table.reset_index().rename(columns={**METRICS, "phq9_last_30_days": "% with PHQ-9 in last 30 days"})
+
+
+def checkin_share(answered: pd.Series, sent: pd.Series) -> pd.Series:
+    """Answered links as a percentage of links sent (empty where none were sent)."""
+    return (100 * answered / sent.where(sent > 0)).round(1)
 
 
 def drill_down(metrics: pd.DataFrame, group: str, name: str, metric: str) -> pd.DataFrame:

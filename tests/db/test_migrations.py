@@ -73,3 +73,32 @@ def test_downgrading_below_corrected_self_reports_is_refused_rather_than_merging
         rows = connection.execute(select(Assessment.external_id, Assessment.supersedes_id)).all()
     assert sorted(rows, key=str) == sorted([("r-1", None), ("r-1", first.id)], key=str)
     engine.dispose()
+
+
+def test_downgrading_below_retracted_self_reports_is_refused_rather_than_counting_them_again(
+    database_url: str,
+) -> None:
+    import pytest
+    from sqlalchemy import select
+
+    from db.engine import write_session
+    from db.models import Assessment
+    from tests.factories import make_patient
+
+    engine = make_engine(database_url)
+    patient_id = make_patient(engine)
+    with write_session(engine) as session:
+        session.add(
+            Assessment(
+                patient_id=patient_id, instrument="PHQ-9", answers=[0] * 9, total=0, source="self-report",
+                administered_at=datetime(2026, 1, 5), external_id="r-1", retracted_at=datetime(2026, 1, 6),
+                retracted_reason="entered in error",
+            )
+        )
+
+    with pytest.raises(RuntimeError, match="retracted self-reports exist"):
+        downgrade(database_url, "0009")
+
+    with engine.connect() as connection:  # the mark is still there
+        assert connection.execute(select(Assessment.retracted_reason)).scalars().all() == ["entered in error"]
+    engine.dispose()
