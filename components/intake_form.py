@@ -151,7 +151,9 @@ def intake_form(actor: Actor, header: ChartHeader, *, close: str | None = None) 
         acknowledge_interactions=acknowledge,
     )
     reviews = [review for review in preview_reconciliation(actor, header.patient_id, intake) if _has_findings(review)]
-    if _findings(reviews) != _findings(shown):
+    if not reviews:
+        st.session_state.pop(reviews_key, None)  # the medications that had findings are no longer continued
+    elif _findings(reviews) != _findings(shown):
         # Findings the user has not seen: nothing is saved; the form is drawn again with them above its button.
         st.session_state[reviews_key] = reviews
         st.session_state[f"{key}__review_changed"] = True
