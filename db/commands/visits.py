@@ -55,7 +55,11 @@ class VisitInput:
     duration_minutes: int
     phq9: list[int] | None = None
     gad7: list[int] | None = None
-    cssrs: dict[str, bool] | None = None
+    # The C-SSRS screener (q1..q6 -> bool, q6_months_ago): required at intake, optional at a follow-up visit.
+    cssrs: dict[str, Any] | None = None
+    # Recorded with a C-SSRS screen; a high-risk screen requires it, at intake and at follow-up alike.
+    higher_level_of_care_considered: bool = False
+    higher_level_of_care_note: str = ""
     side_effects: list[SideEffectEntry] = field(default_factory=list)
     missed_doses: int | None = None
     weight_kg: float | None = None
@@ -78,10 +82,12 @@ class VisitResult:
     flags_raised: list[tuple[str, str, str]]  # new flags: (severity, kind, summary)
     labs_ordered: list[tuple[str, date]]
     flags_updated: list[tuple[str, str, str]] = field(default_factory=list)  # open flags given this new finding
+    previous_totals: dict[str, int] = field(default_factory=dict)  # the newest earlier PHQ-9 / GAD-7 totals
 
     def summary(self) -> str:
-        """What the save did, in the words the user is shown."""
-        scores = ", ".join(f"{s.instrument} {s.total} ({s.severity})" for s in self.scores) or "no measures"
+        """What the save did, in the words the user is shown: each score with its severity band and its change
+        since the previous score, then the flags and labs."""
+        scores = ", ".join(self._describe(score) for score in self.scores) or "no measures"
         parts = [f"Visit saved: {scores}."]
         for severity, kind, _ in self.flags_raised:
             parts.append(f"New {severity} flag: {kind.replace('_', ' ')}.")
@@ -92,6 +98,29 @@ class VisitResult:
         if self.labs_ordered:
             parts.append("Labs ordered: " + ", ".join(f"{test} by {due}" for test, due in self.labs_ordered) + ".")
         return " ".join(parts)
+
+    @property
+    def urgent(self) -> bool:
+        """Whether the save raised an urgent flag or added its finding to an open one."""
+        return any(severity == "urgent" for severity, _, _ in [*self.flags_raised, *self.flags_updated])
+
+    def _describe(self, score: clinical.InstrumentScore) -> str:
+        if score.total is None:  # the C-SSRS screener has a risk level, not a total
+            return f"{score.instrument} {score.severity} risk"
+        text = f"{score.instrument} {score.total} ({score.severity})"
+        previous = self.previous_totals.get(score.instrument)
+        if previous is not None:
+            change = score.total - previous
+            text += (
+                f" up {change} from {previous}"
+                if change > 0
+                else f" down {-change} from {previous}"
+                if change < 0
+                else f" unchanged from {previous}"
+            )
+        if "self_harm" in score.flags:
+            text += " with item 9 positive"
+        return text
 
 
 def _is_whole(value: object) -> bool:
@@ -127,9 +156,17 @@ def validate_visit(
             errors[instrument] = str(error)
     if visit.cssrs is not None:
         try:
-            scores.append(clinical.score_instrument("C-SSRS screener", dict(visit.cssrs)))
+            screen = clinical.score_instrument("C-SSRS screener", dict(visit.cssrs))
         except ValueError as error:
             errors["C-SSRS screener"] = str(error)
+        else:
+            scores.append(screen)
+            if screen.severity == "high" and not visit.higher_level_of_care_considered:
+                errors["higher level of care"] = (
+                    "a high-risk C-SSRS screen requires recording that a higher level of care was considered"
+                )
+    if len(visit.higher_level_of_care_note) > MAX_NOTE_LENGTH:
+        errors["higher level of care note"] = f"at most {MAX_NOTE_LENGTH} characters"
     for index, effect in enumerate(visit.side_effects, start=1):
         if effect.severity not in ("mild", "moderate", "severe"):
             errors[f"side effect {index} severity"] = "must be mild, moderate or severe"
@@ -213,6 +250,14 @@ def save_visit(
     """Write a validated visit, its scores and side effects, the flags and labs they call for, and the audit
     event, inside the caller's transaction (used by log_visit and by the intake evaluation)."""
     today = program_today()
+    previous = previous_totals(session, patient.id)
+    details = dict(visit.details or {})
+    screen = next((score for score in scores if score.instrument == "C-SSRS screener"), None)
+    if screen is not None:
+        # Stored the same way at intake and at follow-up: the risk level and the level-of-care decision.
+        details["cssrs_risk"] = screen.severity
+        details["higher_level_of_care_considered"] = visit.higher_level_of_care_considered
+        details["higher_level_of_care_note"] = visit.higher_level_of_care_note.strip()
     active = {
         p.id: p
         for p in session.scalars(
@@ -235,7 +280,7 @@ def save_visit(
         heart_rate=visit.heart_rate,
         assessment_note=visit.assessment_note.strip() or None,
         plan_note=visit.plan_note.strip() or None,
-        details=visit.details,
+        details=details or None,
         next_visit_due=visit.next_visit_due,
     )
     session.add(record)
@@ -243,6 +288,7 @@ def save_visit(
     findings = store_reports(
         session,
         patient.id,
+        previous=previous,
         scores=scores,
         answers={"PHQ-9": visit.phq9, "GAD-7": visit.gad7, "C-SSRS screener": visit.cssrs},
         side_effects=visit.side_effects,
@@ -281,7 +327,9 @@ def save_visit(
         record_type="visit",
         record_id=record.id,
         detail=f"{visit.visit_type} {visit.modality}, {len(scores)} measures, "
-        f"{sum(o.is_new for o in raised)} new flags, {sum(not o.is_new for o in raised)} open flags updated, "
+        + (f"C-SSRS {screen.severity} risk, " if screen is not None else "")
+        + ("higher level of care considered, " if screen is not None and visit.higher_level_of_care_considered else "")
+        + f"{sum(o.is_new for o in raised)} new flags, {sum(not o.is_new for o in raised)} open flags updated, "
         f"{len(labs)} labs ordered",
     )
     return VisitResult(
@@ -290,6 +338,7 @@ def save_visit(
         flags_raised=[(o.flag.severity, o.flag.kind, o.flag.summary) for o in raised if o.is_new],
         labs_ordered=[(lab.test, lab.due_by) for lab in labs],
         flags_updated=[(o.flag.severity, o.flag.kind, o.flag.summary) for o in raised if not o.is_new],
+        previous_totals=previous,
     )
 
 
@@ -306,11 +355,14 @@ def store_reports(
     visit_id: int | None = None,
     entered_by_id: int | None = None,
     external_ids: dict[str, str] | None = None,
+    previous: dict[str, int] | None = None,
 ) -> list[Finding]:
     """Store validated scores and side-effect reports (inside the caller's transaction) and return the findings
     the flag rules make of them. One path for a visit and for a patient's own check-in, so both raise the same
-    flags: self-harm and rises by the score rules, red-flag and severe side effects by the side-effect rule."""
-    previous = previous_totals(session, patient_id)
+    flags: self-harm and rises by the score rules, red-flag and severe side effects by the side-effect rule.
+    ``previous`` (the newest earlier totals, read here when not given) is what a rise is measured from."""
+    if previous is None:
+        previous = previous_totals(session, patient_id)
     findings: list[Finding] = []
     for score in scores:
         assessment = Assessment(
