@@ -6,12 +6,14 @@ import streamlit as st
 
 from components.account import account_gate
 from components.auth import current_actor, end_session, login_form, logout_button, logout_requested
+from components.checkin_links import CHECKIN_PARAM
 from components.forms import escape_markdown
 from components.navigation import register_pages, run_page, sidebar_links
+from components.patient_checkin import render_patient_checkin
 from components.resilience import database_guard
 from components.security import deployment_problems, read_secrets
 from db.settings import get_settings
-from db.sweep import start_background_sweep
+from db.sweep import start_background_sealer, start_background_sweep
 
 st.set_page_config(page_title="IOP Medication Dashboard", page_icon=":material/medication:", layout="wide")
 
@@ -24,8 +26,17 @@ if problems:
 # Flags that time alone raises (labs overdue past the grace period) come from a background sweep, once per
 # server process, so that reading a page never writes.
 start_background_sweep(get_settings().sweep_interval_minutes * 60)
+# New audit rows are linked into the hash chain by a sealer, so that writes never queue on one chain lock.
+start_background_sealer(get_settings().audit_seal_interval_seconds)
 
 with database_guard():
+    # A patient's check-in link (?checkin=<token>): the public page, and nothing else. It runs before the login
+    # cookie is read or any page is registered, so this route has no sidebar, no navigation and no way to another
+    # page; the token itself is checked on the server on every run and again when the answers are stored.
+    checkin_token = st.query_params.get(CHECKIN_PARAM)
+    if checkin_token is not None:
+        render_patient_checkin(str(checkin_token))
+        st.stop()
     # Every page is registered before the login form, so a deep link opens its page once the user has logged
     # in. Each page file checks the role itself (components.auth.require_role); the sidebar offers the role's.
     actor = current_actor()

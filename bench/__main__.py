@@ -413,12 +413,14 @@ def write_reports(
             "",
             "## Write throughput (clinicians logging visits at once, one app process)",
             "",
-            "| database | clinicians | seconds | saves | saves/s | median save ms | p95 save ms | conflicts | errors |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| database | clinicians | seconds | saves | saves/s | median save ms | p95 save ms | conflicts | errors "
+            "| CPU ms per save | waiting on locks |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {w.backend} | {w.clinicians} | {w.seconds} | {w.saves} | {w.saves_per_second} | {w.median_ms} | "
-            f"{w.p95_ms} | {w.conflicts} | {w.errors} |"
+            f"{w.p95_ms} | {w.conflicts} | {w.errors} | {w.cpu_ms_per_save} | "
+            f"{'–' if w.waiting_on_locks is None else w.waiting_on_locks} |"
             for w in writes
         ]
     notes = OUT / "NOTES.md"
@@ -453,6 +455,11 @@ def main() -> int:
     parser.add_argument("--browser-at", type=int, default=10_000, help="program size for browser and write timings")
     parser.add_argument("--clinicians", type=int, default=20)
     parser.add_argument("--write-seconds", type=float, default=30.0, help="0 skips the write benchmark")
+    parser.add_argument(
+        "--writes-only",
+        action="store_true",
+        help="only the write benchmark; prints its rows and leaves results.json and RESULTS.md alone",
+    )
     parser.add_argument("--postgres-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     # As a demo deployment runs: no second factor asked, no background sweep writing during the timings.
@@ -492,7 +499,10 @@ def main() -> int:
             for role in set(ROLE_PAGES) - roles:
                 del ROLE_PAGES[role]
             try:
-                page_results, login_ms = bench_backend(backend, url, patients, runs=args.runs)
+                if args.writes_only:
+                    page_results, login_ms = [], {}
+                else:
+                    page_results, login_ms = bench_backend(backend, url, patients, runs=args.runs)
             finally:
                 ROLE_PAGES.clear()
                 ROLE_PAGES.update(saved)
@@ -500,9 +510,15 @@ def main() -> int:
             runs_info.append(
                 RunInfo(backend, patients, args.weeks_history, seeded, load_before, os.getloadavg(), login_ms)
             )
-            if patients == args.browser_at:
+            if patients == args.browser_at or args.writes_only:
+                # The commands use the process-wide engine (as in the app), so point it at this database.
+                os.environ["DATABASE_URL"] = url
+                get_settings.cache_clear()
+                from db.engine import get_engine
+
+                get_engine.cache_clear()
                 engine = make_engine(url)
-                if args.browser_runs:
+                if args.browser_runs and not args.writes_only:
                     browser += measure_browser(
                         backend, url, busiest_prescriber_username(engine), runs=args.browser_runs
                     )

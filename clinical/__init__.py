@@ -6,6 +6,8 @@ raise a flag) lives here, with its data in clinical/data
 and each figure's source next to it. See README, "Clinical rules".
 """
 
+from clinical.checkins import CHECKIN_STATUSES, LinkSnapshot, checkin_status
+from clinical.crisis import CrisisLine, crisis_line
 from clinical.flags import (
     SEVERITY_ORDER,
     FlagFinding,
@@ -74,6 +76,7 @@ from clinical.telehealth import PrescribingRule, telehealth_prescribing
 from clinical.vitals import VitalSign, bmi, vital_sign, vital_signs
 
 __all__ = [
+    "CHECKIN_STATUSES",
     "DOSE_STATUSES",
     "DOSE_UNITS",
     "FREQUENCIES",
@@ -82,6 +85,7 @@ __all__ = [
     "INTERACTION_KINDS",
     "MONITORING_KINDS",
     "SEVERITY_ORDER",
+    "CrisisLine",
     "DoseCheck",
     "FlagFinding",
     "FormularyEntry",
@@ -92,6 +96,7 @@ __all__ = [
     "LabInterpretation",
     "LabTest",
     "LevelCheck",
+    "LinkSnapshot",
     "MedicationProfile",
     "PrescribingRule",
     "ReproductiveFinding",
@@ -105,9 +110,11 @@ __all__ = [
     "check_dose",
     "check_interactions",
     "check_level",
+    "checkin_status",
     "classify_lab_result",
     "classify_medication",
     "could_be_pregnant",
+    "crisis_line",
     "daily_dose_mg",
     "drug_for_rxnorm",
     "drug_schedule",

@@ -76,6 +76,11 @@ def render_caseload(actor: Actor, table: pd.DataFrame, *, key: str = "caseload")
             "Next visit due": st.column_config.DateColumn("Next visit due", format="YYYY-MM-DD"),
             "Last visit": st.column_config.DateColumn("Last visit", format="YYYY-MM-DD"),
             "Medications": st.column_config.TextColumn("Medications", width="large"),
+            "Check-in": st.column_config.TextColumn(
+                "Check-in",
+                help="PHQ-9/GAD-7 between visits: due, sent (a link waits for the patient), answered, overdue "
+                "(a link expired unused, or a week past due) or up to date",
+            ),
         },
     )
     selected = event.selection.rows if event is not None else []

@@ -7,7 +7,8 @@ import streamlit as st
 
 from components.forms import escape_markdown
 from db.commands import InvalidInput
-from db.commands.fhir import STATUSES, import_self_reports
+from db.commands.fhir import AMENDED, IMPORTED, STATUSES, import_self_reports
+from db.fhir.questionnaires import questionnaire_bundle_bytes
 from db.permissions import Actor, PermissionDenied
 
 MAX_UPLOAD_MB = 5  # also server.maxUploadSize in .streamlit/config.toml, which the server enforces
@@ -21,7 +22,17 @@ def self_report_upload(actor: Actor) -> None:
         "Patients are matched by MRN (identifier system urn:iop:mrn, or a Patient in the same file). "
         "A report already imported is listed as a duplicate and stored once; a correction (status amended or "
         "corrected, same identifier) is stored as a new version that replaces it in trends, the original kept. "
+        "A report sent again with status entered-in-error (same identifier) is withdrawn: kept and marked, no "
+        "longer counted in trends or outcomes, and the flags only it raised are closed with a note. "
         "Reports that answer an item twice, conflict over the patient, or are implausibly dated are rejected."
+    )
+    st.download_button(
+        "Download the PHQ-9 and GAD-7 Questionnaires (FHIR)",
+        data=questionnaire_bundle_bytes(),
+        file_name="iop-questionnaires.json",
+        mime="application/fhir+json",
+        key="fhir_questionnaires_download",
+        help="What a sender's QuestionnaireResponse names (questionnaire) and answers (linkId, LOINC answer codes).",
     )
     upload = st.file_uploader(
         "FHIR file", type=["json", "ndjson"], key="fhir_self_reports", max_upload_size=MAX_UPLOAD_MB
@@ -41,7 +52,8 @@ def self_report_upload(actor: Actor) -> None:
         statuses = [r.status for r in results]
         summary = ", ".join(f"{statuses.count(name)} {name}" for name in STATUSES)
         st.success(escape_markdown(summary))
-        urgent = [r for r in results if "urgent" in r.flags]
+        # Only a stored report raises flags; a withdrawal's "closed urgent ..." is not a new alarm.
+        urgent = [r for r in results if r.status in (IMPORTED, AMENDED) and "urgent" in r.flags]
         if urgent:
             st.error(escape_markdown(f"{len(urgent)} report(s) raised an URGENT flag: see the triage queue now."))
         table = pd.DataFrame(
@@ -52,7 +64,7 @@ def self_report_upload(actor: Actor) -> None:
                     "MRN": r.mrn,
                     "Instrument": r.instrument,
                     "Total": "" if r.total is None else str(r.total),
-                    "Flags raised": r.flags,
+                    "Flags": r.flags,
                     "Detail": r.detail,
                 }
                 for r in results

@@ -49,20 +49,27 @@ def clear_form(key: str) -> None:
             del st.session_state[state_key]
 
 
-def finish_form(key: str, notice: str, *, close: str | None = None) -> None:
+def finish_form(key: str, notice: str, *, close: str | None = None, urgent: bool = False) -> None:
     """After a save: clear the form, close it (``close`` is the key of the widget that opened it), and show the
-    outcome at the place the form was (``show_notice``) and as a toast, wherever the user has scrolled."""
+    outcome at the place the form was (``show_notice``) and as a toast, wherever the user has scrolled. An
+    ``urgent`` outcome (the save raised or added to an urgent flag) is shown in red, not as a plain success."""
     clear_form(key)
     if close is not None:
         st.session_state.pop(close, None)
-    st.session_state[NOTICE_KEY] = notice
+    st.session_state[NOTICE_KEY] = (notice, urgent)
     st.rerun()
 
 
 def show_notice() -> None:
     """The outcome of the last save, once: in the page where the form stood, and as a toast."""
-    notice = st.session_state.pop(NOTICE_KEY, None)
-    if notice:
+    saved = st.session_state.pop(NOTICE_KEY, None)
+    if not saved:
+        return
+    notice, urgent = saved if isinstance(saved, tuple) else (saved, False)
+    if urgent:
+        st.error(escape_markdown(notice), icon=":material/emergency:")
+        st.toast(escape_markdown(notice), icon=":material/emergency:")
+    else:
         st.success(escape_markdown(notice), icon=":material/check_circle:")
         st.toast(escape_markdown(notice), icon=":material/check_circle:")
 

@@ -15,6 +15,8 @@ from db.models import PROGRAM_PHASES
 from db.permissions import Actor
 from db.queries.caseload import program_today
 from db.queries.program import (
+    CHECKIN_SHARE,
+    CHECKIN_WINDOW_DAYS,
     METRICS,
     drill_down,
     outcome_rates,
@@ -44,9 +46,16 @@ def render_overview(actor: Actor) -> None:
     turnaround = refill_turnaround(actor, since=utcnow() - timedelta(days=90))
     totals = figures[list(METRICS)].sum() if not figures.empty else None
     if totals is not None:
-        cards = st.columns(6)
+        cards = st.columns(7)
         for column, (metric, label) in zip(cards, list(METRICS.items())[:1] + list(METRICS.items())[2:7], strict=False):
             column.metric(label, int(totals[metric]))
+        sent, answered = int(totals["checkin_links_sent"]), int(totals["checkin_links_answered"])
+        cards[6].metric(
+            CHECKIN_SHARE,
+            f"{100 * answered / sent:.0f} %" if sent else "—",
+            help=f"{answered} of {sent} check-in links sent to patients in the last {CHECKIN_WINDOW_DAYS} days "
+            "were answered (per prescriber in the table below)",
+        )
     by_prescriber = overview_by(figures, "prescriber", turnaround)
     by_nurse = overview_by(figures, "nurse")
     st.subheader("By prescriber")

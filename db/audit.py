@@ -1,29 +1,37 @@
-"""The audit log: one function writes an event inside the caller's transaction, chained by hash.
+"""The audit log: one function writes an event inside the caller's transaction; a sealer chains them by hash.
 
-Each row's hash covers its content and the previous row's hash, so altering or removing a row breaks
-the chain from that row on; ``python -m db.audit_verify`` names the first row that fails.
+Each row carries its own SHA-256 hash over its content and its id, and ``row_mac``, an HMAC-SHA256 of that hash
+under a key kept outside the database (db.audit_keys): a row cannot be altered, moved to another id or forged
+without the key. Writers take no lock for this, so writes to different patients run in parallel.
 
-The plain SHA-256 chain can be recomputed by anyone who can write the database, so each row is also sealed:
-``row_mac`` is an HMAC-SHA256 of its hash under a key kept outside the database (db.audit_keys). Signed
-checkpoints outside the database (db.audit_checkpoints) record the row count and head hash, which catches a
-log cut short. Rows written before the key existed (``row_mac`` NULL) are accepted only as a prefix of the
-log: the first sealed row's hash covers their chain, so they cannot be changed without breaking its seal.
+The sealer (db.audit_seal) then links committed rows into one hash chain in id order, appending an AuditSeal
+per row (its hash covers the previous seal and the row's id and hash; its HMAC is keyed too): a row removed,
+reordered or slipped in below the sealed head breaks the chain. Signed checkpoints outside the database
+(db.audit_checkpoints) record the row count and sealed head, which catches a log cut short.
+
+Rows written before migration 0013 chain in the row itself (``prev_hash`` is the previous row's hash, which
+their hash covers); rows written before the key existed (``row_mac`` NULL, before 0008) are accepted only as a
+prefix of the log. The sealer seals them like any other row.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from db.audit_checkpoints import Checkpoint
 from db.audit_keys import AuditKeys, audit_keys
-from db.engine import AUDIT_CHAIN_LOCK_ID, utcnow
-from db.models import AuditEvent
+from db.engine import utcnow
+from db.models import AuditEvent, AuditSeal
+
+# The sequence behind audit_events.id (PostgreSQL's SERIAL): the id is taken before the row is written so that
+# the row's hash can cover it.
+AUDIT_ID_SEQUENCE = "audit_events_id_seq"
 
 
 @dataclass(frozen=True)
@@ -35,8 +43,8 @@ class AuditActor:
     role: str | None
 
 
-def _hash_content(event: AuditEvent) -> str:
-    content = {
+def _content(event: AuditEvent) -> dict[str, object]:
+    return {
         "at": event.at.isoformat(timespec="microseconds"),
         "user_id": event.user_id,
         "username": event.username,
@@ -48,9 +56,43 @@ def _hash_content(event: AuditEvent) -> str:
         "record_id": event.record_id,
         "outcome": event.outcome,
         "detail": event.detail,
-        "prev_hash": event.prev_hash,
     }
+
+
+def _digest(content: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _hash_content(event: AuditEvent) -> str:
+    """The row's own hash: its content bound to its id, so a copy of a sealed row at another id does not verify."""
+    return _digest({**_content(event), "id": event.id})
+
+
+def _legacy_hash_content(event: AuditEvent) -> str:
+    """The hash of a row written before migration 0013: its content and the previous row's hash."""
+    return _digest({**_content(event), "prev_hash": event.prev_hash})
+
+
+def seal_hash(prev_seal_hash: str | None, audit_event_id: int, row_hash: str | None) -> str:
+    """The chain link the sealer writes for one row: the previous link, the row's id and the row's own hash."""
+    return _digest({"prev_seal_hash": prev_seal_hash, "audit_event_id": audit_event_id, "row_hash": row_hash})
+
+
+def _next_audit_id(session: Session) -> int:
+    if session.get_bind().dialect.name == "postgresql":
+        # The transaction id is assigned first (the CTE is read before nextval runs): every transaction holding an
+        # audit id then has a transaction id older than the sealer's horizon, which is how the sealer knows when
+        # all ids below it are committed or gone (db.audit_seal). No lock: writers never wait on each other here.
+        return int(
+            session.scalar(
+                text(
+                    "WITH assigned AS MATERIALIZED (SELECT pg_current_xact_id()) "
+                    f"SELECT nextval('{AUDIT_ID_SEQUENCE}') FROM assigned"
+                )
+            )
+        )
+    # SQLite: the transaction holds the database's one write lock (BEGIN IMMEDIATE), so the next id is ours.
+    return int(session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0) + 1)))
 
 
 def record_event(
@@ -72,11 +114,8 @@ def record_event(
     rewritten by anyone with database access without trace.
     """
     keys = audit_keys()
-    if session.get_bind().dialect.name == "postgresql":
-        # Normally already held since the transaction began (db.engine.write_session); re-entrant.
-        session.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": AUDIT_CHAIN_LOCK_ID})
-    prev_hash = session.scalar(select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(
+        id=_next_audit_id(session),
         at=at or utcnow(),
         user_id=actor.user_id if actor else None,
         username=actor.username if actor else None,
@@ -88,7 +127,6 @@ def record_event(
         record_id=None if record_id is None else str(record_id),
         outcome=outcome,
         detail=detail,
-        prev_hash=prev_hash,
     )
     event.row_hash = _hash_content(event)
     event.row_mac = keys.seal(event.row_hash)
@@ -97,19 +135,90 @@ def record_event(
     return event
 
 
+@dataclass
+class ChainPosition:
+    """What checking a row needs to know about the rows before it, in id order."""
+
+    previous_row_hash: str | None = None
+    legacy: bool = True  # no row in the current format yet: rows may still chain in the row (before 0013)
+    keyed: bool = False  # a row with a keyed MAC was seen: rows without one may no longer follow
+
+    @classmethod
+    def after(cls, row: AuditEvent | None) -> ChainPosition:
+        """The position just after ``row`` (None: the start of the log), for a check that resumes there."""
+        if row is None:
+            return cls()
+        return cls(row.row_hash, legacy=row.row_hash != _hash_content(row), keyed=row.row_mac is not None)
+
+
+def row_problem(row: AuditEvent, position: ChainPosition, keys: AuditKeys) -> str | None:
+    """Why ``row`` does not verify on its own (its hash, its keyed MAC, and for rows from before migration 0013
+    their in-row link), or None; advances ``position`` past it when it verifies."""
+    current = row.row_hash == _hash_content(row)
+    if current:
+        if row.prev_hash is not None:
+            return "it links to a previous row although its hash does not cover the link (the row was altered)"
+        if row.row_mac is None:
+            return "it has no keyed MAC (its MAC was removed)"
+    elif position.legacy and row.row_hash == _legacy_hash_content(row):
+        if row.prev_hash != position.previous_row_hash:
+            return "its link to the previous row does not match (a row was removed)"
+        if row.row_mac is None and position.keyed:
+            return "it has no keyed MAC although earlier rows have one (its MAC was removed)"
+    else:
+        return "content does not match its hash (the row was altered)"
+    if row.row_mac is not None and not keys.check(row.row_hash or "", row.row_mac):
+        return (
+            "its keyed MAC does not match (the row was altered and its hash recomputed, or it was sealed with a key "
+            "not configured here)"
+        )
+    position.previous_row_hash = row.row_hash
+    position.legacy = position.legacy and not current
+    position.keyed = position.keyed or row.row_mac is not None
+    return None
+
+
+def seal_problem(row: AuditEvent, seal: AuditSeal, previous_seal_hash: str | None, keys: AuditKeys) -> str | None:
+    """Why ``seal`` does not link ``row`` into the chain after the seal ``previous_seal_hash``, or None."""
+    if seal.prev_seal_hash != previous_seal_hash:
+        return (
+            "its seal does not link to the previous sealed row's (a sealed row before it was removed, or the seals "
+            "were rewritten)"
+        )
+    if seal.seal_hash != seal_hash(seal.prev_seal_hash, row.id, row.row_hash):
+        return "its seal does not match the row (the row or its seal was altered)"
+    if not keys.check(seal.seal_hash, seal.seal_mac):
+        return "its seal's keyed MAC does not match (the seal was forged or sealed with a key not configured here)"
+    return None
+
+
 @dataclass(frozen=True)
 class ChainCheck:
     rows_checked: int
     first_bad_id: int | None
     problem: str | None
-    legacy_rows: int = 0  # rows from before the key existed, covered by the first sealed row's seal
+    legacy_rows: int = 0  # rows from before the key existed, covered by the first keyed row and by their seals
     checkpoints_checked: int = 0
-    head_id: int | None = None  # the newest row verified, which a new checkpoint pins
+    head_id: int | None = None  # the newest sealed row, which a new checkpoint pins
     head_hash: str | None = None
+    sealed_rows: int = 0
+    pending_rows: int = 0  # committed rows the sealer has not linked yet (newer than the sealed head)
+    oldest_pending_at: datetime | None = None
 
     @property
     def intact(self) -> bool:
         return self.problem is None
+
+
+@dataclass
+class _Walk:
+    checked: int = 0
+    legacy: int = 0
+    sealed: int = 0
+    head_id: int | None = None
+    head_hash: str | None = None
+    previous_seal_hash: str | None = None
+    pending: list[tuple[int, datetime]] = field(default_factory=list)
 
 
 def verify_chain(
@@ -119,66 +228,98 @@ def verify_chain(
     checkpoints: list[Checkpoint] | None = None,
     batch_size: int = 5000,
 ) -> ChainCheck:
-    """Walk the audit log in id order and report the first row whose hash, link or keyed MAC does not match,
-    or a checkpoint the log no longer reaches (rows deleted from its end, or the table truncated)."""
+    """Walk the audit log in id order and report the first row whose own hash or keyed MAC does not match, or
+    whose seal does not link it into the chain; a row missing below the sealed head; or a checkpoint the log no
+    longer reaches (rows deleted from its end, or the table truncated). Rows newer than the sealed head are
+    checked on their own and counted as pending seal, not as a failure."""
     keys = keys or audit_keys()
     checkpoints = checkpoints or []
     by_rows: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
         by_rows.setdefault(checkpoint.rows, []).append(checkpoint)
-    previous_hash: str | None = None
-    checked = legacy = 0
+    position = ChainPosition()
+    walk = _Walk()
     last_id = 0
-    sealed_seen = False
 
     def broken(row_id: int | None, problem: str) -> ChainCheck:
-        return ChainCheck(checked, row_id, problem, legacy, len(checkpoints))
+        return ChainCheck(
+            walk.checked, row_id, problem, walk.legacy, len(checkpoints), sealed_rows=walk.sealed,
+            pending_rows=len(walk.pending),
+        )
 
     while True:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch_size)
+        batch = session.execute(
+            select(AuditEvent, AuditSeal)
+            .outerjoin(AuditSeal, AuditSeal.audit_event_id == AuditEvent.id)
+            .where(AuditEvent.id > last_id)
+            .order_by(AuditEvent.id)
+            .limit(batch_size)
         ).all()
-        if not rows:
+        if not batch:
             break
-        for row in rows:
-            if row.prev_hash != previous_hash:
-                return broken(row.id, "its link to the previous row does not match (a row was removed)")
-            if row.row_hash != _hash_content(row):
-                return broken(row.id, "content does not match its hash (the row was altered)")
-            if row.row_mac is None:
-                if sealed_seen:
-                    return broken(row.id, "it has no keyed MAC although earlier rows have one (its seal was removed)")
-                legacy += 1
-            elif not keys.check(row.row_hash or "", row.row_mac):
-                return broken(
-                    row.id,
-                    "its keyed MAC does not match (the row was altered and the plain chain recomputed, or it was "
-                    "sealed with a key not configured here)",
-                )
+        for row, seal in batch:
+            problem = row_problem(row, position, keys)
+            if problem:
+                return broken(row.id, problem)
+            if seal is not None:
+                if walk.pending:
+                    return broken(
+                        walk.pending[0][0],
+                        f"it has no seal although row {row.id} after it is sealed (the row was inserted after the "
+                        "sealer passed its id, or its seal was removed)",
+                    )
+                problem = seal_problem(row, seal, walk.previous_seal_hash, keys)
+                if problem:
+                    return broken(row.id, problem)
+                walk.previous_seal_hash = seal.seal_hash
+                walk.sealed += 1
             else:
-                sealed_seen = True
-            previous_hash = row.row_hash
-            checked += 1
+                walk.pending.append((row.id, row.at))
+            if row.row_mac is None:
+                walk.legacy += 1
+            walk.checked += 1
             last_id = row.id
-            for checkpoint in by_rows.get(checked, []):
+            if seal is not None:
+                walk.head_id, walk.head_hash = row.id, row.row_hash
+            for checkpoint in by_rows.get(walk.checked, []):
                 if (checkpoint.head_id, checkpoint.head_hash) != (row.id, row.row_hash):
                     return broken(
                         row.id,
-                        f"row {checked} differs from the checkpoint of {checkpoint.at} (line {checkpoint.line}): "
+                        f"row {walk.checked} differs from the checkpoint of {checkpoint.at} (line {checkpoint.line}): "
                         "the log was rewritten up to it",
                     )
         session.expunge_all()
-    if checked and not sealed_seen:
+    if walk.checked and not position.keyed:
         return broken(
             None,
             "the newest row has no keyed MAC: either no row was written since the key was configured (write a "
-            "checkpoint, which records a sealed row) or every seal was stripped",
+            "checkpoint, which records a keyed row) or every MAC was stripped",
+        )
+    seals, newest_seal = session.execute(
+        select(func.count(), func.max(AuditSeal.audit_event_id)).select_from(AuditSeal)
+    ).one()
+    if seals != walk.sealed or newest_seal != walk.head_id:
+        return broken(
+            newest_seal,
+            f"{seals} seals but {walk.sealed} sealed rows: the seal of row {newest_seal} has no row (sealed rows were "
+            "deleted from the end of the log)",
         )
     for checkpoint in sorted(checkpoints, key=lambda found: found.rows, reverse=True):
-        if checkpoint.rows > checked:
+        if checkpoint.rows > walk.checked:
             return broken(
                 None,
-                f"the log has {checked} rows but the checkpoint of {checkpoint.at} (line {checkpoint.line}) recorded "
-                f"{checkpoint.rows}: rows were deleted from its end or the table was truncated",
+                f"the log has {walk.checked} rows but the checkpoint of {checkpoint.at} (line {checkpoint.line}) "
+                f"recorded {checkpoint.rows}: rows were deleted from its end or the table was truncated",
             )
-    return ChainCheck(checked, None, None, legacy, len(checkpoints), last_id or None, previous_hash)
+    return ChainCheck(
+        walk.checked,
+        None,
+        None,
+        walk.legacy,
+        len(checkpoints),
+        walk.head_id,
+        walk.head_hash,
+        sealed_rows=walk.sealed,
+        pending_rows=len(walk.pending),
+        oldest_pending_at=walk.pending[0][1] if walk.pending else None,
+    )

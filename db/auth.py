@@ -17,7 +17,7 @@ import bcrypt
 from sqlalchemy import Engine, func, select, update
 
 from db.audit import AuditActor, record_event
-from db.engine import read_session, utcnow, write_session
+from db.engine import read_session, serialize_writes_on, utcnow, write_session
 from db.mfa import verify_second_factor
 from db.models import AuthSession, LoginAttempt, LoginChallenge, User
 from db.permissions import Actor
@@ -161,6 +161,10 @@ def login(
     username = (username or "").strip()[:64]
     address = (client_address or LOCAL_CLIENT)[:64]
     with write_session(engine) as session:
+        # Attempts for one name, and from one address, queue (name first, then address: never in the other
+        # order), so that parallel guesses cannot all pass the same failure count.
+        serialize_writes_on(session, "login_name", username)
+        serialize_writes_on(session, "login_address", address)
         user = session.scalar(select(User).where(User.username == username))
         audit_actor = AuditActor(user.id if user else None, username or None, user.role if user else None)
         window_start = now - timedelta(minutes=settings.lockout_window_minutes)
@@ -274,8 +278,13 @@ def complete_second_factor(
     now = now or utcnow()
     address = (client_address or LOCAL_CLIENT)[:64]
     with write_session(engine) as session:
+        # Codes for one challenge queue (its wrong-code count is checked, then raised), and so do they with the
+        # account's password attempts (the same failure count); the challenge first, then the name.
+        serialize_writes_on(session, "challenge", challenge_id or "")
         challenge = session.get(LoginChallenge, challenge_id) if challenge_id else None
         user = session.get(User, challenge.user_id) if challenge is not None else None
+        if user is not None:
+            serialize_writes_on(session, "login_name", user.username)
         if (
             challenge is None
             or user is None

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.settings import get_settings
@@ -18,8 +18,12 @@ if TYPE_CHECKING:
     from db.permissions import Actor
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# Names the PostgreSQL advisory lock that orders writes (and with them the audit hash chain).
+# Names the PostgreSQL advisory lock that orders the audit sealer's runs (db.audit_seal); writers never take it.
 AUDIT_CHAIN_LOCK_ID = 7_140_221
+# PostgreSQL advisory lock spaces (the first key of the two-key form): writes about one thing queue on its lock,
+# so that what a write checks before it acts (a version, a count, an open flag, a duplicate order) is still true
+# when it commits. Writes about different things do not wait on each other. SQLite has one writer at a time.
+WRITE_LOCK_SPACES = {"patient": 7_140_301, "login_name": 7_140_302, "login_address": 7_140_303, "challenge": 7_140_304}
 
 
 def utcnow() -> datetime:
@@ -90,6 +94,19 @@ def _audit_if_denied(engine: Engine, error: BaseException) -> None:
         record_denial(engine, error)
 
 
+def serialize_writes_on(session: Session, space: str, key: int | str) -> None:
+    """Make this write transaction wait for any other one that serialized on the same ``space`` and ``key``
+    (e.g. ``"patient", 42``) until it ends. Take it before reading what the write checks. PostgreSQL only: on
+    SQLite every write transaction already holds the one write lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keyed = "CAST(:key AS integer)" if isinstance(key, int) else "hashtext(:key)"
+    session.execute(
+        text(f"SELECT pg_advisory_xact_lock(CAST(:space AS integer), {keyed})"),
+        {"space": WRITE_LOCK_SPACES[space], "key": key},
+    )
+
+
 @contextmanager
 def read_session(engine: Engine | None = None) -> Iterator[Session]:
     """A session for reads; rolled back at the end so nothing is written by accident.
@@ -130,11 +147,7 @@ def write_session(
     session = _session_factory(engine)()
     try:
         # Procure the connection now with the write flag, so SQLite begins with BEGIN IMMEDIATE.
-        connection = session.connection(execution_options={"sqlite_write_lock": True})
-        if connection.dialect.name == "postgresql":
-            # Every write appends to the audit hash chain, which is ordered by one advisory lock. Taking it
-            # first, before any row lock, means two writers can never wait on each other in opposite order.
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({AUDIT_CHAIN_LOCK_ID})")
+        session.connection(execution_options={"sqlite_write_lock": True})
         session.info["write_transaction"] = True  # require_patient checks the actor's session in writes
         if actor is not None:
             from db.permissions import require, require_live_actor  # late import: permissions builds on this

@@ -23,7 +23,7 @@ def upgrade(database_url: str | None = None, revision: str = "head") -> None:
 
 
 def _fill_missing_summaries(database_url: str) -> None:
-    """Migration 0011 creates the per-patient summaries empty; fill them from history once (seconds per
+    """Migration 0014 creates the per-patient summaries empty; fill them from history once (seconds per
     10,000 patients). Later upgrades find every patient summarised and only count rows."""
     from db.engine import make_engine  # late imports: the models must match the migrated schema (head)
     from db.summary import rebuild_summaries, summaries_missing

@@ -176,6 +176,11 @@ class Patient(Base):
     sex: Mapped[str] = mapped_column(String(10))
     state_of_residence: Mapped[str] = mapped_column(String(2))
     ancestry: Mapped[str | None] = mapped_column(String(40))  # only where a monitoring rule needs it (HLA-B*1502)
+    # OMB race / ethnicity code (CDC Race & Ethnicity, clinical/data/demographics.json) or a null flavour
+    # (ASKU declined, UNK unknown); None = never asked. Synthetic in the demo data.
+    race: Mapped[str | None] = mapped_column(String(12))
+    ethnicity: Mapped[str | None] = mapped_column(String(12))
+    phone: Mapped[str | None] = mapped_column(String(40))
     program_phase: Mapped[str] = mapped_column(String(20))
     program_start_date: Mapped[date] = mapped_column(Date)
     discharge_date: Mapped[date | None] = mapped_column(Date)
@@ -359,6 +364,11 @@ class Assessment(Base):
     # replaced row is never changed. Unique: a version is superseded at most once, so two concurrent
     # corrections of the same report cannot both be stored.
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"), unique=True)
+    # A report its sender marked entered-in-error (0013): kept and marked on its current version, so it leaves
+    # trends and outcomes while its history and audit trail stay. Set once (an UPDATE ... WHERE retracted_at IS NULL).
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    retracted_reason: Mapped[str | None] = mapped_column(Text)
+    retracted_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
@@ -375,10 +385,12 @@ class Assessment(Base):
 
 
 def current_assessment(entity: Any = Assessment) -> ColumnElement[bool]:
-    """True for the current version of a score (no correction supersedes it): what trends and outcomes read.
-    ``entity`` is ``Assessment`` or an alias of it."""
+    """True for the current version of a score: no correction supersedes it and it was not retracted (entered in
+    error). What trends, the chart, outcomes, the caseload, the overview and the export read. ``entity`` is
+    ``Assessment`` or an alias of it. Retraction marks the current version, so the versions it superseded stay
+    excluded by the first condition."""
     newer = aliased(Assessment)
-    return ~exists().where(newer.supersedes_id == entity.id)
+    return ~exists().where(newer.supersedes_id == entity.id) & entity.retracted_at.is_(None)
 
 
 class SideEffectReport(Base):
@@ -578,8 +590,35 @@ class Amendment(Base):
     __table_args__ = (Index("ix_amendments_target", "target_table", "target_id"),)
 
 
+class PatientCheckinLink(Base):
+    """A one-time link a patient opens without an account to answer the measures due between visits.
+
+    Only the SHA-256 of the link's random token is stored, so the database (and its backups) cannot reopen a
+    link. ``used_at`` spends it: the submit sets it in the same transaction that stores the answers, and only
+    while it is still NULL, so of two submits exactly one writes."""
+
+    __tablename__ = "patient_checkin_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    measures: Mapped[list[Any]] = mapped_column(JSON)  # see db.commands.checkin.CHECKIN_MEASURES
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime)  # first opened
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    missed_doses: Mapped[int | None] = mapped_column(Integer)  # the patient's answer (doses missed in the past week)
+
+    __table_args__ = (Index("ix_patient_checkin_links_patient_created", "patient_id", "created_at"),)
+
+
 class AuditEvent(Base):
-    """Append-only audit log; each row's hash chains to the previous row's hash and is sealed with a keyed MAC."""
+    """Append-only audit log. Each row carries its own hash (bound to its id) and a keyed MAC of it, written in the
+    write's own transaction without a global lock; the sealer (db.audit_seal) then links committed rows into the
+    hash chain in id order (AuditSeal). Rows from before migration 0013 chain in the row itself (``prev_hash``)."""
 
     __tablename__ = "audit_events"
 
@@ -665,10 +704,28 @@ class PatientMeasureSummary(Base):
     remission: Mapped[bool | None] = mapped_column(Boolean)
 
 
+class AuditSeal(Base):
+    """One audit event linked into the hash chain by the sealer, in id order; append-only like the log itself.
+
+    ``seal_hash`` covers the previous seal's hash and this event's id and row hash, and ``seal_mac`` is its HMAC
+    under the audit key: removing, reordering or inserting an event below the sealed head breaks a link that
+    cannot be recomputed without the key.
+    """
+
+    __tablename__ = "audit_seals"
+
+    audit_event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"), primary_key=True, autoincrement=False)
+    prev_seal_hash: Mapped[str | None] = mapped_column(String(64))
+    seal_hash: Mapped[str] = mapped_column(String(64))
+    seal_mac: Mapped[str] = mapped_column(String(80))
+    sealed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 __all__ = [
     "ROLES",
     "Amendment",
     "AuditEvent",
+    "AuditSeal",
     "AuthSession",
     "Base",
     "BreakGlassGrant",
@@ -681,6 +738,7 @@ __all__ = [
     "LabResult",
     "LoginAttempt",
     "Patient",
+    "PatientCheckinLink",
     "PatientMeasureSummary",
     "PatientSummary",
     "Prescription",

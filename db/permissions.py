@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Engine, and_, exists, false, or_, select, 
 from sqlalchemy.orm import Session
 
 from db.audit import record_event
-from db.engine import read_session, utcnow, write_session
+from db.engine import read_session, serialize_writes_on, utcnow, write_session
 from db.models import AuthSession, BreakGlassGrant, Patient, User
 from db.settings import get_settings
 
@@ -46,6 +46,7 @@ CAPABILITIES: Final[dict[str, frozenset[str]]] = {
             "view_caseload",
             "export_chart",
             "import_self_reports",
+            "send_checkin_link",
         }
     ),
     "nurse": frozenset(
@@ -62,6 +63,7 @@ CAPABILITIES: Final[dict[str, frozenset[str]]] = {
             "view_refills",
             "import_self_reports",
             "export_chart",
+            "send_checkin_link",
         }
     ),
     "supervisor": frozenset(
@@ -274,6 +276,9 @@ def require_patient(session: Session, actor: Actor, patient_id: int, capability:
     """
     if session.info.get("write_transaction"):
         require_live_actor(session, actor, capability)
+        # Writes about one patient queue here (writes about different patients do not): what this write checks
+        # next (the record's version, current medications, open flags) stays true until it commits.
+        serialize_writes_on(session, "patient", patient_id)
     patient = None
     if actor.can(capability):
         patient = session.scalar(

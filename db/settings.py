@@ -49,6 +49,14 @@ def _env_switch(name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be 'on' or 'off', not {raw!r}")
 
 
+def _env_url(name: str) -> str:
+    """An absolute http(s) URL, or empty when unset; anything else is refused at start."""
+    raw = (os.environ.get(name) or "").strip()
+    if raw and not raw.lower().startswith(("https://", "http://")):
+        raise ValueError(f"{name} must be an absolute http(s) URL, not {raw!r}")
+    return raw
+
+
 def _env_json(name: str, default: dict) -> dict:
     raw = os.environ.get(name)
     return json.loads(raw) if raw else default
@@ -67,6 +75,8 @@ class Settings:
     trusted_proxy_hops: int = 0
     overdue_lab_grace_days: int = 7
     sweep_interval_minutes: int = 15  # each app server raises overdue-lab flags in the background; 0 = off (cron)
+    # each app server links new audit rows into the hash chain this often (db.audit_seal); 0 = off (cron)
+    audit_seal_interval_seconds: float = 2.0
     break_glass_minutes: int = 60
     # An account an admin created (or reset the password or authenticator of) waits for a second person. Off only for a
     # one-person demo (ACCOUNT_APPROVAL=off), where no second administrator or supervisor exists.
@@ -76,6 +86,12 @@ class Settings:
     mfa_required: bool = True
     break_glass_max_per_day: int = 3  # emergency-access attempts per user in any 24 hours
     triage_refresh_seconds: int = 15
+    # Where patients reach this app: the start of every check-in link (the proxy's public https address).
+    public_base_url: str = "http://localhost:8501"
+    checkin_link_hours: int = 72  # how long a patient check-in link works unless the sender chooses otherwise
+    # Where a bulk export's files will be served from: the manifest's absolute URLs start with it. Empty: the
+    # file:// URL of the export directory (python -m db.fhir export --base-url overrides it per export).
+    fhir_export_base_url: str = ""
     flag_target_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_FLAG_TARGET_MINUTES))
     measure_cadence_days: dict[str, dict[str, int]] = field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_MEASURE_CADENCE_DAYS.items()}
@@ -109,11 +125,15 @@ def get_settings() -> Settings:
         trusted_proxy_hops=_env_int("TRUSTED_PROXY_HOPS", 0),
         overdue_lab_grace_days=_env_int("OVERDUE_LAB_GRACE_DAYS", 7),
         sweep_interval_minutes=max(0, _env_int("SWEEP_INTERVAL_MINUTES", 15)),
+        audit_seal_interval_seconds=max(0, _env_int("AUDIT_SEAL_INTERVAL_SECONDS", 2)),
         break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
         account_approval=_env_switch("ACCOUNT_APPROVAL", True),
         mfa_required=_env_switch("MFA_REQUIRED", True),
         break_glass_max_per_day=_env_int("BREAK_GLASS_MAX_PER_DAY", 3),
         triage_refresh_seconds=max(1, _env_int("TRIAGE_REFRESH_SECONDS", 15)),
+        public_base_url=(os.environ.get("PUBLIC_BASE_URL") or "http://localhost:8501").rstrip("/"),
+        checkin_link_hours=_env_int("CHECKIN_LINK_HOURS", 72),
+        fhir_export_base_url=_env_url("FHIR_EXPORT_BASE_URL"),
         flag_target_minutes=_env_json("FLAG_TARGET_MINUTES", dict(DEFAULT_FLAG_TARGET_MINUTES)),
         measure_cadence_days=_env_json("MEASURE_CADENCE_DAYS", DEFAULT_MEASURE_CADENCE_DAYS),
     )

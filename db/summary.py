@@ -224,7 +224,7 @@ def rebuild_summaries(connection: Connection) -> int:
 
 
 def summaries_missing(connection: Connection) -> bool:
-    """True when some patient has no summary (a database from before migration 0011, or a bulk load)."""
+    """True when some patient has no summary (a database from before migration 0014, or a bulk load)."""
     patients = connection.execute(select(func.count()).select_from(Patient)).scalar_one()
     summaries = connection.execute(select(func.count()).select_from(PatientSummary)).scalar_one()
     return patients != summaries

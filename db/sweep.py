@@ -3,43 +3,70 @@
 Safe to run as often as you like (for example every 15 minutes from cron): a cause never gets a second
 open flag. Each app server also runs it in the background every ``SWEEP_INTERVAL_MINUTES`` (0 turns that off,
 for deployments that schedule it with cron), so that reading a page never writes.
+
+The audit sealer (db.audit_seal) runs beside it, in its own thread, every ``AUDIT_SEAL_INTERVAL_SECONDS``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from db.commands.flags import raise_overdue_lab_flags
 
 log = logging.getLogger(__name__)
 _started_lock = threading.Lock()
-_started: threading.Thread | None = None
+_started: dict[str, threading.Thread] = {}
 
 
-def _loop(interval_seconds: float, stop: threading.Event) -> None:
-    # First sweep one interval after start: a server that restarts in a loop does not sweep in a loop.
+def _sweep_once() -> None:
+    raised = raise_overdue_lab_flags()
+    if raised:
+        log.info("%s overdue-lab flag(s) raised", raised)
+
+
+def _seal_once() -> None:
+    from db.audit_seal import seal_pending  # late import: the sealer is only needed where it runs
+
+    result = seal_pending()
+    if result.problem:
+        log.error("audit sealer stopped at row %s: %s", result.blocked_id, result.problem)
+
+
+def _loop(task: Callable[[], None], what: str, interval_seconds: float, stop: threading.Event) -> None:
+    # First run one interval after start: a server that restarts in a loop does not sweep in a loop.
     while not stop.wait(interval_seconds):
         try:
-            raised = raise_overdue_lab_flags()
-            if raised:
-                log.info("%s overdue-lab flag(s) raised", raised)
-        except Exception:  # a failed sweep (database away) must not end the loop; the next one retries
-            log.exception("overdue-lab sweep failed")
+            task()
+        except Exception:  # a failed run (database away) must not end the loop; the next one retries
+            log.exception("%s failed", what)
+
+
+def _start_once(
+    name: str, task: Callable[[], None], interval_seconds: float, stop: threading.Event | None
+) -> threading.Thread | None:
+    if interval_seconds <= 0:
+        return None
+    with _started_lock:
+        running = _started.get(name)
+        if running is None or not running.is_alive():
+            running = threading.Thread(
+                target=_loop, args=(task, name, interval_seconds, stop or threading.Event()), name=name, daemon=True
+            )
+            running.start()
+            _started[name] = running
+        return running
 
 
 def start_background_sweep(interval_seconds: float, *, stop: threading.Event | None = None) -> threading.Thread | None:
     """Start the sweep loop once per process (later calls return the running thread); None when disabled."""
-    global _started
-    if interval_seconds <= 0:
-        return None
-    with _started_lock:
-        if _started is None or not _started.is_alive():
-            _started = threading.Thread(
-                target=_loop, args=(interval_seconds, stop or threading.Event()), name="overdue-lab-sweep", daemon=True
-            )
-            _started.start()
-        return _started
+    return _start_once("overdue-lab-sweep", _sweep_once, interval_seconds, stop)
+
+
+def start_background_sealer(interval_seconds: float, *, stop: threading.Event | None = None) -> threading.Thread | None:
+    """Start the audit sealer loop once per process (later calls return the running thread); None when disabled."""
+    return _start_once("audit-sealer", _seal_once, interval_seconds, stop)
 
 
 def main() -> int:

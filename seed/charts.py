@@ -421,6 +421,7 @@ class ChartBuilder:
             f"Means safety: {rng.choice(vocabulary.CRISIS_MEANS_SAFETY)}."
         )
         consent = None if rng.random() < 0.03 else enrollment.start - timedelta(days=rng.randint(0, 3))
+        race, ethnicity, phone = _demographics(chart.patient_id, ancestry, area_code)
         self.rows["patients"].append({
             "id": chart.patient_id,
             "mrn": f"IOP-{chart.patient_id:06d}",
@@ -430,6 +431,9 @@ class ChartBuilder:
             "sex": sex,
             "state_of_residence": state,
             "ancestry": ancestry,
+            "race": race,
+            "ethnicity": ethnicity,
+            "phone": phone,
             "program_phase": enrollment.phase,
             "program_start_date": enrollment.start,
             "discharge_date": (chart.date_of(enrollment.discharge_day)
@@ -887,6 +891,9 @@ class ChartBuilder:
                     # The patient portal's response id: what a re-import would be deduplicated on.
                     "external_id": f"portal:{mrn}:{assessment_id}" if source == "self-report" else None,
                     "supersedes_id": None,  # the seeded history has no corrected self-reports
+                    "retracted_at": None,  # nor reports withdrawn as entered in error
+                    "retracted_reason": None,
+                    "retracted_by_id": None,
                     "created_at": administered_at + timedelta(minutes=1),
                 })
                 for finding in scores.flags(pattern, previous[instrument]):
@@ -954,7 +961,9 @@ class ChartBuilder:
                 "bp_diastolic": rng.randint(64, 92) if has_bp else None,
                 # Height once, at intake (a stable synthetic value: no draw from the generator's sequence).
                 "height_cm": 152.0 + (chart.patient_id * 37) % 38 if slot.visit_type == "intake" else None,
-                "waist_cm": None, "heart_rate": None,
+                "waist_cm": None,
+                # Heart rate with the blood pressure, from the visit id (no draw from the generator's sequence).
+                "heart_rate": 58 + (slot.id * 7919) % 40 if has_bp else None,
                 "assessment_note": assessment_note, "plan_note": " ".join([*plan_items, follow_up]),
                 "details": details,
                 "next_visit_due": chart.date_of(slot.next_due_day) if slot.next_due_day < NEVER else None,
@@ -1340,6 +1349,19 @@ class ChartBuilder:
                                "actor_id": actor, "action": action, "note": note,
                                "source_table": pending.source_table if action == "raised" else None,
                                "source_id": pending.source_id if action == "raised" else None})
+
+
+def _demographics(patient_id: int, ancestry: str | None, area_code: str) -> tuple[str, str, str]:
+    """Synthetic OMB race and ethnicity codes and a 555 phone number for US Core. A generator of their own
+    (seeded by the patient id) so that adding them left every other seeded value unchanged."""
+    rng = random.Random(f"demographics-{patient_id}")
+    if ancestry is not None:
+        race = "2028-9"  # Asian: the ancestries recorded for HLA-B*1502 screening are Asian
+    else:
+        race = _weighted(rng, (("2106-3", 60), ("2054-5", 14), ("2028-9", 6), ("1002-5", 1), ("2076-8", 1),
+                               ("ASKU", 3), ("UNK", 2)))
+    ethnicity = _weighted(rng, (("2186-5", 78), ("2135-2", 18), ("ASKU", 2), ("UNK", 2)))
+    return race, ethnicity, f"({area_code}) 555-02{rng.randint(0, 99):02d}"
 
 
 def _storyline_drug(scenarios: frozenset[str]) -> str | None:

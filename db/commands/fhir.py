@@ -3,6 +3,8 @@
 Self-reports are checked one by one: a malformed, unmatched or duplicate resource gets its own result and
 never stops the valid ones in the same file, which are stored in one transaction with their flags and audit
 events. A correction of a stored report is stored as a new version that supersedes it (the original is kept).
+A report its sender withdraws (status entered-in-error) is marked retracted, kept, and left out of every score
+reading; the flags it alone raised are closed with a note.
 Onboarding is all or nothing: one bad resource, or one medication the prescriber's safety review would not
 allow without a prescriber's decision, and no patient is created.
 """
@@ -22,7 +24,7 @@ import clinical
 from clinical.diagnoses import diagnosis
 from db.audit import record_event
 from db.commands import InvalidInput, SafetyBlock
-from db.commands.flags import raise_flags
+from db.commands.flags import raise_flags, withdraw_findings
 from db.commands.intake import ICD10_PATTERN
 from db.commands.medications import (
     MAX_DAILY_DOSE_SANITY_MG,
@@ -38,6 +40,7 @@ from db.fhir.parsing import (
     FhirInputError,
     InputResource,
     MedicationInput,
+    Retraction,
     SelfReport,
     parse_onboarding,
     parse_self_report,
@@ -52,9 +55,10 @@ from db.summary import refresh_patient_summary
 SELF_REPORT_SOURCE = "self-report"  # the Assessment.source value the seed and the app use for self-reports
 IMPORTED = "imported"
 AMENDED = "amended"  # a correction, stored as a new version of the report it corrects
+RETRACTED = "retracted"  # withdrawn by the sender (entered-in-error): kept, marked, out of every score reading
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
-STATUSES = (IMPORTED, AMENDED, DUPLICATE, REJECTED)
+STATUSES = (IMPORTED, AMENDED, RETRACTED, DUPLICATE, REJECTED)
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,10 @@ class ImportResult:
     flags: str = ""
 
 
-def _rejected(label: str, reason: str, report: SelfReport | None = None) -> ImportResult:
-    return ImportResult(label, REJECTED, reason, report.mrn if report else "", report.instrument if report else "")
+def _rejected(label: str, reason: str, report: SelfReport | Retraction | None = None) -> ImportResult:
+    return ImportResult(
+        label, REJECTED, reason, report.mrn if report else "", (report.instrument or "") if report else ""
+    )
 
 
 def _read_payload(
@@ -95,11 +101,14 @@ def import_self_reports(
 
     A report whose identifier is already stored is a duplicate when it says the same, a new version of the
     stored report (result ``amended``) when it is sent as a correction (status amended/corrected), and refused
-    otherwise: a changed report is never dropped as a duplicate, nor silently replaces what was stored."""
+    otherwise: a changed report is never dropped as a duplicate, nor silently replaces what was stored. A
+    report sent with status entered-in-error retracts the stored report with its identifier (result
+    ``retracted``; again: ``duplicate``; no such report: ``rejected``), after the file's other reports."""
     items = _read_payload(actor, "import_self_reports", payload, engine)
     mrns = patient_mrns(items)
     results: list[ImportResult | None] = []
     reports: list[tuple[int, str, SelfReport]] = []
+    retractions: list[tuple[int, str, Retraction]] = []
     for item in items:
         if item.resource is None:
             results.append(_rejected(item.label, item.error or "unreadable"))
@@ -109,12 +118,15 @@ def import_self_reports(
             parsed = parse_self_report(item.resource, mrns)
             if isinstance(parsed, str):
                 results.append(_rejected(item.label, parsed))
+            elif isinstance(parsed, Retraction):
+                retractions.append((len(results), item.label, parsed))
+                results.append(None)
             else:
                 reports.append((len(results), item.label, parsed))
                 results.append(None)
     now = utcnow()
     with write_session(engine, actor=actor, capability="import_self_reports") as session:
-        wanted = {report.mrn for _, _, report in reports}
+        wanted = {report.mrn for _, _, report in reports} | {retraction.mrn for _, _, retraction in retractions}
         patients = {
             mrn: (patient_id, born)
             for mrn, patient_id, born in session.execute(
@@ -126,13 +138,15 @@ def import_self_reports(
         versions: dict[str, list[Assessment]] = defaultdict(list)  # every stored version, by sender identifier
         for stored in session.scalars(
             select(Assessment)
-            .where(Assessment.external_id.in_({r.external_id for _, _, r in reports}))
+            .where(Assessment.external_id.in_({r.external_id for _, _, r in [*reports, *retractions]}))
             .order_by(Assessment.id)
         ):
             versions[str(stored.external_id)].append(stored)
         batch = _ImportBatch(session, actor, patients, versions, now)
         for index, label, report in _in_storing_order(reports):
             results[index] = batch.store(label, report)
+        for index, label, retraction in retractions:  # after the reports: a file may send one and withdraw it
+            results[index] = batch.retract(label, retraction)
         refresh_patient_summary(session, [patient_id for patient_id, _ in patients.values()])
         done = [r for r in results if r is not None]
         record_event(
@@ -187,6 +201,23 @@ class _ImportBatch:
             return _rejected(label, f"no patient with MRN {report.mrn} in your scope", report)
         patient_id, born = patient
         versions = self.versions.get(report.external_id, [])
+        withdrawn = _current_version(versions)
+        if withdrawn is not None and withdrawn.retracted_at is not None:
+            if any(_same_report(stored, patient_id, report) for stored in versions):
+                return ImportResult(
+                    label,
+                    DUPLICATE,
+                    f"already imported ({report.external_id}) and withdrawn by the sender as entered in error on "
+                    f"{withdrawn.retracted_at:%Y-%m-%d}; it stays out of trends",
+                    report.mrn,
+                    report.instrument,
+                )
+            return _rejected(
+                label,
+                f"the report with this identifier ({report.external_id}) was withdrawn as entered in error on "
+                f"{withdrawn.retracted_at:%Y-%m-%d}; send a new report with a new identifier",
+                report,
+            )
         if any(_same_report(stored, patient_id, report) for stored in versions):
             return ImportResult(
                 label, DUPLICATE, f"already imported ({report.external_id})", report.mrn, report.instrument
@@ -209,6 +240,104 @@ class _ImportBatch:
             if problem:
                 return _rejected(label, problem, report)
         return self._add(label, report, score, patient_id, supersedes=current)
+
+    def retract(self, label: str, retraction: Retraction) -> ImportResult:
+        """Mark the stored report with this identifier retracted (its current version; the versions it superseded
+        stay superseded), record it as an amendment, close the flags only it raised, and audit it."""
+        patient = self.patients.get(retraction.mrn)
+        versions = self.versions.get(retraction.external_id, [])
+        current = _current_version(versions)
+        if patient is None or current is None or current.patient_id != patient[0]:
+            # One answer for an unknown identifier, an unknown MRN, one outside the caseload, or another patient's
+            # report: it reveals nothing.
+            return _rejected(
+                label,
+                f"no stored report with identifier {retraction.external_id} for MRN {retraction.mrn} in your "
+                "scope: nothing to withdraw",
+                retraction,
+            )
+        patient_id = patient[0]
+        if retraction.instrument is not None and retraction.instrument != current.instrument:
+            return _rejected(
+                label,
+                f"the report stored with this identifier ({retraction.external_id}) is a {current.instrument}, "
+                f"not a {retraction.instrument}: nothing was withdrawn",
+                retraction,
+            )
+        if current.retracted_at is not None:
+            return ImportResult(
+                label,
+                DUPLICATE,
+                f"already withdrawn as entered in error on {current.retracted_at:%Y-%m-%d} ({retraction.external_id})",
+                retraction.mrn,
+                current.instrument,
+                current.total,
+            )
+        session, actor = self.session, self.actor
+        current.retracted_at = self.now
+        current.retracted_reason = retraction.reason
+        current.retracted_by_id = actor.user_id if actor else None
+        session.add(
+            Amendment(
+                patient_id=patient_id,
+                target_table="assessments",
+                target_id=current.id,
+                field="status",
+                old_value="current",
+                new_value="entered-in-error",
+                reason=f"Withdrawn by the sender ({retraction.external_id}): {retraction.reason}. "
+                f"{current.instrument} total {current.total} of {current.administered_at:%Y-%m-%d} is kept but no "
+                "longer counted in trends or outcomes",
+                author_id=actor.user_id if actor else None,
+            )
+        )
+        session.flush()
+        withdrawn = withdraw_findings(
+            session,
+            actor,
+            patient_id,
+            source_table="assessments",
+            source_ids={version.id for version in versions},
+            # Every version of the patient's reports withdrawn before: their findings no longer hold a flag open.
+            withdrawn_before=set(
+                session.scalars(
+                    select(Assessment.id).where(
+                        Assessment.patient_id == patient_id,
+                        Assessment.external_id.in_(
+                            select(Assessment.external_id).where(
+                                Assessment.patient_id == patient_id, Assessment.retracted_at.is_not(None)
+                            )
+                        ),
+                    )
+                )
+            ),
+            why=f"{current.instrument} of {current.administered_at:%Y-%m-%d}, assessment {current.id}, "
+            f"withdrawn by the sender",
+        )
+        record_event(
+            session,
+            actor,
+            "retract_self_report",
+            patient_id=patient_id,
+            data_category="assessment",
+            record_type="assessment",
+            record_id=current.id,
+            detail=f"{current.instrument} total {current.total} ({retraction.external_id}) entered in error; "
+            f"{len(withdrawn.closed)} flags closed, {len(withdrawn.kept_open)} kept open",
+        )
+        flags = [f"closed {flag.severity} {flag.kind}" for flag in withdrawn.closed] + [
+            f"{flag.severity} {flag.kind} kept open (other findings)" for flag in withdrawn.kept_open
+        ]
+        return ImportResult(
+            label,
+            RETRACTED,
+            f"{current.instrument} {current.total} of {current.administered_at:%Y-%m-%d} withdrawn as entered in "
+            "error: kept, no longer counted in trends or outcomes",
+            retraction.mrn,
+            current.instrument,
+            current.total,
+            ", ".join(flags),
+        )
 
     def _why_not_a_correction(self, current: Assessment, patient_id: int, report: SelfReport) -> str | None:
         if current.patient_id != patient_id:

@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import clinical
-from db.audit import record_event
+from db.audit import AuditActor, record_event
 from db.commands import EditConflict, InvalidInput
 from db.commands.submissions import claim_submission, settle_submission
-from db.engine import read_session, utcnow, write_session
+from db.engine import read_session, serialize_writes_on, utcnow, write_session
 from db.models import Flag, FlagEvent, LabOrder, User
 from db.permissions import Actor, require_patient
 from db.summary import refresh_patient_summary
@@ -42,7 +42,7 @@ class RaisedFlag:
 
 def raise_flags(
     session: Session,
-    actor: Actor | None,
+    actor: AuditActor | Actor | None,
     patient_id: int,
     findings: Iterable[clinical.FlagFinding],
     *,
@@ -113,7 +113,7 @@ def raise_flags(
 
 def _record_repeat_finding(
     session: Session,
-    actor: Actor | None,
+    actor: AuditActor | Actor | None,
     flag: Flag,
     finding: clinical.FlagFinding,
     source_table: str | None,
@@ -170,6 +170,97 @@ def _record_repeat_finding(
         + (f"; {previous_state} -> {flag.state}" if previous_state != flag.state else ""),
     )
     return True
+
+
+RETRACTED_CLOSE_NOTE = "Closed: the report that raised it was entered in error"
+FINDING_FROM_RETRACTED = "finding_withdrawn"  # a flag event: one of its findings came from a withdrawn record
+
+
+@dataclass(frozen=True)
+class WithdrawnFindings:
+    """What withdrawing records did to the flags they had raised or added findings to."""
+
+    closed: list[Flag]  # every finding came from the withdrawn records: resolved with a note
+    kept_open: list[Flag]  # other findings remain: open still, with an event noting the withdrawal
+
+
+def withdraw_findings(
+    session: Session,
+    actor: Actor | None,
+    patient_id: int,
+    *,
+    source_table: str,
+    source_ids: set[int],
+    withdrawn_before: set[int] | frozenset[int] = frozenset(),
+    why: str,
+) -> WithdrawnFindings:
+    """Inside the caller's transaction: for each unresolved flag of the patient that has a finding from one of
+    ``source_ids`` (its first finding, or a ``raised``/``new_finding`` event naming the record), close the flag
+    when every finding came from those records or from ``withdrawn_before`` (records of the same table withdrawn
+    earlier), else note on it that one finding was withdrawn. A finding whose
+    record is unknown (a flag from before sources were recorded) counts as another finding, so such a flag stays
+    open. Flags already resolved are left as they are."""
+    withdrawn_now = {(source_table, source_id) for source_id in source_ids}
+    withdrawn = withdrawn_now | {(source_table, source_id) for source_id in withdrawn_before}
+    flags = session.scalars(
+        select(Flag).where(Flag.patient_id == patient_id, Flag.is_open.is_(True)).order_by(Flag.id)
+    ).all()
+    if not flags:
+        return WithdrawnFindings([], [])
+    findings: dict[int, set[tuple[str | None, int | None]]] = {
+        flag.id: {(flag.source_table, flag.source_id)} for flag in flags
+    }
+    for flag_id, table, record_id in session.execute(
+        select(FlagEvent.flag_id, FlagEvent.source_table, FlagEvent.source_id).where(
+            FlagEvent.flag_id.in_(findings), FlagEvent.action.in_(("raised", "new_finding"))
+        )
+    ):
+        findings[flag_id].add((table, record_id))
+    now = utcnow()
+    closed: list[Flag] = []
+    kept_open: list[Flag] = []
+    for flag in flags:
+        sources = findings[flag.id]
+        if not sources & withdrawn_now:
+            continue
+        if sources <= withdrawn:
+            note = f"{RETRACTED_CLOSE_NOTE} ({why})."
+            flag.state, flag.is_open, flag.resolved_at, flag.resolution_note = "resolved", None, now, note
+            action, audit_action = "resolve", "flag_resolve"
+            detail = f"{flag.severity} {flag.kind}: closed, every finding came from a withdrawn {source_table} record"
+            closed.append(flag)
+        else:
+            note = (
+                f"One finding came from a report entered in error ({why}); the flag stays "
+                f"{flag.state} for its other findings."
+            )
+            action, audit_action = FINDING_FROM_RETRACTED, "flag_finding_withdrawn"
+            detail = f"{flag.severity} {flag.kind}: a finding was withdrawn; other findings keep it {flag.state}"
+            kept_open.append(flag)
+        flag.updated_at, flag.updated_by_id = now, actor.user_id if actor else None
+        session.add(
+            FlagEvent(
+                flag_id=flag.id,
+                actor_id=actor.user_id if actor else None,
+                action=action,
+                note=note,
+                source_table=None,
+                source_id=None,
+                at=now,
+            )
+        )
+        session.flush()
+        record_event(
+            session,
+            actor,
+            audit_action,
+            patient_id=patient_id,
+            data_category="flag",
+            record_type="flag",
+            record_id=flag.id,
+            detail=detail,
+        )
+    return WithdrawnFindings(closed, kept_open)
 
 
 TRIAGE_TRANSITIONS = {
@@ -271,7 +362,8 @@ def _conflict_message(session: Session, flag: Flag | None) -> str:
 
 def raise_overdue_lab_flags(*, today: date | None = None, engine: Engine | None = None) -> int:
     """Raise a flag for every pending lab overdue by more than the grace period (idempotent: one open flag
-    per cause). Run by the triage page and by ``python -m db.sweep``; two statements plus one per new flag."""
+    per cause). Run by each server's background sweep and by ``python -m db.sweep``; two statements plus a few per
+    new flag."""
     from db.queries.caseload import program_today
     from db.settings import get_settings
 
@@ -291,7 +383,12 @@ def raise_overdue_lab_flags(*, today: date | None = None, engine: Engine | None 
             )
         ).all()
         raised = 0
-        for order_id, patient_id, test, due_by in candidates:
+        # In patient order: a write holds one patient's lock, so sweeps never wait on it in a cycle.
+        for order_id, patient_id, test, due_by in sorted(candidates, key=lambda candidate: candidate.patient_id):
+            # The patient's writes queue with this one from here on: a lab resulted a moment ago is not flagged.
+            serialize_writes_on(session, "patient", patient_id)
+            if session.scalar(select(LabOrder.status).where(LabOrder.id == order_id)) != "pending":
+                continue
             finding = clinical.flag_for_overdue_lab(test, due_by, on=today, grace_days=grace)
             if finding is not None:
                 outcomes = raise_flags(

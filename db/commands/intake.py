@@ -159,14 +159,20 @@ def record_intake(
 ) -> VisitResult:
     """Save the intake in one transaction. A high-risk C-SSRS screen raises an urgent flag and requires that a
     higher level of care was considered (recorded with the visit)."""
-    visit = VisitInput(**{**intake.visit.__dict__, "visit_type": "intake", "cssrs": intake.cssrs})
+    # The C-SSRS screen and its level-of-care rule go through the visit's own validation and save
+    # (validate_visit / save_visit), the same path as a screen at a follow-up visit.
+    visit = VisitInput(
+        **{
+            **intake.visit.__dict__,
+            "visit_type": "intake",
+            "cssrs": intake.cssrs,
+            "higher_level_of_care_considered": intake.higher_level_of_care_considered,
+            "higher_level_of_care_note": intake.higher_level_of_care_note,
+        }
+    )
     errors, scores = validate_visit(visit, now=utcnow(), today=program_today())
     errors.update(_validate(intake))
     screen = next((s for s in scores if s.instrument == "C-SSRS screener"), None)
-    if screen is not None and screen.severity == "high" and not intake.higher_level_of_care_considered:
-        errors["higher level of care"] = (
-            "a high-risk C-SSRS screen requires recording that a higher level of care was considered"
-        )
     if errors:
         raise InvalidInput(errors)
     details = {
@@ -176,6 +182,7 @@ def record_intake(
         "treatment_plan": intake.treatment_plan.strip(),
         "prior_trials": [trial.__dict__ for trial in intake.prior_trials],
         "outside_medications": [medication.__dict__ for medication in intake.outside_medications],
+        # save_visit adds the screen's risk and the level-of-care decision, as for any visit with a screen.
         "higher_level_of_care_considered": intake.higher_level_of_care_considered,
         "higher_level_of_care_note": intake.higher_level_of_care_note.strip(),
         "cssrs_risk": screen.severity if screen else None,

@@ -13,9 +13,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 import clinical
-from db.audit import record_event
+from db.audit import AuditActor, record_event
 from db.commands import EditConflict, InvalidInput
-from db.commands.flags import raise_flags
+from db.commands.flags import RaisedFlag, raise_flags
 from db.commands.labs import order_labs
 from db.commands.medications import monitoring_due
 from db.commands.submissions import claim_submission, settle_submission
@@ -37,6 +37,7 @@ VITAL_LIMITS = {
 }
 MAX_DURATION_MINUTES = 240
 MAX_MISSED_DOSES = 60
+Finding = tuple[clinical.FlagFinding, str, int]  # a rule's finding and the record it came from (table, id)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,11 @@ class VisitInput:
     duration_minutes: int
     phq9: list[int] | None = None
     gad7: list[int] | None = None
-    cssrs: dict[str, bool] | None = None
+    # The C-SSRS screener (q1..q6 -> bool, q6_months_ago): required at intake, optional at a follow-up visit.
+    cssrs: dict[str, Any] | None = None
+    # Recorded with a C-SSRS screen; a high-risk screen requires it, at intake and at follow-up alike.
+    higher_level_of_care_considered: bool = False
+    higher_level_of_care_note: str = ""
     side_effects: list[SideEffectEntry] = field(default_factory=list)
     missed_doses: int | None = None
     weight_kg: float | None = None
@@ -78,10 +83,12 @@ class VisitResult:
     flags_raised: list[tuple[str, str, str]]  # new flags: (severity, kind, summary)
     labs_ordered: list[tuple[str, date]]
     flags_updated: list[tuple[str, str, str]] = field(default_factory=list)  # open flags given this new finding
+    previous_totals: dict[str, int] = field(default_factory=dict)  # the newest earlier PHQ-9 / GAD-7 totals
 
     def summary(self) -> str:
-        """What the save did, in the words the user is shown."""
-        scores = ", ".join(f"{s.instrument} {s.total} ({s.severity})" for s in self.scores) or "no measures"
+        """What the save did, in the words the user is shown: each score with its severity band and its change
+        since the previous score, then the flags and labs."""
+        scores = ", ".join(self._describe(score) for score in self.scores) or "no measures"
         parts = [f"Visit saved: {scores}."]
         for severity, kind, _ in self.flags_raised:
             parts.append(f"New {severity} flag: {kind.replace('_', ' ')}.")
@@ -92,6 +99,29 @@ class VisitResult:
         if self.labs_ordered:
             parts.append("Labs ordered: " + ", ".join(f"{test} by {due}" for test, due in self.labs_ordered) + ".")
         return " ".join(parts)
+
+    @property
+    def urgent(self) -> bool:
+        """Whether the save raised an urgent flag or added its finding to an open one."""
+        return any(severity == "urgent" for severity, _, _ in [*self.flags_raised, *self.flags_updated])
+
+    def _describe(self, score: clinical.InstrumentScore) -> str:
+        if score.total is None:  # the C-SSRS screener has a risk level, not a total
+            return f"{score.instrument} {score.severity} risk"
+        text = f"{score.instrument} {score.total} ({score.severity})"
+        previous = self.previous_totals.get(score.instrument)
+        if previous is not None:
+            change = score.total - previous
+            text += (
+                f" up {change} from {previous}"
+                if change > 0
+                else f" down {-change} from {previous}"
+                if change < 0
+                else f" unchanged from {previous}"
+            )
+        if "self_harm" in score.flags:
+            text += " with item 9 positive"
+        return text
 
 
 def _is_whole(value: object) -> bool:
@@ -127,9 +157,17 @@ def validate_visit(
             errors[instrument] = str(error)
     if visit.cssrs is not None:
         try:
-            scores.append(clinical.score_instrument("C-SSRS screener", dict(visit.cssrs)))
+            screen = clinical.score_instrument("C-SSRS screener", dict(visit.cssrs))
         except ValueError as error:
             errors["C-SSRS screener"] = str(error)
+        else:
+            scores.append(screen)
+            if screen.severity == "high" and not visit.higher_level_of_care_considered:
+                errors["higher level of care"] = (
+                    "a high-risk C-SSRS screen requires recording that a higher level of care was considered"
+                )
+    if len(visit.higher_level_of_care_note) > MAX_NOTE_LENGTH:
+        errors["higher level of care note"] = f"at most {MAX_NOTE_LENGTH} characters"
     for index, effect in enumerate(visit.side_effects, start=1):
         if effect.severity not in ("mild", "moderate", "severe"):
             errors[f"side effect {index} severity"] = "must be mild, moderate or severe"
@@ -214,6 +252,13 @@ def save_visit(
     event, inside the caller's transaction (used by log_visit and by the intake evaluation)."""
     today = program_today()
     previous = previous_totals(session, patient.id)
+    details = dict(visit.details or {})
+    screen = next((score for score in scores if score.instrument == "C-SSRS screener"), None)
+    if screen is not None:
+        # Stored the same way at intake and at follow-up: the risk level and the level-of-care decision.
+        details["cssrs_risk"] = screen.severity
+        details["higher_level_of_care_considered"] = visit.higher_level_of_care_considered
+        details["higher_level_of_care_note"] = visit.higher_level_of_care_note.strip()
     active = {
         p.id: p
         for p in session.scalars(
@@ -236,64 +281,33 @@ def save_visit(
         heart_rate=visit.heart_rate,
         assessment_note=visit.assessment_note.strip() or None,
         plan_note=visit.plan_note.strip() or None,
-        details=visit.details,
+        details=details or None,
         next_visit_due=visit.next_visit_due,
     )
     session.add(record)
     session.flush()
-    findings: list[tuple[clinical.FlagFinding, str, int]] = []
-    for score in scores:
-        answers: Any = (
-            visit.phq9 if score.instrument == "PHQ-9" else visit.gad7 if score.instrument == "GAD-7" else visit.cssrs
-        )
-        assessment = Assessment(
-            patient_id=patient.id,
-            instrument=score.instrument,
-            answers=answers,
-            total=score.total,
-            severity=score.severity,
-            administered_at=visit.visit_at,
-            source="visit",
-            visit_id=record.id,
-            entered_by_id=actor.user_id,
-        )
-        session.add(assessment)
-        session.flush()
-        for finding in clinical.flags_for_score(score, previous.get(score.instrument)):
-            findings.append((finding, "assessments", assessment.id))
-    for effect in visit.side_effects:
-        prescription = active.get(effect.prescription_id or -1)
-        report = SideEffectReport(
-            patient_id=patient.id,
-            prescription_id=prescription.id if prescription else None,
-            drug=prescription.drug if prescription else effect.drug,
-            symptom=effect.symptom.strip(),
-            severity=effect.severity,
-            reported_at=visit.visit_at,
-            source="visit",
-            visit_id=record.id,
-            note=effect.note.strip() or None,
-        )
-        session.add(report)
-        session.flush()
-        finding = clinical.flag_for_side_effect(report.drug, report.symptom, report.severity)
-        if finding is not None:
-            findings.append((finding, "side_effect_reports", report.id))
+    findings = store_reports(
+        session,
+        patient.id,
+        previous=previous,
+        scores=scores,
+        answers={"PHQ-9": visit.phq9, "GAD-7": visit.gad7, "C-SSRS screener": visit.cssrs},
+        side_effects=visit.side_effects,
+        active=active,
+        reported_at=visit.visit_at,
+        source="visit",
+        visit_id=record.id,
+        entered_by_id=actor.user_id,
+    )
     if visit.missed_doses:
-        finding = clinical.flag_for_missed_doses(int(visit.missed_doses))
-        if finding is not None:
-            findings.append((finding, "visits", record.id))
+        findings += missed_dose_findings(int(visit.missed_doses), source=("visits", record.id))
     if visit.weight_kg is not None:
         baseline = _baseline_weight(session, patient.id, record.id)
         if baseline is not None:
             finding = clinical.flag_for_weight_gain([p.drug for p in active.values()], baseline, visit.weight_kg)
             if finding is not None:
                 findings.append((finding, "visits", record.id))
-    raised = []
-    for finding, table, source_id in findings:
-        raised += raise_flags(
-            session, actor, patient.id, [finding], source_table=table, source_id=source_id, raised_at=visit.visit_at
-        )
+    raised = raise_findings(session, actor, patient.id, findings, raised_at=visit.visit_at)
     labs = _maintenance_labs(session, actor, patient, list(active.values()), today)
     if visit.next_visit_due is not None:
         patient.next_visit_due = visit.next_visit_due
@@ -315,7 +329,9 @@ def save_visit(
         record_type="visit",
         record_id=record.id,
         detail=f"{visit.visit_type} {visit.modality}, {len(scores)} measures, "
-        f"{sum(o.is_new for o in raised)} new flags, {sum(not o.is_new for o in raised)} open flags updated, "
+        + (f"C-SSRS {screen.severity} risk, " if screen is not None else "")
+        + ("higher level of care considered, " if screen is not None and visit.higher_level_of_care_considered else "")
+        + f"{sum(o.is_new for o in raised)} new flags, {sum(not o.is_new for o in raised)} open flags updated, "
         f"{len(labs)} labs ordered",
     )
     return VisitResult(
@@ -324,7 +340,85 @@ def save_visit(
         flags_raised=[(o.flag.severity, o.flag.kind, o.flag.summary) for o in raised if o.is_new],
         labs_ordered=[(lab.test, lab.due_by) for lab in labs],
         flags_updated=[(o.flag.severity, o.flag.kind, o.flag.summary) for o in raised if not o.is_new],
+        previous_totals=previous,
     )
+
+
+def store_reports(
+    session: Session,
+    patient_id: int,
+    *,
+    scores: list[clinical.InstrumentScore],
+    answers: dict[str, Any],
+    side_effects: list[SideEffectEntry],
+    active: dict[int, Prescription],
+    reported_at: datetime,
+    source: str,
+    visit_id: int | None = None,
+    entered_by_id: int | None = None,
+    external_ids: dict[str, str] | None = None,
+    previous: dict[str, int] | None = None,
+) -> list[Finding]:
+    """Store validated scores and side-effect reports (inside the caller's transaction) and return the findings
+    the flag rules make of them. One path for a visit and for a patient's own check-in, so both raise the same
+    flags: self-harm and rises by the score rules, red-flag and severe side effects by the side-effect rule.
+    ``previous`` (the newest earlier totals, read here when not given) is what a rise is measured from."""
+    if previous is None:
+        previous = previous_totals(session, patient_id)
+    findings: list[Finding] = []
+    for score in scores:
+        assessment = Assessment(
+            patient_id=patient_id,
+            instrument=score.instrument,
+            answers=answers[score.instrument],
+            total=score.total,
+            severity=score.severity,
+            administered_at=reported_at,
+            source=source,
+            visit_id=visit_id,
+            entered_by_id=entered_by_id,
+            external_id=(external_ids or {}).get(score.instrument),
+        )
+        session.add(assessment)
+        session.flush()
+        for finding in clinical.flags_for_score(score, previous.get(score.instrument)):
+            findings.append((finding, "assessments", assessment.id))
+    for effect in side_effects:
+        prescription = active.get(effect.prescription_id or -1)
+        report = SideEffectReport(
+            patient_id=patient_id,
+            prescription_id=prescription.id if prescription else None,
+            drug=prescription.drug if prescription else effect.drug,
+            symptom=effect.symptom.strip(),
+            severity=effect.severity,
+            reported_at=reported_at,
+            source=source,
+            visit_id=visit_id,
+            note=effect.note.strip() or None,
+        )
+        session.add(report)
+        session.flush()
+        finding = clinical.flag_for_side_effect(report.drug, report.symptom, report.severity)
+        if finding is not None:
+            findings.append((finding, "side_effect_reports", report.id))
+    return findings
+
+
+def missed_dose_findings(missed_doses: int, *, source: tuple[str, int]) -> list[Finding]:
+    finding = clinical.flag_for_missed_doses(missed_doses)
+    return [] if finding is None else [(finding, *source)]
+
+
+def raise_findings(
+    session: Session, actor: AuditActor | None, patient_id: int, findings: list[Finding], *, raised_at: datetime
+) -> list[RaisedFlag]:
+    """Open (or add to) the flag of each finding, naming the record it came from."""
+    raised: list[RaisedFlag] = []
+    for finding, table, source_id in findings:
+        raised += raise_flags(
+            session, actor, patient_id, [finding], source_table=table, source_id=source_id, raised_at=raised_at
+        )
+    return raised
 
 
 def _baseline_weight(session: Session, patient_id: int, current_visit_id: int) -> float | None:
@@ -354,4 +448,13 @@ def _maintenance_labs(
     return ordered
 
 
-__all__ = ["SideEffectEntry", "VisitInput", "VisitResult", "log_visit", "validate_visit"]
+__all__ = [
+    "SideEffectEntry",
+    "VisitInput",
+    "VisitResult",
+    "log_visit",
+    "missed_dose_findings",
+    "raise_findings",
+    "store_reports",
+    "validate_visit",
+]

@@ -42,6 +42,8 @@ SELF_REPORT_TYPES = ("QuestionnaireResponse", "Observation")
 FINAL_OBSERVATION_STATUSES = ("final", "amended", "corrected")
 FINAL_RESPONSE_STATUSES = ("completed", "amended")
 CORRECTION_STATUSES = ("amended", "corrected")  # a new version of a report sent before with the same identifier
+RETRACTION_STATUS = "entered-in-error"  # the sender withdraws a report sent before with the same identifier
+MAX_RETRACTION_REASON = 1000
 SELF_REPORT_INSTRUMENTS = ("PHQ-9", "GAD-7")
 
 
@@ -269,6 +271,16 @@ class SelfReport:
         return self.status in CORRECTION_STATUSES
 
 
+@dataclass(frozen=True)
+class Retraction:
+    """A report withdrawn by its sender (FHIR status entered-in-error): which report, for whom, and why."""
+
+    mrn: str
+    external_id: str
+    instrument: str | None  # when the resource names one, it must be the stored report's
+    reason: str
+
+
 def _instrument_for_code(code: str) -> str | None:
     for name in SELF_REPORT_INSTRUMENTS:
         info = clinical.instrument_info(name)
@@ -339,14 +351,56 @@ def _subject_mrns(resource: dict[str, Any], mrns: dict[str, set[str]]) -> set[st
     return mrns_of(subject.get("identifier")) | mrns.get(str(subject.get("reference", "")), set())
 
 
-def parse_self_report(resource: dict[str, Any], mrns: dict[str, set[str]]) -> SelfReport | str:
-    """A self-report, or the reason it is rejected."""
+def _subject_mrn(resource: dict[str, Any], mrns: dict[str, set[str]]) -> str:
+    """The one MRN the subject names, or the reason there is none."""
+    subject_mrns = _subject_mrns(resource, mrns)
+    if len(subject_mrns) > 1:
+        raise _Unreadable(
+            f"conflicting MRNs for the subject ({', '.join(sorted(subject_mrns))}): its identifier and the "
+            "Patient it references must name the same patient"
+        )
+    if not subject_mrns:
+        raise _Unreadable(
+            "no patient: the subject has no MRN identifier (urn:iop:mrn) and names no Patient in the file"
+        )
+    return next(iter(subject_mrns))
+
+
+def _parse_retraction(resource: dict[str, Any], mrns: dict[str, set[str]]) -> Retraction | str:
+    """An entered-in-error resource: it needs the identifier of the report it withdraws and the patient; the
+    answers are not read (a sender may send the report again with only its status changed, or a bare stub)."""
+    try:
+        mrn = _subject_mrn(resource, mrns)
+    except _Unreadable as error:
+        return str(error)
+    external_id = external_id_of(resource)
+    if external_id is None:
+        return "entered-in-error without an identifier or id: it cannot name the report it withdraws"
+    if len(external_id) > MAX_EXTERNAL_ID:
+        return f"identifier longer than {MAX_EXTERNAL_ID} characters"
+    if resource["resourceType"] == "Observation":
+        instrument = next(
+            (name for code in _codes(resource.get("code")) if (name := _instrument_for_code(code))), None
+        )
+    else:
+        canonical = resource.get("questionnaire")
+        instrument = interop.questionnaire_instrument(str(canonical)) if canonical else None
+    notes = [str(note.get("text")).strip() for note in resource.get("note") or [] if isinstance(note, dict)]
+    said = "; ".join(note for note in notes if note)
+    reason = "entered in error (FHIR status entered-in-error from the sender)" + (f": {said}" if said else "")
+    return Retraction(mrn, external_id, instrument, reason[:MAX_RETRACTION_REASON])
+
+
+def parse_self_report(resource: dict[str, Any], mrns: dict[str, set[str]]) -> SelfReport | Retraction | str:
+    """A self-report, a retraction of one (status entered-in-error), or the reason it is rejected."""
     kind = resource.get("resourceType")
     if kind not in SELF_REPORT_TYPES:
         return f"{kind} is not a self-report (expected QuestionnaireResponse or Observation)"
     problem = validation_problem(resource)
     if problem:
         return problem
+    if resource.get("status") == RETRACTION_STATUS:
+        return _parse_retraction(resource, mrns)
     try:
         parsed = _parse_observation(resource) if kind == "Observation" else _parse_response(resource)
     except _Unreadable as error:
@@ -354,15 +408,10 @@ def parse_self_report(resource: dict[str, Any], mrns: dict[str, set[str]]) -> Se
     if isinstance(parsed, str):
         return parsed
     instrument, answers, when, stated_total = parsed
-    subject_mrns = _subject_mrns(resource, mrns)
-    if len(subject_mrns) > 1:
-        return (
-            f"conflicting MRNs for the subject ({', '.join(sorted(subject_mrns))}): its identifier and the "
-            "Patient it references must name the same patient"
-        )
-    if not subject_mrns:
-        return "no patient: the subject has no MRN identifier (urn:iop:mrn) and names no Patient in the file"
-    (mrn,) = subject_mrns
+    try:
+        mrn = _subject_mrn(resource, mrns)
+    except _Unreadable as error:
+        return str(error)
     external_id = external_id_of(resource)
     if external_id is None:
         return "no identifier and no id to recognise a repeat of this report by"
@@ -380,7 +429,10 @@ _Parsed = tuple[str, list[int], datetime | None, int | None]
 
 def _parse_observation(resource: dict[str, Any]) -> _Parsed | str:
     if resource.get("status") not in FINAL_OBSERVATION_STATUSES:
-        return f"status {resource.get('status')!r}: only final, amended or corrected results are imported"
+        return (
+            f"status {resource.get('status')!r}: only final, amended or corrected results are imported "
+            "(entered-in-error withdraws one stored before)"
+        )
     instrument = next((name for code in _codes(resource.get("code")) if (name := _instrument_for_code(code))), None)
     if instrument is None:
         return "not a PHQ-9 or GAD-7 (code must be LOINC 44249-1/44261-6 or 69737-5/70274-6)"
@@ -422,17 +474,32 @@ def _flatten(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _parse_response(resource: dict[str, Any]) -> _Parsed | str:
     if resource.get("status") not in FINAL_RESPONSE_STATUSES:
-        return f"status {resource.get('status')!r}: only completed or amended responses are imported"
+        return (
+            f"status {resource.get('status')!r}: only completed or amended responses are imported "
+            "(entered-in-error withdraws one stored before)"
+        )
     items = _flatten(resource.get("item") or [])
     link_ids = {str(item.get("linkId", "")).lstrip("/") for item in items}
-    questionnaire = str(resource.get("questionnaire") or "").lower()
+    canonical = str(resource.get("questionnaire") or "").strip()
     instrument = None
-    for name in SELF_REPORT_INSTRUMENTS:
-        info = clinical.instrument_info(name)
-        panel = info.loinc_panel or "-"
-        if panel in questionnaire or name.lower() in questionnaire or set(info.item_loinc) <= link_ids:
-            instrument = name
-            break
+    if canonical:
+        # A named Questionnaire must be one of ours or a LOINC-based one: answers to another form (another
+        # version, another scale) are never scored as if they were these items.
+        instrument = interop.questionnaire_instrument(canonical)
+        if instrument is None:
+            accepted = ", ".join(
+                f"{d.url} (version {d.version})" for d in interop.questionnaire_definitions()
+            )
+            return (
+                f"questionnaire {canonical[:200]!r} is not one this program accepts: name {accepted} (published "
+                "with the export as Questionnaire.ndjson) or the LOINC panel (http://loinc.org/q/44249-1, "
+                "http://loinc.org/q/69737-5)"
+            )
+    else:
+        for name in SELF_REPORT_INSTRUMENTS:
+            if set(clinical.instrument_info(name).item_loinc) <= link_ids:
+                instrument = name
+                break
     if instrument is None:
         return "not a PHQ-9 or GAD-7 (questionnaire must name LOINC 44249-1 or 69737-5, or items use item LOINC codes)"
     info = clinical.instrument_info(instrument)

@@ -1,8 +1,8 @@
 """The caseload table: one row per patient, built with a fixed number of set-based queries.
 
-Eight SELECTs, whatever the caseload size: patients, primary diagnoses, active medications, the
-latest/previous/baseline PHQ-9 and GAD-7, open flags, labs, refills and last visits, each aggregated over
-the whole caseload and joined in pandas.
+Nine SELECTs, whatever the caseload size: patients, primary diagnoses, active medications, the
+latest/previous/baseline PHQ-9 and GAD-7, open flags, labs, refills, last visits and the newest check-in link,
+each aggregated over the whole caseload and joined in pandas.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine, Select, case, func, select
 
+import clinical
 from db.engine import read_session, utcnow
 from db.models import (
     Diagnosis,
@@ -25,6 +26,7 @@ from db.models import (
     User,
 )
 from db.permissions import Actor, PermissionDenied, caseload_scope
+from db.queries.checkin import latest_links, measure_status
 from db.queries.patients import age_on
 from db.settings import get_settings
 
@@ -148,8 +150,19 @@ def caseload(
             .group_by(RefillRequest.patient_id)
         ).all()
         visits = [(row.patient_id, row.last_visit_at) for row in patient_rows]  # the summary's last visit
+        links = latest_links(session, ids)
     return _assemble(
-        patients, diagnoses, medications, scores, flags, labs, refills, visits, today, settings.measure_cadence_days
+        patients,
+        diagnoses,
+        medications,
+        scores,
+        flags,
+        labs,
+        refills,
+        visits,
+        today,
+        settings.measure_cadence_days,
+        links,
     )
 
 
@@ -189,6 +202,7 @@ def _assemble(
     visits,  # type: ignore[no-untyped-def]
     today: date,
     cadence: dict[str, dict[str, int]],
+    links: dict[int, clinical.LinkSnapshot] | None = None,
 ) -> pd.DataFrame:
     if patients.empty:
         return pd.DataFrame(columns=CASELOAD_COLUMNS)
@@ -209,6 +223,7 @@ def _assemble(
     labs_by_patient = {row[0]: (int(row[1]), int(row[2] or 0)) for row in labs}
     refills_by_patient = {row[0]: int(row[1]) for row in refills}
     last_visit_by_patient = {row[0]: row[1] for row in visits}
+    now = utcnow()
 
     rows = []
     for patient in patients.itertuples(index=False):
@@ -266,6 +281,15 @@ def _assemble(
             if due is not None and due < today:
                 measures_overdue.append(instrument)
         row["Measures overdue"] = ", ".join(measures_overdue)
+        row["Check-in"] = measure_status(
+            phase=patient.program_phase,
+            latest_measure_at={m: latest.get((pid, m), {}).get("at") for m in TRACKED_MEASURES},  # type: ignore[misc]
+            latest_link=(links or {}).get(pid),
+            last_visit_at=last_visit,
+            today=today,
+            now=now,
+            cadence=cadence,
+        )
         attention += ATTENTION_POINTS["worsening_score"] if worsening else 0
         attention += ATTENTION_POINTS["measure_overdue"] if measures_overdue else 0
         row["Worsening"] = worsening
@@ -290,7 +314,7 @@ CASELOAD_COLUMNS = [
     "patient_id", "Patient", "MRN", "Top flag", "Open flags",
     "PHQ-9", "PHQ-9 severity", "PHQ-9 Δ prev", "PHQ-9 Δ baseline",
     "GAD-7", "GAD-7 severity", "GAD-7 Δ prev", "GAD-7 Δ baseline",
-    "Measures overdue", "Next visit due", "Visit overdue", "Last visit",
+    "Measures overdue", "Check-in", "Next visit due", "Visit overdue", "Last visit",
     "Labs pending", "Labs overdue", "Refills pending",
     "Age", "Phase", "Week", "Medications", "Primary diagnosis",
     "PHQ9 due", "GAD7 due", "Escalated", "Worsening", "Needs attention", "Attention",

@@ -24,6 +24,7 @@ from db.models import (
     Flag,
     LabOrder,
     Patient,
+    PatientCheckinLink,
     PatientMeasureSummary,
     PatientSummary,
     RefillRequest,
@@ -48,7 +49,11 @@ METRICS = {
     "overdue_labs": "Overdue labs",
     "pending_refills": "Pending refills",
     "phq9_last_30_days": "PHQ-9 in last 30 days",
+    "checkin_links_sent": "Check-in links sent (90 days)",
+    "checkin_links_answered": "Check-in links answered (90 days)",
 }
+CHECKIN_SHARE = "% of check-in links answered"
+CHECKIN_WINDOW_DAYS = 90
 
 
 def _scope(column_of: Any, phases: list[str] | None, admitted_from: date | None, admitted_to: date | None) -> list:
@@ -107,6 +112,17 @@ def program_figures(
         .subquery()
     )
 
+    checkin_links = (
+        select(
+            PatientCheckinLink.patient_id,
+            func.count().label("sent"),
+            func.sum(case((PatientCheckinLink.used_at.is_not(None), 1), else_=0)).label("answered"),
+        )
+        .where(PatientCheckinLink.created_at >= now - timedelta(days=CHECKIN_WINDOW_DAYS))
+        .group_by(PatientCheckinLink.patient_id)
+        .subquery()
+    )
+
     def count_where(condition: ColumnElement[bool]) -> Any:
         return func.sum(case((condition, 1), else_=0))
 
@@ -119,11 +135,14 @@ def program_figures(
         "overdue_labs": func.sum(func.coalesce(overdue_labs.c.labs, 0)),
         "pending_refills": func.sum(summary.pending_refills),
         "phq9_last_30_days": count_where(summary.last_phq9_at >= now - timedelta(days=30)),
+        "checkin_links_sent": func.sum(func.coalesce(checkin_links.c.sent, 0)),
+        "checkin_links_answered": func.sum(func.coalesce(checkin_links.c.answered, 0)),
     }
     statement = (
         select(summary.prescriber_id, summary.nurse_id, *[value.label(name) for name, value in figures.items()])
         .outerjoin(past_target, past_target.c.patient_id == summary.patient_id)
         .outerjoin(overdue_labs, overdue_labs.c.patient_id == summary.patient_id)
+        .outerjoin(checkin_links, checkin_links.c.patient_id == summary.patient_id)
         .where(*_scope(lambda name: getattr(summary, name), phases, admitted_from, admitted_to))
         .group_by(summary.prescriber_id, summary.nurse_id)
     )
@@ -225,6 +244,21 @@ def patient_metrics(
                 .distinct()
             )
         )
+        links = {
+            row[0]: (int(row[1]), int(row[2] or 0))
+            for row in session.execute(
+                select(
+                    PatientCheckinLink.patient_id,
+                    func.count(),
+                    func.sum(case((PatientCheckinLink.used_at.is_not(None), 1), else_=0)),
+                )
+                .where(
+                    PatientCheckinLink.patient_id.in_(in_scope),
+                    PatientCheckinLink.created_at >= now - timedelta(days=CHECKIN_WINDOW_DAYS),
+                )
+                .group_by(PatientCheckinLink.patient_id)
+            )
+        }
         names = dict(session.execute(select(User.id, User.full_name)).all())
     flag_counts = {row[0]: row[1:] for row in flags}
     month_start = today.replace(day=1)
@@ -241,6 +275,8 @@ def patient_metrics(
     patients["overdue_labs"] = patients["patient_id"].map(lambda pid: labs.get(pid, 0))
     patients["pending_refills"] = patients["patient_id"].map(lambda pid: refills.get(pid, 0))
     patients["phq9_last_30_days"] = patients["patient_id"].isin(recent_phq9).astype(int)
+    patients["checkin_links_sent"] = patients["patient_id"].map(lambda pid: links.get(pid, (0, 0))[0])
+    patients["checkin_links_answered"] = patients["patient_id"].map(lambda pid: links.get(pid, (0, 0))[1])
     return patients
 
 
@@ -248,7 +284,7 @@ def overview_by(figures: pd.DataFrame, group: str, turnaround: pd.DataFrame | No
     """Sum the figures per prescriber or per nurse (``group`` is "prescriber" or "nurse"), sorted by name;
     ``figures`` are ``program_figures``' pair rows (or ``patient_metrics``' patient rows: the sums are the same).
     Summed in Python: a pandas group-by on text keys cost more than the SQL behind these few hundred rows."""
-    columns = [group, *METRICS.values()]
+    columns = [group, *METRICS.values(), CHECKIN_SHARE]
     if figures.empty:
         return pd.DataFrame(columns=columns)
     sums: dict[str, list[int]] = {}
@@ -263,9 +299,15 @@ def overview_by(figures: pd.DataFrame, group: str, turnaround: pd.DataFrame | No
         values[position] = round(100 * values[position] / max(values[0], 1), 1)
         rows.append([name, *values])
     table = pd.DataFrame(rows, columns=[group, *METRICS])
+    table[CHECKIN_SHARE] = checkin_share(table["checkin_links_answered"], table["checkin_links_sent"])
     if turnaround is not None and group == "prescriber":
         table = table.merge(turnaround, on="prescriber", how="left")
     return table.rename(columns={**METRICS, "phq9_last_30_days": "% with PHQ-9 in last 30 days"})
+
+
+def checkin_share(answered: pd.Series, sent: pd.Series) -> pd.Series:
+    """Answered links as a percentage of links sent (empty where none were sent)."""
+    return (100 * answered / sent.where(sent > 0)).round(1)
 
 
 def drill_down(metrics: pd.DataFrame, group: str, name: str, metric: str) -> pd.DataFrame:

@@ -5,6 +5,7 @@ import streamlit as st
 from components.amend_form import amend_form
 from components.auth import require_role
 from components.chart_view import render_chart, render_sections
+from components.checkin_links import checkin_link_form, render_checkin_links, render_sent_link
 from components.emergency import emergency_access_form
 from components.fhir_export import fhir_bundle_download
 from components.forms import show_notice
@@ -46,6 +47,7 @@ forms = {
     "Add an outside medication": actor.can("record_outside_medication"),
     "Clinical status": actor.can("update_clinical_status"),
     "Amend a record": actor.can("amend_record"),
+    "Send a check-in link": actor.can("send_checkin_link"),
 }
 offered = [] if read_only else [name for name, allowed in forms.items() if allowed]
 if offered:
@@ -74,6 +76,10 @@ if offered:
     elif chosen == "Amend a record":
         st.caption("Amend a recorded score, note or lab result: the original stays in the record.")
         amend_form(actor, data, close=picker)
+    elif chosen == "Send a check-in link":
+        checkin_link_form(actor, header, close=picker)
 else:
     show_notice()
+render_sent_link(patient_id)
+render_checkin_links(actor, header, data, may_act=not read_only)
 render_sections(data)

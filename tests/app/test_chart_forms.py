@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from db.commands.flags import act_on_flag
 from db.commands.visits import VisitInput, log_visit
 from db.engine import read_session, utcnow, write_session
-from db.models import AuditEvent, DoseChange, Flag, FlagEvent, FormSubmission, Patient, Prescription, Visit
+from db.models import Assessment, AuditEvent, DoseChange, Flag, FlagEvent, FormSubmission, Patient, Prescription, Visit
 from tests.app.conftest import PROJECT_ROOT, log_in, new_app
 from tests.factories import make_patient, make_team, make_user
 
@@ -121,6 +121,12 @@ def _fill_visit(app: AppTest, key: str, phq9: list[int], gad7: list[int]) -> Non
     app.text_area(key=f"{key}_plan").input("continue; review in a week")
 
 
+def _negative_screen(app: AppTest, key: str) -> None:
+    """The C-SSRS screen answered No (each question needs an answer: none is preset)."""
+    for question in ("q1", "q2", "q6"):
+        app.radio(key=f"{key}_{question}").set_value(False)
+
+
 def _replay(app: AppTest, key: str, token: str) -> None:
     """Put the first submission's token back, as a second click on the same, still-drawn form would carry it."""
     app.session_state[f"{key}__token"] = token
@@ -172,8 +178,6 @@ def test_a_repeated_self_harm_answer_reopens_the_acknowledged_flag_and_says_so(e
     app = _pick(_chart(), team, "Log a visit")
     key = f"visit_{team['patient']}"
     _fill_visit(app, key, [2, 2, 1, 1, 1, 1, 1, 1, 1], [1] * 7)
-    app.run()
-    assert any("saving raises an urgent self-harm flag" in _plain(element.value) for element in app.error)
     app.button(key=f"{key}_save").click().run()
     assert not app.exception, app.exception
 
@@ -192,9 +196,112 @@ def test_a_repeated_self_harm_answer_reopens_the_acknowledged_flag_and_says_so(e
     assert "reopened" in (events[-1].note or "")
     assert newest is not None
     assert len(_audit(engine, "flag_new_finding")) == 1
-    # The user is told the truth: the finding went onto the open flag.
-    assert any("Added to the open urgent self harm flag" in message for message in _successes(app))
+    # The user is told the truth, in red where the form stood: the score, the positive item 9 that calls for a
+    # same-day safety review, and that the finding went onto the open flag.
+    urgent_outcomes = [_plain(element.value) for element in app.error if "Visit saved" in element.value]
+    assert len(urgent_outcomes) == 1 and not _successes(app)
+    assert "PHQ-9 11 (moderate) up 2 from 9 with item 9 positive" in urgent_outcomes[0]
+    assert "Added to the open urgent self harm flag" in urgent_outcomes[0]
     assert any("URGENT self harm (open)" in _plain(element.value) for element in app.error)
+
+
+HIGH_RISK_ANSWERS = {"q1": True, "q2": True, "q3": True, "q4": True, "q5": False, "q6": False}
+
+
+def test_a_follow_up_visit_with_phq9_gad7_and_a_positive_cssrs_screen_saves_once_and_raises_the_urgent_flag(
+    engine: Engine, team: dict
+) -> None:
+    log_visit(
+        team["prescriber"],
+        team["patient"],
+        VisitInput(
+            visit_at=utcnow() - timedelta(days=7),
+            modality="video",
+            duration_minutes=30,
+            phq9=[2] * 8 + [0],
+            gad7=[1] * 7,
+        ),
+        expected_patient_version=1,
+    )
+    app = _pick(_chart(), team, "Log a visit")
+    key = f"visit_{team['patient']}"
+    token = app.session_state[f"{key}__token"]
+    # The screen is optional at a follow-up: ticking it (outside the form) draws its questions in the form.
+    assert not [radio for radio in app.radio if radio.key == f"{key}_q1"]
+    app.checkbox(key=f"{key}_give_cssrs").check().run()
+    _fill_visit(app, key, [1, 1, 1, 1, 1, 1, 1, 1, 0], [2, 2, 1, 1, 1, 1, 1])
+    for question, answer in HIGH_RISK_ANSWERS.items():
+        app.radio(key=f"{key}_{question}").set_value(answer)
+
+    # Answers stay in the browser until the form is submitted: a run without the submit sees none of them.
+    app.run()
+    assert not app.exception, app.exception
+    assert app.session_state[f"{key}_PHQ-9_1"] is None and app.session_state[f"{key}_q4"] is None
+    assert _count(engine, Visit) == 1
+
+    # (A browser keeps the unsent answers on screen; AppTest rebuilds its widgets from the run, so set them again.)
+    _fill_visit(app, key, [1, 1, 1, 1, 1, 1, 1, 1, 0], [2, 2, 1, 1, 1, 1, 1])
+    for question, answer in HIGH_RISK_ANSWERS.items():
+        app.radio(key=f"{key}_{question}").set_value(answer)
+    # A high-risk screen needs the level-of-care decision: refused by name, nothing written, answers kept.
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert any("higher level of care" in _plain(element.value) for element in app.error)
+    assert _count(engine, Visit) == 1 and len(_audit(engine, "log_visit")) == 1
+    assert app.radio(key=f"{key}_q4").value is True
+
+    app.checkbox(key=f"{key}_loc").check()
+    app.text_input(key=f"{key}_loc_note").input("Offered PHP, declined; safety plan, daily nurse calls")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+
+    with read_session(engine) as session:
+        visit = session.scalars(select(Visit).order_by(Visit.id.desc()).limit(1)).one()
+        scores = session.scalars(select(Assessment).where(Assessment.visit_id == visit.id)).all()
+        flags = session.scalars(select(Flag).where(Flag.kind == "suicide_risk")).all()
+    assert _count(engine, Visit) == 2 and visit.visit_type == "follow-up"
+    assert sorted((a.instrument, a.total, a.severity) for a in scores) == [
+        ("C-SSRS screener", None, "high"),
+        ("GAD-7", 9, "mild"),
+        ("PHQ-9", 8, "mild"),
+    ]
+    assert visit.details is not None and visit.details["cssrs_risk"] == "high"
+    assert visit.details["higher_level_of_care_considered"] is True
+    assert [(flag.severity, flag.state) for flag in flags] == [("urgent", "open")]
+    audits = _audit(engine, "log_visit")
+    assert len(audits) == 2 and "C-SSRS high risk, higher level of care considered" in (audits[-1].detail or "")
+    # The scored result is the outcome, in red where the form stood: totals, bands, changes, the new flag.
+    outcomes = [_plain(element.value) for element in app.error if "Visit saved" in element.value]
+    assert outcomes == [
+        "Visit saved: PHQ-9 8 (mild) down 8 from 16, GAD-7 9 (mild) up 2 from 7, C-SSRS screener high risk. "
+        "New urgent flag: suicide risk."
+    ]
+    assert app.segmented_control(key=f"chart_form_{team['patient']}").value is None
+    assert f"{key}__token" not in app.session_state
+
+    # The same submission again (a second click) writes nothing.
+    app = _pick(app, team, "Log a visit")
+    _replay(app, key, token)
+    _fill_visit(app, key, [1, 1, 1, 1, 1, 1, 1, 1, 0], [2, 2, 1, 1, 1, 1, 1])
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert _count(engine, Visit) == 2 and len(_audit(engine, "log_visit")) == 2
+    assert _count(engine, Assessment, Assessment.instrument == "C-SSRS screener") == 1
+    assert any("already saved" in element for element in _infos(app))
+
+
+def test_an_unanswered_cssrs_question_saves_nothing_and_names_it(engine: Engine, team: dict) -> None:
+    _with_visit(engine, team)
+    app = _pick(_chart(), team, "Log a visit")
+    key = f"visit_{team['patient']}"
+    app.checkbox(key=f"{key}_give_cssrs").check().run()
+    _fill_visit(app, key, [0] * 9, [0] * 7)
+    app.radio(key=f"{key}_q1").set_value(False)
+    app.radio(key=f"{key}_q2").set_value(False)
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert any("Answer every item of C-SSRS (question 6)" in _plain(element.value) for element in app.error)
+    assert _count(engine, Visit, Visit.visit_type == "follow-up") == 0 and _audit(engine, "log_visit") == []
 
 
 def test_intake_saves_once_and_closes(engine: Engine, team: dict) -> None:
@@ -205,6 +312,7 @@ def test_intake_saves_once_and_closes(engine: Engine, team: dict) -> None:
     token = app.session_state[f"{key}__token"]
     app.text_area(key=f"{key}_psychiatric").input("Two prior depressive episodes.")
     app.text_area(key=f"{key}_plan").input("Start IOP; weekly PHQ-9.")
+    _negative_screen(app, key)
     app.button(key=f"{key}_save").click().run()
     assert not app.exception, app.exception
 
@@ -216,6 +324,7 @@ def test_intake_saves_once_and_closes(engine: Engine, team: dict) -> None:
     app = _pick(app, team, "Intake evaluation")
     _replay(app, key, token)
     app.text_area(key=f"{key}_plan").input("Start IOP; weekly PHQ-9.")
+    _negative_screen(app, key)
     app.button(key=f"{key}_save").click().run()
     assert _count(engine, Visit, Visit.visit_type == "intake") == 1
     assert len(_audit(engine, "record_intake")) == 1
@@ -249,6 +358,35 @@ def test_start_a_medication_saves_once_and_a_second_click_writes_nothing(engine:
     assert _count(engine, Prescription, *active) == 1
     assert len(_audit(engine, "start_medication")) == 1
     assert any("already saved" in element and "Started trazodone" in element for element in _infos(app))
+
+
+def test_starting_a_drug_with_a_major_interaction_needs_the_acknowledgement_in_the_form(
+    engine: Engine, team: dict
+) -> None:
+    """Choosing the drug (outside the form) shows its review at once; the acknowledgement it asks for is a box in
+    the form; a submit without it is refused and writes nothing; with it the medication is started once."""
+    _with_visit(engine, team)
+    _with_prescription(engine, team)
+    app = _pick(_chart(), team, "Start a medication")
+    key = f"start_med_{team['patient']}"
+    app.selectbox(key=f"{key}_drug").set_value("duloxetine").run()
+    assert not app.exception, app.exception
+    warnings = [_plain(element.value) for element in app.warning]
+    assert any("Major interaction" in message and "requires acknowledgement" in message for message in warnings)
+    app.number_input(key=f"{key}_dose_duloxetine").set_value(30.0)
+    app.text_input(key=f"{key}_reason").input("MDD with chronic pain")
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert any("The safety checks block this change" in _plain(element.value) for element in app.error)
+    started = (Prescription.drug == "duloxetine",)
+    assert _count(engine, Prescription, *started) == 0 and _audit(engine, "start_medication") == []
+
+    app.checkbox(key=f"{key}_acknowledge").check()
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
+    assert _count(engine, Prescription, *started) == 1
+    assert [event.patient_id for event in _audit(engine, "start_medication")] == [team["patient"]]
+    assert "Started duloxetine 30 mg once daily." in _successes(app)
 
 
 def test_adjust_a_dose_through_the_form_appends_history_once(engine: Engine, team: dict) -> None:
@@ -313,10 +451,14 @@ def test_intake_reconciliation_runs_the_safety_review_and_needs_an_override(engi
         "added_rows": [{"Drug": "phenelzine", "Dose": "15 mg three times daily", "Decision": "continue"}],
         "deleted_rows": [],
     }
-    app.run()
+    _negative_screen(app, key)
+    # The first submit makes the review of what was entered and shows it above the button; nothing is saved.
+    app.button(key=f"{key}_save").click().run()
     assert not app.exception, app.exception
     errors = [_plain(element.value) for element in app.error]
     assert any("Contraindicated interaction: phenelzine + sertraline" in message for message in errors)
+    assert any("The safety review changed with what you entered" in _plain(w.value) for w in app.warning)
+    assert _count(engine, Visit) == 0 and _audit(engine, "record_intake") == []
 
     app.button(key=f"{key}_save").click().run()
     assert any("The safety checks block this change" in _plain(element.value) for element in app.error)
@@ -342,10 +484,15 @@ def test_a_nurse_records_an_outside_medication_screened_against_the_active_ones(
     app.number_input(key=f"{key}_dose").set_value(50.0)
     app.selectbox(key=f"{key}_frequency").set_value("as needed")
     app.text_input(key=f"{key}_source").input("primary care (Dr Ortiz)")
-    app.run()
+    # The first submit shows the review of what was entered and saves nothing: the user had not seen it.
+    app.button(key=f"{key}_save").click().run()
+    assert not app.exception, app.exception
     warnings = [_plain(element.value) for element in app.warning]
     assert any("Major interaction" in message and "tramadol" in message for message in warnings)
+    assert any("The safety review changed with what you entered: nothing was saved" in m for m in warnings)
+    assert _count(engine, Prescription, Prescription.is_psychiatric.is_(False)) == 0
 
+    # Submitting again without the acknowledgement it asks for is refused by the safety checks.
     app.button(key=f"{key}_save").click().run()
     assert any("The safety checks block this change" in _plain(element.value) for element in app.error)
     assert _count(engine, Prescription, Prescription.is_psychiatric.is_(False)) == 0

@@ -99,15 +99,15 @@ def test_a_corrected_self_report_uploaded_on_the_page_is_shown_as_amended_with_i
     corrected = phq9_response("MRN-FHIR", [1, 1, 0, 0, 0, 0, 0, 0, 2], "portal-7", status="amended")
     app = log_in(new_app(), "rn_fhir").switch_page(UPLOAD).run()
     app = _upload(app, "first.json", json.dumps(original).encode())
-    assert [s.value for s in app.success] == ["1 imported, 0 amended, 0 duplicate, 0 rejected"]
+    assert [s.value for s in app.success] == ["1 imported, 0 amended, 0 retracted, 0 duplicate, 0 rejected"]
 
     app = _upload(app, "correction.json", json.dumps(corrected).encode())
 
     assert not app.exception, app.exception
-    assert [s.value for s in app.success] == ["0 imported, 1 amended, 0 duplicate, 0 rejected"]
+    assert [s.value for s in app.success] == ["0 imported, 1 amended, 0 retracted, 0 duplicate, 0 rejected"]
     assert any("URGENT" in error.value for error in app.error)
     (table,) = [frame.value for frame in app.dataframe]
-    assert table[["Result", "Total", "Flags raised"]].values.tolist() == [["amended", "4", "urgent self_harm"]]
+    assert table[["Result", "Total", "Flags"]].values.tolist() == [["amended", "4", "urgent self_harm"]]
     with read_session(engine) as session:
         versions = session.execute(select(Assessment.id, Assessment.supersedes_id).order_by(Assessment.id)).all()
         flags = session.scalars(select(Flag.kind)).all()

@@ -8,6 +8,7 @@ import pytest
 
 import clinical
 from clinical import interop
+from clinical._data import load
 
 DATE = date(2026, 11, 20)
 
@@ -101,3 +102,41 @@ def test_every_stored_interpretation_label_has_a_v3_code() -> None:
 def test_frequency_codes_round_trip_through_doses_per_day() -> None:
     for frequency in ("once daily", "twice daily", "three times daily", "four times daily"):
         assert interop.frequency_for_times_per_day(interop.times_per_day(frequency) or 0) == frequency
+
+
+def test_us_core_codes_are_sourced_and_clinical_drugs_name_formulary_drugs_at_their_strength() -> None:
+    data = load("us_core")
+    for block in ("race", "ethnicity", "birthsex", "encounter_types", "qualitative_results", "lab_order_category",
+                  "medication_request_category"):
+        assert data[block]["source"], block
+    for row in data["clinical_drugs"]["drugs"]:
+        assert clinical.formulary_entry(row["drug"]).rxnorm, row
+        assert row["display"].lower().startswith(f"{row['drug']} {row['strength_mg']:g} mg oral {row['form']}"), row
+        assert row["verification"] and row["rxcui"].isdigit(), row
+    # No unverified code goes out (it may name another strength); a verified one would.
+    assert interop.clinical_drug("sertraline", 50.0, "mg", "tablet") is None
+
+
+def test_a_verified_clinical_drug_code_is_exported_and_an_absent_strength_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = load("us_core")
+    verified = {**data, "clinical_drugs": {"drugs": [
+        {**row, "verification": "verified (RxNav)"} for row in data["clinical_drugs"]["drugs"]
+    ]}}
+    monkeypatch.setattr(interop, "_us_core", lambda: verified)
+    interop._clinical_drugs.cache_clear()
+    try:
+        assert interop.clinical_drug("sertraline", 50.0, "mg", "tablet") is not None
+        assert interop.clinical_drug("sertraline", 150.0, "mg", "tablet") is None  # no 150 mg tablet
+    finally:
+        interop._clinical_drugs.cache_clear()
+
+
+def test_demographic_codes_fall_back_to_unknown_and_encounter_types_follow_visit_length() -> None:
+    assert interop.race_concept("2054-5").display == "Black or African American"
+    assert (interop.race_concept(None).code, interop.ethnicity_concept("ASKU").code) == ("UNK", "ASKU")
+    assert interop.birthsex_code("female") == "F" and interop.birthsex_code("other") == "UNK"
+    assert interop.encounter_type("intake", 60).code == "90792"
+    codes = [interop.encounter_type("follow-up", minutes).code for minutes in (15, 20, 30, 45)]
+    assert codes == ["99212", "99213", "99214", "99215"]

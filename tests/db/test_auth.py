@@ -160,3 +160,28 @@ def test_logout_deactivation_and_password_reset_revoke_sessions(engine: Engine) 
         session.get(User, user.user_id).is_active = False
     assert resolve_session(third, engine=engine) is None
     assert login("kim", TEST_PASSWORD, engine=engine).outcome is LoginOutcome.INVALID
+
+
+def test_parallel_guesses_at_one_name_cannot_pass_the_same_failure_count(engine: Engine) -> None:
+    """Writes no longer share one lock (issue 16): attempts for one name queue on their own, so that guesses sent
+    at once are counted one after the other and only as many as the threshold get their password checked."""
+    import threading
+
+    make_user(engine, "prescriber", username="lee")
+    settings = replace(get_settings(), lockout_threshold=3)
+    now = utcnow()
+    outcomes: list[LoginOutcome] = []
+    gate = threading.Barrier(8)
+
+    def guess(address: str) -> None:
+        gate.wait()
+        attempt = login("lee", "guess", client_address=address, engine=engine, settings=settings, now=now)
+        outcomes.append(attempt.outcome)
+
+    # From different addresses (as a botnet would): only the name's own queue keeps the count.
+    threads = [threading.Thread(target=guess, args=(f"client-{n}",)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcome.name for outcome in outcomes) == ["INVALID"] * 3 + ["THROTTLED"] * 5

@@ -13,6 +13,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
 import db.commands.medications as medications_module
+from db.audit import verify_chain
+from db.audit_seal import seal_pending
 from db.auth import actor_for
 from db.commands import EditConflict, SafetyBlock
 from db.commands.flags import act_on_flag
@@ -158,6 +160,13 @@ def test_twenty_concurrent_writers_lose_nothing_and_never_act_twice(program: Eng
         ) == len(decided_refills)
         audit_after = session.scalar(select(func.count()).select_from(AuditEvent))
     assert audit_after >= audit_before + len(saved_visits) + len(flag_actions) + len(decided_refills)
+    # Every audit row the writers left (written in parallel, without a chain lock) is sealed into the chain in
+    # id order, and the whole log verifies.
+    seal_pending(engine)
+    with read_session(engine) as session:
+        chain = verify_chain(session)
+    assert chain.intact, chain.problem
+    assert chain.sealed_rows == chain.rows_checked == audit_after
     print(
         f"\n{WRITERS} writers for {SECONDS:g} s: {len(saved_visits)} visits, {len(flag_actions)} flag actions, "
         f"{len(decided_refills)} refill decisions, {conflicts[0]} conflicts reported to users, 0 errors"
@@ -189,3 +198,50 @@ def test_failure_between_the_dose_history_and_the_audit_row_leaves_nothing(
         for model in (Prescription, DoseChange, LabOrder, AuditEvent):
             assert session.scalar(select(func.count()).select_from(model)) == 0, model.__name__
         assert session.scalar(select(func.count()).select_from(PrescriptionFill)) == 0
+
+
+def test_two_prescribers_starting_interacting_drugs_at_once_meet_the_interaction_check(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes no longer queue on one program-wide lock (issue 16); writes about one patient still queue, so the
+    second order's review sees the first order and blocks the combination instead of both passing review."""
+    from tests.factories import make_patient, make_team, make_user
+
+    team = make_team(engine)
+    prescriber = make_user(engine, "prescriber", team_id=team)
+    patient = make_patient(engine, prescriber=prescriber, nurse=make_user(engine, "nurse", team_id=team))
+    review = medications_module._review
+
+    def slow_review(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        reviewed = review(*args, **kwargs)  # type: ignore[arg-type]
+        time.sleep(0.3)  # the other order is reviewed meanwhile, unless it waits for this one to commit
+        return reviewed
+
+    monkeypatch.setattr(medications_module, "_review", slow_review)
+    outcomes: list[str] = []
+    gate = threading.Barrier(2)
+
+    def order(drug: str, dose: float, frequency: str) -> None:
+        gate.wait()
+        try:
+            start_medication(
+                prescriber,
+                patient,
+                MedicationOrder(drug=drug, dose=dose, unit="mg", frequency=frequency, reason="depression"),
+                expected_patient_version=1,
+            )
+            outcomes.append(f"started {drug}")
+        except SafetyBlock:
+            outcomes.append(f"blocked {drug}")
+
+    threads = [
+        threading.Thread(target=order, args=("sertraline", 50, "once daily")),
+        threading.Thread(target=order, args=("fluoxetine", 20, "once daily")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcome.split()[0] for outcome in outcomes) == ["blocked", "started"], outcomes
+    with read_session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Prescription)) == 1

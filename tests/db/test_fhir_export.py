@@ -108,11 +108,15 @@ def test_a_seeded_patients_bundle_validates_and_matches_the_database(seeded: Eng
 
     program = [p for p in prescriptions if p.is_psychiatric]
     dose_steps = Counter(c.prescription_id for c in changes if c.change_type != "stop" and c.new_dose)
-    requests = resources.get("MedicationRequest", [])
+    all_requests = resources.get("MedicationRequest", [])
+    requests = [r for r in all_requests if not r["reportedBoolean"]]
     assert len(requests) == sum(max(1, dose_steps[p.id]) for p in program)
-    assert {code for r in requests for _, code in _codes(r, "medicationCodeableConcept")} == {
-        p.rxnorm for p in program if p.rxnorm
+    assert all(r["intent"] == "order" and r["requester"]["reference"].startswith("urn:uuid:") for r in requests)
+    program_codes = {p.rxnorm for p in program}
+    ingredient_codes = {
+        code for r in requests for _, code in _codes(r, "medicationCodeableConcept") if code in program_codes
     }
+    assert ingredient_codes == {p.rxnorm for p in program if p.rxnorm}
     for prescription in program:
         course = [r for r in requests if r["groupIdentifier"]["value"] == str(prescription.id)]
         newest = course[-1]
@@ -122,19 +126,42 @@ def test_a_seeded_patients_bundle_validates_and_matches_the_database(seeded: Eng
         if prescription.status == "active":
             dose = newest["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
             assert (dose["value"], dose["unit"]) == (prescription.dose, prescription.unit)
-    assert len(resources.get("MedicationStatement", [])) == len(prescriptions) - len(program)
+    outside = [r for r in all_requests if r["reportedBoolean"]]
+    assert len(outside) == len(prescriptions) - len(program)
+    assert {r["intent"] for r in outside} <= {"plan"}
+    assert "MedicationStatement" not in resources
 
     observations = resources.get("Observation", [])
-    surveys = [o for o in observations if o["category"][0]["coding"][0]["code"] == "survey"]
+    surveys = [o for o in observations if o["category"][0]["coding"][0]["code"] == "survey" and "hasMember" in o]
     assert sorted(o["valueInteger"] for o in surveys) == sorted(s.total for s in scores)
     for survey in surveys:
         instrument = "PHQ-9" if _codes(survey) == {(interop.LOINC_SYSTEM, "44261-6")} else "GAD-7"
         info = clinical.instrument_info(instrument)
         assert [c["code"]["coding"][0]["code"] for c in survey["component"]] == list(info.item_loinc)
         assert sum(c["valueInteger"] for c in survey["component"]) == survey["valueInteger"]
+        items = [o for o in observations if o["id"].startswith(survey["id"] + "-")]
+        assert len(survey["hasMember"]) == len(items)
+        assert [i["code"]["coding"][0]["code"] for i in items] == list(info.item_loinc)
+        scores_by_answer = {a.code: a.score for a in interop.answer_codes(instrument)}
+        assert [scores_by_answer[i["valueCodeableConcept"]["coding"][0]["code"]] for i in items] == [
+            c["valueInteger"] for c in survey["component"]
+        ]
+    provenances = resources.get("Provenance", [])
+    self_reports = [s for s in scores if s.source == "self-report"]
+    assert len(provenances) == len(self_reports)
+    assert {p["target"][0]["reference"] for p in provenances} <= {
+        full_url for full_url, resource in _full_urls(bundle) if resource["resourceType"] == "Observation"
+    }
     lab_observations = [o for o in observations if o["category"][0]["coding"][0]["code"] == "laboratory"]
     assert len(lab_observations) == len(labs) > 0
     for observation in lab_observations:
+        if "valueCodeableConcept" in observation:  # qualitative: Positive / Negative, no interpretation
+            (result,) = observation["valueCodeableConcept"]["coding"]
+            assert (result["system"], result["code"]) in {("http://snomed.info/sct", "10828004"),
+                                                          ("http://snomed.info/sct", "260385009")}
+            continue
+        quantity = observation["valueQuantity"]
+        assert quantity["system"] == interop.UCUM_SYSTEM and quantity["code"] == quantity["unit"]
         (interpretation,) = observation["interpretation"][0]["coding"]
         assert interpretation["system"] == interop.V3_INTERPRETATION_SYSTEM
         assert interpretation["code"] in {"N", "L", "H", "LL", "HH"}
@@ -142,6 +169,18 @@ def test_a_seeded_patients_bundle_validates_and_matches_the_database(seeded: Eng
     encounters = resources.get("Encounter", [])
     assert len(encounters) == len(visits)
     assert {e["class"]["code"] for e in encounters} == {"VR"}
+    vitals = [o for o in observations if o["category"][0]["coding"][0]["code"] == "vital-signs"]
+    weights = [v for v in visits if v.weight_kg is not None]
+    assert len([o for o in vitals if o["code"]["coding"][0]["code"] == "29463-7"]) == len(weights)
+    pressures = [o for o in vitals if o["code"]["coding"][0]["code"] == "85354-9"]
+    assert len(pressures) == len([v for v in visits if v.bp_systolic is not None])
+    assert all([c["code"]["coding"][0]["code"] for c in o["component"]] == ["8480-6", "8462-4"] for o in pressures)
+    practitioners = [resource for _, resource in _full_urls(bundle) if resource["resourceType"] == "Practitioner"]
+    assert practitioners and all(resource.get("meta", {}).get("profile") for _, resource in _full_urls(bundle))
+
+
+def _full_urls(bundle: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(entry["fullUrl"], entry["resource"]) for entry in bundle["entry"]]
 
 
 def _references(value: Any) -> list[str]:
@@ -157,8 +196,8 @@ def test_bulk_export_writes_one_valid_ndjson_file_per_type_and_is_audited(seeded
     counts = export_ndjson(None, tmp_path)
 
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert [item["type"] for item in manifest["output"]] == list(BULK_RESOURCE_TYPES)
-    for resource_type in BULK_RESOURCE_TYPES:
+    assert [item["type"] for item in manifest["output"]] == [*BULK_RESOURCE_TYPES, "Questionnaire"]
+    for resource_type in (*BULK_RESOURCE_TYPES, "Questionnaire"):
         lines = (tmp_path / f"{resource_type}.ndjson").read_text().splitlines()
         assert len(lines) == counts[resource_type]
         model = get_fhir_model_class(resource_type)
@@ -179,9 +218,10 @@ def test_bulk_export_reads_a_constant_number_of_statements_per_batch(seeded: Eng
         assert len(list(program_resources(None, batch_size=100))) == 12
     with count_statements(seeded) as three_batches:
         assert len(list(program_resources(None, batch_size=5))) == 12
-    # 9 per batch (patients + 8 tables) and one final empty page: no statement per patient.
-    assert len(one_batch) == 9 + 1
-    assert len(three_batches) == 3 * 9 + 1
+    # 10 per batch (patients + 8 tables + the clinicians they name) and one final empty page: no statement
+    # per patient.
+    assert len(one_batch) == 10 + 1
+    assert len(three_batches) == 3 * 10 + 1
 
 
 def test_export_is_refused_outside_the_caseload_and_for_roles_without_the_capability(engine: Engine) -> None:

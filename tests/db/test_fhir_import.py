@@ -282,22 +282,22 @@ def _normalize(resources: list[dict]) -> dict[str, Any]:
         if owner is None:
             continue
         chart = content[mrn_of[owner]]
-        if r["resourceType"] == "Condition":
-            chart["conditions"].append((r["code"]["coding"][0]["code"], r["extension"][0]["valueBoolean"]))
+        if r["resourceType"] == "Condition":  # the primary diagnosis is exported first
+            chart["conditions"].append((r["code"]["coding"][0]["code"], not chart["conditions"]))
         elif r["resourceType"] == "AllergyIntolerance":
             chart["allergies"].append((r["code"]["text"], json.dumps(r.get("reaction"), sort_keys=True)))
-        elif r["resourceType"] in ("MedicationRequest", "MedicationStatement") and r["status"] == "active":
-            dosage = (r.get("dosageInstruction") or r.get("dosage"))[0]
+        elif r["resourceType"] == "MedicationRequest" and r["status"] == "active":
+            dosage = r["dosageInstruction"][0]
             chart["medications"].append(
                 (
-                    r["resourceType"],
-                    r["medicationCodeableConcept"]["coding"][0]["code"],
+                    r["reportedBoolean"],
+                    r["medicationCodeableConcept"]["coding"][-1]["code"],  # the ingredient (after any SCD)
                     dosage["doseAndRate"][0]["doseQuantity"]["value"],
                     dosage["doseAndRate"][0]["doseQuantity"]["unit"],
                     dosage["timing"]["code"]["text"],
                 )
             )
-        elif r["resourceType"] == "Observation" and r.get("performer"):
+        elif r["resourceType"] == "Observation" and r.get("performer") and "hasMember" in r:  # a total
             chart["self_reports"].append(
                 (
                     r["code"]["coding"][0]["code"],
@@ -341,7 +341,9 @@ def test_export_import_export_keeps_the_clinical_content(
     feed = [r for _, resources in exported for r in resources if r["resourceType"] in ("Patient", "Observation")]
     results = import_self_reports(admin, ndjson(*feed))
 
-    self_reports = [r for r in feed if r["resourceType"] == "Observation" and r.get("performer")]
+    self_reports = [
+        r for r in feed if r["resourceType"] == "Observation" and r.get("performer") and "hasMember" in r
+    ]
     assert sum(1 for r in results if r.status == "imported") == len(self_reports) > 0
     assert {r.detail for r in results if r.status == "rejected"} == {
         "recorded at an encounter: a clinician-administered score, not a self-report",
@@ -472,8 +474,9 @@ def test_a_correction_of_a_stored_report_is_stored_as_a_new_version_rescored_and
     chart = chart_data(team_setup["prescriber"], team_setup["ours"])
     assert chart.assessments["total"].tolist() == [6]
     assert caseload(team_setup["prescriber"])["PHQ-9"].tolist() == [6]
-    (exported,) = [
-        r for _, resources in program_resources(None) for r in resources if r["resourceType"] == "Observation"
+    (exported,) = [  # the total-score Observation (its items follow as members)
+        r for _, resources in program_resources(None) for r in resources
+        if r["resourceType"] == "Observation" and "hasMember" in r
     ]
     assert (exported["valueInteger"], exported["status"]) == (6, "amended")
 

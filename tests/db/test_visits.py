@@ -139,3 +139,67 @@ def test_other_prescriber_cannot_log_a_visit(engine: Engine, setup: dict) -> Non
     with read_session(engine) as session:
         denied = session.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).one()
     assert (denied.user_id, denied.patient_id) == (setup["other"].user_id, setup["patient"])
+
+
+HIGH_RISK_SCREEN = {"q1": True, "q2": True, "q3": True, "q4": True, "q5": False, "q6": False}
+
+
+def test_a_high_risk_cssrs_screen_at_follow_up_needs_level_of_care_then_raises_the_urgent_flag(
+    engine: Engine, setup: dict
+) -> None:
+    """The follow-up screen goes through the intake's rules: scored the same way, the same level-of-care
+    requirement, the same urgent flag, stored the same way (an assessment and the risk on the visit)."""
+    with pytest.raises(InvalidInput) as refused:
+        log_visit(
+            setup["prescriber"],
+            setup["patient"],
+            _visit(cssrs=HIGH_RISK_SCREEN),
+            expected_patient_version=_version(engine, setup["patient"]),
+        )
+    assert "higher level of care" in refused.value.errors
+    assert _count(engine, Visit) == 0 and _count(engine, Assessment) == 0
+
+    result = log_visit(
+        setup["prescriber"],
+        setup["patient"],
+        _visit(
+            cssrs=HIGH_RISK_SCREEN,
+            higher_level_of_care_considered=True,
+            higher_level_of_care_note="declined PHP; daily check-ins",
+        ),
+        expected_patient_version=_version(engine, setup["patient"]),
+    )
+    assert [(severity, kind) for severity, kind, _ in result.flags_raised] == [("urgent", "suicide_risk")]
+    assert "C-SSRS screener high risk" in result.summary()
+    with read_session(engine) as session:
+        visit = session.scalars(select(Visit)).one()
+        screen = session.scalars(select(Assessment).where(Assessment.instrument == "C-SSRS screener")).one()
+        flag = session.scalars(select(Flag)).one()
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "log_visit")).one()
+    assert visit.visit_type == "follow-up"
+    assert visit.details == {
+        "cssrs_risk": "high",
+        "higher_level_of_care_considered": True,
+        "higher_level_of_care_note": "declined PHP; daily check-ins",
+    }
+    assert (screen.answers, screen.severity, screen.visit_id) == (HIGH_RISK_SCREEN, "high", visit.id)
+    assert (flag.kind, flag.severity) == ("suicide_risk", "urgent")
+    assert "C-SSRS high risk" in (audit.detail or "")
+
+
+def test_the_summary_gives_each_score_its_change_since_the_previous_one(engine: Engine, setup: dict) -> None:
+    log_visit(
+        setup["prescriber"],
+        setup["patient"],
+        _visit(visit_at=utcnow() - timedelta(days=7), phq9=[2] * 8 + [0], gad7=CALM_GAD7),
+        expected_patient_version=_version(engine, setup["patient"]),
+    )
+    result = log_visit(
+        setup["prescriber"],
+        setup["patient"],
+        _visit(cssrs={"q1": False, "q2": False, "q6": False}),
+        expected_patient_version=_version(engine, setup["patient"]),
+    )
+    assert result.summary().startswith(
+        "Visit saved: PHQ-9 3 (minimal) down 13 from 16, GAD-7 2 (minimal) unchanged from 2, C-SSRS screener low risk."
+    )

@@ -89,15 +89,14 @@ def test_urgent_flag_reaches_the_nurse_live_and_the_prescriber_sees_it_acknowled
     for number, label in enumerate(labels, start=1):
         _answer(prescriber, f"{number}. {label}", "1 · Several days")
     _answer(prescriber, "9. Thoughts that you would be better off dead, or of hurting yourself", "1 · Several days")
-    prescriber.get_by_text("item 9 positive").filter(visible=True).first.wait_for()
     prescriber.get_by_role("textbox", name="Assessment").filter(visible=True).first.fill(
         "Passive thoughts of death this week; no plan or intent. Safety plan reviewed."
     )
     prescriber.get_by_role("button", name="Save visit").filter(visible=True).first.click()
-    # The outcome is shown where the form stood (and as a toast), and says what happened to the flag.
-    prescriber.get_by_text(re.compile(r"Visit saved: PHQ-9 9 \(mild\).* New urgent flag: self harm\.")).filter(
-        visible=True
-    ).first.wait_for()
+    # The scored outcome is shown where the form stood (and as a toast): the positive item 9 and the new flag.
+    prescriber.get_by_text(
+        re.compile(r"Visit saved: PHQ-9 9 \(mild\).* with item 9 positive\..* New urgent flag: self harm\.")
+    ).filter(visible=True).first.wait_for()
     prescriber.get_by_text(re.compile(r"^URGENT self harm \(open\)")).filter(visible=True).first.wait_for()
 
     # The nurse never reloads: the queue refreshes itself (every 15 s) and shows the new urgent flag.

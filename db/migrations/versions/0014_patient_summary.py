@@ -5,8 +5,8 @@ transaction. An existing program's rows are filled by ``db.migrate.upgrade`` aft
 ``db.summary.rebuild_summaries`` when patients lack a summary), not here, so this revision does not depend on
 the application code of later revisions.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0014
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0009"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels = None
 depends_on = None
 
