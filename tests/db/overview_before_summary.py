@@ -13,7 +13,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 import clinical
 from db.engine import read_session, utcnow
 from db.models import Assessment as A
-from db.models import Flag, LabOrder, Patient, RefillRequest, User, current_assessment
+from db.models import Flag, LabOrder, Patient, PatientCheckinLink, RefillRequest, User, current_assessment
 from db.queries.caseload import program_today
 from db.settings import get_settings
 
@@ -110,6 +110,21 @@ def patient_metrics(
                 .distinct()
             )
         )
+        links = {
+            row[0]: (int(row[1]), int(row[2] or 0))
+            for row in session.execute(
+                select(
+                    PatientCheckinLink.patient_id,
+                    func.count(),
+                    func.sum(case((PatientCheckinLink.used_at.is_not(None), 1), else_=0)),
+                )
+                .where(
+                    PatientCheckinLink.patient_id.in_(in_scope),
+                    PatientCheckinLink.created_at >= now - timedelta(days=90),
+                )
+                .group_by(PatientCheckinLink.patient_id)
+            )
+        }
         names = dict(session.execute(select(User.id, User.full_name)).all())
     flag_counts = {row[0]: row[1:] for row in flags}
     month_start = today.replace(day=1)
@@ -126,6 +141,8 @@ def patient_metrics(
     patients["overdue_labs"] = patients["patient_id"].map(lambda pid: labs.get(pid, 0))
     patients["pending_refills"] = patients["patient_id"].map(lambda pid: refills.get(pid, 0))
     patients["phq9_last_30_days"] = patients["patient_id"].isin(recent_phq9).astype(int)
+    patients["checkin_links_sent"] = patients["patient_id"].map(lambda pid: links.get(pid, (0, 0))[0])
+    patients["checkin_links_answered"] = patients["patient_id"].map(lambda pid: links.get(pid, (0, 0))[1])
     return patients
 
 

@@ -9,8 +9,9 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from db.auth import actor_for
+from db.commands.checkin import CheckinAnswers, send_checkin_link, submit_checkin
 from db.engine import read_session, utcnow
-from db.models import User
+from db.models import Patient, User
 from db.queries import program
 from seed import generate
 from tests.db import overview_before_summary as before
@@ -40,7 +41,22 @@ def _compare(engine: Engine, **filters: object) -> None:
             pd.testing.assert_frame_equal(old, new, check_dtype=False)
 
 
+def _send_checkin_links(engine: Engine) -> None:
+    """Links sent by each patient's nurse to a few patients, some answered: the overview's check-in share."""
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(Patient.id, User).join(User, User.id == Patient.nurse_id)
+            .where(Patient.program_phase != "discharged").order_by(Patient.id).limit(6)
+        ).all()
+        senders = [(patient_id, actor_for(nurse)) for patient_id, nurse in rows]
+    for index, (patient_id, nurse) in enumerate(senders):
+        sent = send_checkin_link(nurse, patient_id, engine=engine)
+        if index % 2 == 0:
+            submit_checkin(sent.token, CheckinAnswers(phq9=[1] * 9, gad7=[1] * 7, missed_doses=0), engine=engine)
+
+
 def test_overview_figures_equal_the_per_patient_computation(engine: Engine) -> None:
     generate(engine, seed=21, patients=80, weeks_history=12)
+    _send_checkin_links(engine)
     _compare(engine)
     _compare(engine, phases=["intensive", "step-down"], admitted_from=utcnow().date() - timedelta(days=40))

@@ -6,7 +6,6 @@ import ast
 import random
 import re
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -257,18 +256,28 @@ SUMMARY_INPUTS = re.compile(
 
 
 def test_every_command_that_changes_a_summarised_row_refreshes_the_summary() -> None:
-    missing = []
+    """Through helpers too: a command whose helper (in any command module) writes a summarised row must refresh,
+    itself or through a helper (a check-in's answers raise flags in ``visits.raise_findings``)."""
+    bodies: dict[str, str] = {}
     for path in sorted((PROJECT_ROOT / "db" / "commands").glob("*.py")):
         source = path.read_text()
         for node in ast.parse(source).body:
-            if not isinstance(node, ast.FunctionDef) or node.name == "raise_flags":
-                continue
-            body = ast.get_source_segment(source, node) or ""
-            writes_here = "write_session(" in body or node.name == "save_visit"
-            if (
-                writes_here
-                and SUMMARY_INPUTS.search(body)
-                and not re.search(r"refresh_patient_summary\(|save_visit\(", body)
-            ):
-                missing.append(f"{Path(path).name}:{node.name}")
-    assert missing == []
+            if isinstance(node, ast.FunctionDef) and node.name != "raise_flags":
+                bodies[f"{path.name}:{node.name}"] = ast.get_source_segment(source, node) or ""
+
+    def closure(direct: set[str]) -> set[str]:
+        """The functions in ``direct`` and every function that calls one of them, however indirectly."""
+        found = set(direct)
+        while True:
+            names = {key.split(":")[1] for key in found}
+            callers = {
+                key for key, body in bodies.items() if key not in found and any(f"{n}(" in body for n in names)
+            }
+            if not callers:
+                return found
+            found |= callers
+
+    changes = closure({key for key, body in bodies.items() if SUMMARY_INPUTS.search(body)})
+    refreshes = closure({key for key, body in bodies.items() if "refresh_patient_summary(" in body})
+    commands = {key for key, body in bodies.items() if "write_session(" in body or key.endswith(":save_visit")}
+    assert sorted(commands & changes - refreshes) == []
