@@ -1,11 +1,12 @@
-"""Page benchmarks at program scale on SQLite and PostgreSQL: ``python -m bench [--patients 10000]``.
+"""Page benchmarks at program scale on SQLite and PostgreSQL: ``python -m bench [--patients 1000,10000,100000]``.
 
-For each main page it seeds a program (default 10,000 patients with two years of weekly scores), then
-runs the page script with Streamlit's AppTest as the page's user (after a warm-up) and records:
-the median and 95th percentile server-side time, the number of SQL statements, the time of the page's own
-SQL replayed directly on a raw connection (the floor), and the ratio of page time to that floor.
-It then times two waits in a real browser (bench/browser.py) and measures write throughput with 20
-clinicians logging visits at once (bench/throughput.py). Results go to bench/results.json and bench/RESULTS.md.
+For each program size and database it seeds a program (two years of weekly scores per patient), then runs
+``app.py`` with Streamlit's AppTest as each role's user: log in, open each main page (the cold first view),
+rerun it (warm views), and records the cold time, the warm median and 95th percentile, the SQL statements
+per view, the time of those statements replayed on a raw connection in the same run (the SQL floor), the
+process's resident memory after each page and the machine's load. At one size (``--browser-at``) it also
+times waits in a real browser (bench/browser.py) and write throughput (bench/throughput.py). Results go to
+bench/results.json and bench/RESULTS.md (plus bench/NOTES.md, the hand-written reading of them).
 """
 
 from __future__ import annotations
@@ -17,97 +18,125 @@ import secrets
 import statistics
 import tempfile
 import time
-import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
 from bench.browser import BrowserResult, measure_browser
 from bench.throughput import ThroughputResult, measure_write_throughput, percentile
-from db.engine import make_engine, utcnow, write_session
+from db.engine import make_engine, utcnow
 from db.migrate import upgrade
-from db.models import Assessment, AuthSession, Patient, User
+from db.models import Assessment, Patient, User
 from db.settings import PROJECT_ROOT, get_settings
 
 OUT = PROJECT_ROOT / "bench"
-PAGES = {
-    "caseload": ("pages/prescriber/caseload.py", "prescriber"),
-    "chart": ("pages/clinical/patient_chart.py", "prescriber"),
-    "triage": ("pages/nurse/triage.py", "nurse"),
-    "refills": ("pages/prescriber/refills.py", "prescriber"),
-    "overview": ("pages/supervisor/overview.py", "supervisor"),
+APP = str(PROJECT_ROOT / "app.py")
+# Per role, the pages its user opens after logging in, in this order: (name, page file, which patient).
+ROLE_PAGES: dict[str, list[tuple[str, str, str | None]]] = {
+    "prescriber": [
+        ("caseload", "pages/prescriber/caseload.py", None),
+        ("chart", "pages/clinical/patient_chart.py", "long"),
+        ("chart (short history)", "pages/clinical/patient_chart.py", "short"),
+        ("refills", "pages/prescriber/refills.py", None),
+    ],
+    "nurse": [("triage", "pages/nurse/triage.py", None)],
+    "supervisor": [("overview", "pages/supervisor/overview.py", None)],
 }
-TARGET_MS = {"caseload": 300, "chart": 300, "triage": 300, "refills": 300, "overview": 1000}
+TARGET_MS = {
+    "caseload": 150,
+    "chart": 150,
+    "chart (short history)": 150,
+    "triage": 100,
+    "refills": 100,
+    "overview": 500,
+}
+OVERVIEW_TARGET_AT_100K_MS = 600
 
 
 @dataclass
 class PageResult:
     backend: str
+    patients: int
     page: str
-    median_ms: float
+    cold_ms: float  # the page's first view in the user's session (after login)
+    median_ms: float  # warm views: reruns of the page, as a click causes
     p95_ms: float
+    cpu_ms: float  # warm median of this process's CPU time: what the page costs the app server, whatever the load
     statements: int
-    sql_floor_ms: float
-    ratio: float
+    sql_floor_ms: float  # the same statements replayed on a raw connection (writes rolled back)
+    rss_mb: float  # the app server's resident memory after the page (AppTest runs the app in this process)
     target_ms: int
 
 
-def _session_for(engine: Engine, user_id: int) -> str:
-    session_id = secrets.token_urlsafe(32)
-    now = utcnow()
-    with write_session(engine) as session:
-        session.add(
-            AuthSession(
-                id=session_id, user_id=user_id, created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=12)
-            )
-        )
-    return session_id
+@dataclass
+class RunInfo:
+    backend: str
+    patients: int
+    weeks: int
+    seed_seconds: float | None  # None: the database was seeded by an earlier run (--keep-dir)
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    login_ms: dict[str, float]  # per role: login to the landing page drawn (bcrypt included)
 
 
-def busiest_prescriber_username(engine: Engine) -> str:
-    with engine.connect() as connection:
-        return str(
-            connection.execute(
-                select(User.username)
-                .join(Patient, Patient.prescriber_id == User.id)
-                .where(Patient.program_phase != "discharged")
-                .group_by(User.username)
-                .order_by(func.count().desc())
-                .limit(1)
-            ).scalar_one()
-        )
+def resident_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
-def _users(engine: Engine) -> dict[str, tuple[int, str | None]]:
-    """The busiest prescriber (their caseload and chart), their team's nurse, and a supervisor."""
+def _bench_users(engine: Engine) -> dict[str, tuple[str, dict[str, str]]]:
+    """The same users and patients on both databases (the seed writes the same rows; ties broken by id):
+    the busiest prescriber, their patients with the longest and the shortest history, a nurse of their
+    team, the first supervisor."""
     with engine.connect() as connection:
         prescriber = connection.execute(
             select(Patient.prescriber_id)
-            .where(Patient.program_phase != "discharged")
+            .where(Patient.program_phase != "discharged", Patient.prescriber_id.is_not(None))
             .group_by(Patient.prescriber_id)
-            .order_by(func.count().desc())
+            .order_by(func.count().desc(), Patient.prescriber_id)
             .limit(1)
         ).scalar_one()
         team = connection.execute(select(User.team_id).where(User.id == prescriber)).scalar_one()
         nurse = connection.execute(
-            select(User.id).where(User.role == "nurse", User.team_id == team).limit(1)
+            select(User.username).where(User.role == "nurse", User.team_id == team).order_by(User.id).limit(1)
         ).scalar_one()
-        supervisor = connection.execute(select(User.id).where(User.role == "supervisor").limit(1)).scalar_one()
-        mrn = connection.execute(
+        supervisor = connection.execute(
+            select(User.username).where(User.role == "supervisor").order_by(User.id).limit(1)
+        ).scalar_one()
+        username = connection.execute(select(User.username).where(User.id == prescriber)).scalar_one()
+        caseload = (Patient.prescriber_id == prescriber, Patient.program_phase != "discharged")
+        long, warm_long = connection.execute(
             select(Patient.mrn)
             .join(Assessment, Assessment.patient_id == Patient.id)
-            .where(Patient.prescriber_id == prescriber)
+            .where(*caseload)
             .group_by(Patient.mrn)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).scalar_one()
-    return {"prescriber": (prescriber, mrn), "nurse": (nurse, None), "supervisor": (supervisor, None)}
+            .order_by(func.count().desc(), Patient.mrn)
+            .limit(2)
+        ).scalars()
+        short, warm_short = connection.execute(
+            select(Patient.mrn).where(*caseload).order_by(Patient.program_start_date.desc(), Patient.mrn).limit(2)
+        ).scalars()
+    return {
+        "prescriber": (
+            username,
+            {"long": long, "short": short, "warm-up long": warm_long, "warm-up short": warm_short},
+        ),
+        "nurse": (nurse, {}),
+        "supervisor": (supervisor, {}),
+    }
+
+
+def busiest_prescriber_username(engine: Engine) -> str:
+    return _bench_users(engine)["prescriber"][0]
 
 
 def _replay_floor(engine: Engine, captured: list[tuple[str, object]], runs: int) -> float:
-    """Median time to run exactly the page's statements on a raw DBAPI connection."""
+    """Median time to run exactly the page's statements, its writes included, on a raw DBAPI connection;
+    each replay is rolled back, so the data (and the audit chain) stay as they were."""
     times = []
     raw = engine.raw_connection()
     try:
@@ -115,8 +144,6 @@ def _replay_floor(engine: Engine, captured: list[tuple[str, object]], runs: int)
             cursor = raw.cursor()
             started = time.perf_counter()
             for statement, parameters in captured:
-                if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
-                    continue  # the floor measures reads; writes (audit) would change the data
                 cursor.execute(statement, parameters)
                 if cursor.description is not None:
                     cursor.fetchall()
@@ -128,7 +155,20 @@ def _replay_floor(engine: Engine, captured: list[tuple[str, object]], runs: int)
     return statistics.median(times) * 1000
 
 
-def bench_backend(backend: str, url: str, *, runs: int) -> list[PageResult]:
+def _log_in(app, username: str) -> None:  # type: ignore[no-untyped-def]
+    from seed.generator import DEMO_PASSWORD
+
+    app.run()
+    app.text_input[0].input(username)
+    app.text_input[1].input(DEMO_PASSWORD)
+    app.button[0].click()
+    app.run()
+    if app.exception or not app.title:
+        raise RuntimeError(f"login as {username} failed: {app.exception or [e.value for e in app.error]}")
+
+
+def bench_backend(backend: str, url: str, patients: int, *, runs: int) -> tuple[list[PageResult], dict[str, float]]:
+    """Every page through app.py, as its user: log in, open the page (cold), rerun it ``runs`` times (warm)."""
     from streamlit import config as st_config
     from streamlit.testing.v1 import AppTest
 
@@ -139,95 +179,225 @@ def bench_backend(backend: str, url: str, *, runs: int) -> list[PageResult]:
     get_engine.cache_clear()
     engine = get_engine()
     st_config.set_option("server.cookieSecret", secrets.token_urlsafe(48))
-    users = _users(engine)
-    results = []
-    for page, (path, role) in PAGES.items():
-        user_id, mrn = users[role]
-        session_id = _session_for(engine, user_id)
-        captured: list[tuple[str, object]] = []
-        recording = {"on": False}
+    users = _bench_users(engine)
+    captured: list[tuple[str, object]] = []
+    recording = {"on": False}
 
-        def _record(
-            conn,
-            cursor,
-            statement,
-            parameters,
-            context,
-            executemany,  # type: ignore[no-untyped-def]
-            captured=captured,
-            recording=recording,
-        ) -> None:
-            if recording["on"] and not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-                captured.append((statement, parameters))
+    def _record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if recording["on"] and not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            captured.append((statement, parameters))
 
-        event.listen(engine, "before_cursor_execute", _record)
-        times = []
-        # One AppTest per page, run repeatedly: each run is a rerun of the page in one user's session, as a
-        # user's click causes. (A new AppTest per run would also time AppTest's own start-up, ~0.4 s.)
-        app = AppTest.from_file(str(PROJECT_ROOT / path), default_timeout=120)
-        app.secrets["auth"] = {"cookie_key": "bench-" + "k" * 40}
-        app.session_state["auth_session_id"] = session_id
-        if mrn:
-            app.query_params["patient"] = mrn
-        for run in range(runs + 2):
-            captured.clear()
-            recording["on"] = True
+    event.listen(engine, "before_cursor_execute", _record)
+    results: list[PageResult] = []
+    login_ms: dict[str, float] = {}
+    try:
+        # A warm-up session per role with other patients, as a server that has run for a while has: every page
+        # module imported, Streamlit's and the app's process-wide caches filled. "Cold" below is then a user's
+        # first view of the page and patient in a new session, not the process's first import.
+        for role, pages in ROLE_PAGES.items():
+            username, mrns = users[role]
+            app = AppTest.from_file(APP, default_timeout=300)
+            app.secrets["auth"] = {"cookie_key": secrets.token_urlsafe(48)}
+            _log_in(app, username)
+            for _page, path, which in pages:
+                if which:
+                    app.query_params["patient"] = mrns[f"warm-up {which}"]
+                app.switch_page(path)
+                app.run()
+        for role, pages in ROLE_PAGES.items():
+            username, mrns = users[role]
+            app = AppTest.from_file(APP, default_timeout=300)
+            app.secrets["auth"] = {"cookie_key": secrets.token_urlsafe(48)}
             started = time.perf_counter()
-            app.run()
-            elapsed = time.perf_counter() - started
-            recording["on"] = False
-            if app.exception:
-                raise RuntimeError(f"{page}: {app.exception}")
-            if run >= 2:  # two warm-up runs
-                times.append(elapsed * 1000)
+            _log_in(app, username)
+            login_ms[role] = round((time.perf_counter() - started) * 1000, 1)
+            for page, path, which in pages:
+                if which:
+                    app.query_params["patient"] = mrns[which]
+                app.switch_page(path)
+                times, cpu = [], []
+                for _ in range(runs + 1):
+                    captured.clear()
+                    recording["on"] = True
+                    started, started_cpu = time.perf_counter(), time.process_time()
+                    app.run()
+                    elapsed = (time.perf_counter() - started) * 1000
+                    cpu.append((time.process_time() - started_cpu) * 1000)
+                    recording["on"] = False
+                    if app.exception:
+                        raise RuntimeError(f"{page}: {app.exception}")
+                    times.append(elapsed)
+                statements = list(captured)
+                floor = _replay_floor(engine, statements, max(3, runs // 3))
+                result = PageResult(
+                    backend,
+                    patients,
+                    page,
+                    round(times[0], 1),
+                    round(statistics.median(times[1:]), 1),
+                    round(percentile(times[1:], 0.95), 1),
+                    round(statistics.median(cpu[1:]), 1),
+                    len(statements),
+                    round(floor, 1),
+                    resident_mb(),
+                    OVERVIEW_TARGET_AT_100K_MS if page == "overview" and patients >= 100_000 else TARGET_MS[page],
+                )
+                results.append(result)
+                print(
+                    f"{backend:<11}{patients:>7} {page:<22} cold {result.cold_ms:7.1f}  median {result.median_ms:7.1f}"
+                    f"  p95 {result.p95_ms:7.1f}  CPU {result.cpu_ms:7.1f} ms  {result.statements:3d} statements  "
+                    f"floor {floor:6.1f} ms  "
+                    f"RSS {result.rss_mb} MB",
+                    flush=True,
+                )
+    finally:
         event.remove(engine, "before_cursor_execute", _record)
-        statements = len(captured)
-        floor = _replay_floor(engine, list(captured), runs)
-        median = statistics.median(times)
-        results.append(
-            PageResult(
-                backend,
-                page,
-                round(median, 1),
-                round(percentile(times, 0.95), 1),
-                statements,
-                round(floor, 1),
-                round(median / floor, 2) if floor else 0.0,
-                TARGET_MS[page],
+        engine.dispose()
+    return results, login_ms
+
+
+def prepare_database(
+    backend: str, patients: int, weeks: int, *, keep_dir: Path | None, admin_url: str
+) -> tuple[str, float | None, Callable[[], None]]:
+    """A migrated, seeded, analysed database of ``patients``; with ``keep_dir`` it is kept and reused by later
+    runs (seeding 100,000 patients takes long). Returns its URL, the seconds seeding took (None if reused) and
+    a function that drops it (a no-op for a kept one)."""
+    name = f"iop_bench_{patients}_{weeks}w"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT") if backend == "postgresql" else None
+    if backend == "sqlite":
+        folder = keep_dir or Path(tempfile.mkdtemp())
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.db"
+        url = f"sqlite:///{path}"
+        exists = path.exists()
+    else:
+        assert admin is not None
+        url = admin_url.rsplit("/", 1)[0] + f"/{name}" if keep_dir else admin_url.rsplit("/", 1)[0] + f"/{name}_tmp"
+        database = url.rsplit("/", 1)[1]
+        with admin.connect() as connection:
+            exists = bool(
+                connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database}).scalar()
             )
-        )
-        print(
-            f"{backend:<11}{page:<10} median {median:7.1f} ms  p95 {percentile(times, 0.95):7.1f} ms  "
-            f"{statements:3d} statements  SQL floor {floor:6.1f} ms",
-            flush=True,
-        )
-    engine.dispose()
-    return results
+            if exists and not keep_dir:
+                connection.execute(text(f'DROP DATABASE "{database}" WITH (FORCE)'))
+                exists = False
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{database}"'))
+    seeded: float | None = None
+    if exists:
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            exists = connection.execute(select(func.count()).select_from(Patient)).scalar() == patients
+        engine.dispose()
+    upgrade(url)
+    if not exists:
+        from seed import generate
+
+        engine = make_engine(url)
+        started = time.perf_counter()
+        generate(engine, patients=patients, weeks_history=weeks)
+        seeded = round(time.perf_counter() - started, 1)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+        engine.dispose()
+        print(f"{backend}: seeded {patients} patients ({weeks} weeks) in {seeded} s", flush=True)
+
+    def drop() -> None:
+        if keep_dir:
+            return
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+            admin.dispose()
+        else:
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+    return url, seeded, drop
+
+
+def _cell(result: PageResult | None) -> str:
+    if result is None:
+        return "–"
+    return f"{result.median_ms:g} ({result.cold_ms:g}) · CPU {result.cpu_ms:g} · {result.statements}"
 
 
 def write_reports(
-    results: list[PageResult], browser: list[BrowserResult], writes: list[ThroughputResult], meta: dict
+    results: list[PageResult],
+    runs_info: list[RunInfo],
+    browser: list[BrowserResult],
+    writes: list[ThroughputResult],
+    meta: dict,
 ) -> None:
     report = {
         "meta": meta,
+        "runs": [asdict(r) for r in runs_info],
         "results": [asdict(r) for r in results],
         "browser": [asdict(b) for b in browser],
         "writes": [asdict(w) for w in writes],
     }
     (OUT / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    sizes = sorted({r.patients for r in results})
+    backends = list(dict.fromkeys(r.backend for r in results))
+    pages = list(dict.fromkeys(r.page for r in results))
+    by_key = {(r.backend, r.patients, r.page): r for r in results}
     lines = [
-        f"# Page benchmarks ({meta['patients']:,} patients, {meta['weeks']} weeks of history)",
+        f"# Page benchmarks ({', '.join(f'{n:,}' for n in sizes)} patients)",
         "",
-        f"Measured {meta['date']} on {meta['machine']}; {meta['runs']} runs per page after 2 warm-ups "
-        "(AppTest, server-side).",
+        f"Measured {meta['date']} on {meta['machine']}, through `app.py` (login, navigation, sidebar) with "
+        f"Streamlit's AppTest, server-side: each role's user logs in, opens each page once (cold: the first view in "
+        f"the session) and reruns it {meta['runs']} times (warm). Same user and patients on both databases.",
         "",
-        "| database | page | median ms | p95 ms | target ms | SQL statements | SQL floor ms | page / floor |",
-        "|---|---|---|---|---|---|---|---|",
+        "Cell: **warm median ms (cold ms) · CPU: warm median of the app process's CPU ms · SQL statements per "
+        "view**. The wall times depend on the machine's load (see Runs); the CPU time much less (on PostgreSQL it "
+        "leaves out the database server's share, see the SQL floor).",
+        "",
+        "| page | database | " + " | ".join(f"{n:,} patients" for n in sizes) + " | target ms |",
+        "|---|---|" + "---|" * len(sizes) + "---|",
     ]
-    for r in results:
+    for page in pages:
+        for backend in backends:
+            cells = [_cell(by_key.get((backend, n, page))) for n in sizes]
+            lines.append(f"| {page} | {backend} | " + " | ".join(cells) + f" | {TARGET_MS[page]} |")
+    lines += [
+        "",
+        "## SQL floor (the page's statements replayed on a raw connection, writes rolled back), ms",
+        "",
+        "| page | database | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+        "|---|---|" + "---|" * len(sizes),
+    ]
+    for page in pages:
+        for backend in backends:
+            cells = ["–" if (r := by_key.get((backend, n, page))) is None else f"{r.sql_floor_ms:g}" for n in sizes]
+            lines.append(f"| {page} | {backend} | " + " | ".join(cells) + " |")
+    largest = sizes[-1] if sizes else 0
+    lines += [
+        "",
+        f"## App server resident memory (RSS) after each page at {largest:,} patients, MB",
+        "",
+        "The AppTest runs the app in the benchmark's process, so this is that process's RSS, read after the page's "
+        "last run (it includes the roles' earlier pages: pages are visited in table order).",
+        "",
+        "| page | " + " | ".join(backends) + " |",
+        "|---|" + "---|" * len(backends),
+    ]
+    for page in pages:
+        cells = ["–" if (r := by_key.get((b, largest, page))) is None else f"{r.rss_mb:g}" for b in backends]
+        lines.append(f"| {page} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Runs",
+        "",
+        "| database | patients | weeks of history | seeding s | load before (1/5/15 min) | load after | "
+        "login to landing ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for info in runs_info:
+        seeded = "reused" if info.seed_seconds is None else f"{info.seed_seconds:g}"
+        logins = ", ".join(f"{role} {ms:g}" for role, ms in info.login_ms.items())
         lines.append(
-            f"| {r.backend} | {r.page} | {r.median_ms} | {r.p95_ms} | {r.target_ms} | {r.statements} | "
-            f"{r.sql_floor_ms} | {r.ratio} |"
+            f"| {info.backend} | {info.patients:,} | {info.weeks} | {seeded} | "
+            f"{'/'.join(f'{x:.2f}' for x in info.load_before)} | {'/'.join(f'{x:.2f}' for x in info.load_after)} | "
+            f"{logins} |"
         )
     if browser:
         lines += [
@@ -253,16 +423,36 @@ def write_reports(
             f"{'–' if w.waiting_on_locks is None else w.waiting_on_locks} |"
             for w in writes
         ]
+    notes = OUT / "NOTES.md"
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
     (OUT / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--patients", default="1000,10000,100000", help="program sizes, comma-separated")
     parser.add_argument("--weeks-history", type=int, default=104)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=15, help="warm views per page")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--keep-dir",
+        type=Path,
+        default=None,
+        help="keep the seeded databases (SQLite files here; PostgreSQL databases iop_bench_<n>_<w>w) and reuse them",
+    )
+    parser.add_argument(
+        "--roles-from",
+        default="",
+        help="e.g. 100000:supervisor — at that size and above, only these roles' pages (comma-separated)",
+    )
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the page results of bench/results.json for sizes and databases this run does not measure",
+    )
     parser.add_argument("--browser-runs", type=int, default=5, help="0 skips the browser timings")
+    parser.add_argument("--browser-at", type=int, default=10_000, help="program size for browser and write timings")
     parser.add_argument("--clinicians", type=int, default=20)
     parser.add_argument("--write-seconds", type=float, default=30.0, help="0 skips the write benchmark")
     parser.add_argument(
@@ -272,79 +462,81 @@ def main() -> int:
     )
     parser.add_argument("--postgres-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    from seed import generate
+    # As a demo deployment runs: no second factor asked, no background sweep writing during the timings.
+    os.environ.setdefault("MFA_REQUIRED", "off")
+    os.environ["SWEEP_INTERVAL_MINUTES"] = "0"
+    # The audit seal's key and checkpoints (a deployment keeps them outside the database): one per benchmark run.
+    os.environ.setdefault("AUDIT_HMAC_KEY", secrets.token_urlsafe(48))
+    os.environ.setdefault("AUDIT_CHECKPOINT_PATH", str(Path(tempfile.mkdtemp()) / "audit-checkpoints.log"))
+    limited_from, limited_roles = 0, set(ROLE_PAGES)
+    if args.roles_from:
+        size, roles = args.roles_from.split(":")
+        limited_from, limited_roles = int(size), set(roles.split(","))
 
     results: list[PageResult] = []
+    runs_info: list[RunInfo] = []
     browser: list[BrowserResult] = []
     writes: list[ThroughputResult] = []
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-            admin = None
-            name = None
-        else:
-            name = f"iop_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(args.postgres_admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            url = args.postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
-        upgrade(url)
-        engine = make_engine(url)
-        started = time.perf_counter()
-        generate(engine, patients=args.patients, weeks_history=args.weeks_history)
-        if backend == "postgresql":
-            with engine.begin() as connection:
-                connection.execute(text("ANALYZE"))
-        else:
-            with engine.begin() as connection:
-                connection.exec_driver_sql("ANALYZE")
-        engine.dispose()
-        print(f"{backend}: seeded {args.patients} patients in {time.perf_counter() - started:.1f} s", flush=True)
-        if not args.writes_only:
-            results += bench_backend(backend, url, runs=args.runs)
-        engine = make_engine(url)
-        if args.browser_runs and not args.writes_only:
-            browser += measure_browser(backend, url, busiest_prescriber_username(engine), runs=args.browser_runs)
-            for b in browser[-2:]:
-                print(f"{backend:<11}browser {b.step:<22} median {b.median_ms:g} ms  max {b.max_ms:g} ms", flush=True)
-        if args.write_seconds:
-            # The commands use the process-wide engine (as in the app), so point it at this database.
-            os.environ["DATABASE_URL"] = url
-            get_settings.cache_clear()
-            from db.engine import get_engine
+    sizes = [int(n) for n in args.patients.split(",")]
+    backends = args.backends.split(",")
+    if args.append and (OUT / "results.json").exists():
+        earlier = json.loads((OUT / "results.json").read_text())
+        measured = {(b, n) for b in backends for n in sizes}
+        results = [PageResult(**r) for r in earlier.get("results", []) if (r["backend"], r["patients"]) not in measured]
+        runs_info = [
+            RunInfo(**{**r, "load_before": tuple(r["load_before"]), "load_after": tuple(r["load_after"])})
+            for r in earlier.get("runs", [])
+            if (r["backend"], r["patients"]) not in measured
+        ]
+    for patients in sizes:
+        for backend in backends:
+            url, seeded, drop = prepare_database(
+                backend, patients, args.weeks_history, keep_dir=args.keep_dir, admin_url=args.postgres_admin_url
+            )
+            load_before = os.getloadavg()
+            roles = limited_roles if limited_from and patients >= limited_from else set(ROLE_PAGES)
+            saved = dict(ROLE_PAGES)
+            for role in set(ROLE_PAGES) - roles:
+                del ROLE_PAGES[role]
+            try:
+                if args.writes_only:
+                    page_results, login_ms = [], {}
+                else:
+                    page_results, login_ms = bench_backend(backend, url, patients, runs=args.runs)
+            finally:
+                ROLE_PAGES.clear()
+                ROLE_PAGES.update(saved)
+            results += page_results
+            runs_info.append(
+                RunInfo(backend, patients, args.weeks_history, seeded, load_before, os.getloadavg(), login_ms)
+            )
+            if patients == args.browser_at or args.writes_only:
+                # The commands use the process-wide engine (as in the app), so point it at this database.
+                os.environ["DATABASE_URL"] = url
+                get_settings.cache_clear()
+                from db.engine import get_engine
 
-            get_engine.cache_clear()
-            writes.append(
-                measure_write_throughput(backend, engine, clinicians=args.clinicians, seconds=args.write_seconds)
-            )
-            w = writes[-1]
-            print(
-                f"{backend:<11}writes  {w.saves} saves in {w.seconds} s ({w.saves_per_second}/s), "
-                f"p95 {w.p95_ms} ms, {w.conflicts} conflicts, {w.errors} errors",
-                flush=True,
-            )
-        engine.dispose()
-        if admin is not None and name is not None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    if args.writes_only:
-        print("load average (1, 5, 15 min): " + ", ".join(f"{load:.1f}" for load in os.getloadavg()))
-        for w in writes:
-            print(
-                f"| {w.backend} | {w.clinicians} | {w.seconds} | {w.saves} | {w.saves_per_second} | {w.median_ms} | "
-                f"{w.p95_ms} | {w.conflicts} | {w.errors} | {w.cpu_ms_per_save} | "
-                f"{'–' if w.waiting_on_locks is None else w.waiting_on_locks} |"
-            )
-        return 0
-    meta = {
-        "patients": args.patients,
-        "weeks": args.weeks_history,
-        "runs": args.runs,
-        "date": utcnow().date().isoformat(),
-        "machine": f"{os.cpu_count()} cores",
-    }
-    write_reports(results, browser, writes, meta)
+                get_engine.cache_clear()
+                engine = make_engine(url)
+                if args.browser_runs and not args.writes_only:
+                    browser += measure_browser(
+                        backend, url, busiest_prescriber_username(engine), runs=args.browser_runs
+                    )
+                if args.write_seconds:
+                    writes.append(
+                        measure_write_throughput(
+                            backend, engine, clinicians=args.clinicians, seconds=args.write_seconds
+                        )
+                    )
+                engine.dispose()
+            drop()
+            meta = {
+                "weeks": args.weeks_history,
+                "runs": args.runs,
+                "date": utcnow().date().isoformat(),
+                "machine": f"{os.cpu_count()} cores",
+            }
+            write_reports(results, runs_info, browser, writes, meta)  # after every database: partial results kept
     print(f"wrote {OUT / 'results.json'} and {OUT / 'RESULTS.md'}")
     return 0
 

@@ -68,6 +68,7 @@ from clinical.scales import (
     TreatmentOutcome,
     canonical_instrument,
     instrument_info,
+    outcome_instruments,
     score_instrument,
     treatment_outcome,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "lab_tests",
     "medication_ingredients",
     "monitoring_labs",
+    "outcome_instruments",
     "refill_is_early",
     "reproductive_safety",
     "resolve_drug",

@@ -207,6 +207,11 @@ def score_instrument(instrument: str, answers: Any, *, sex: str | None = None) -
     )
 
 
+def outcome_instruments() -> tuple[str, ...]:
+    """The instruments with published response and remission rules: what the program's outcomes are measured by."""
+    return tuple(name for name in INSTRUMENTS if _raw(name).get("remission_below") is not None)
+
+
 def treatment_outcome(baseline_total: int, current_total: int, instrument: str = "PHQ-9") -> TreatmentOutcome:
     """Response (>= 50 % reduction), remission (below 5) and a clinically important improvement (>= MCID).
 

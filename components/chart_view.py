@@ -275,9 +275,14 @@ def labelled_table(table: pd.DataFrame, columns: dict[str, object], *, key: str 
     )
 
 
-def render_sections(data: ChartData) -> None:
-    tabs = st.tabs(["Medications", "Side effects", "Labs", "Vitals", "Refills", "Visits", "Flags", "Amendments"])
-    with tabs[0]:
+SECTIONS = ("Medications", "Side effects", "Labs", "Vitals", "Refills", "Visits", "Flags", "Amendments")
+
+
+def render_sections(data: ChartData, *, key: str = "chart_section") -> None:
+    """One section at a time, the one the user picks: tabs would build every section's tables (and thirty visit
+    expanders) on every view, though the user reads one."""
+    section = st.segmented_control("Section", SECTIONS, default=SECTIONS[0], key=key) or SECTIONS[0]
+    if section == "Medications":
         active = (
             data.prescriptions[data.prescriptions["status"] == "active"]
             if not data.prescriptions.empty
@@ -287,9 +292,9 @@ def render_sections(data: ChartData) -> None:
         labelled_table(active, MEDICATION_COLUMNS)
         st.subheader("Dose history")
         labelled_table(data.dose_changes.sort_values("changed_at", ascending=False), DOSE_CHANGE_COLUMNS)
-    with tabs[1]:
+    elif section == "Side effects":
         labelled_table(data.side_effects.sort_values("reported_at", ascending=False), SIDE_EFFECT_COLUMNS)
-    with tabs[2]:
+    elif section == "Labs":
         st.subheader("Pending and overdue")
         labelled_table(data.lab_orders, LAB_ORDER_COLUMNS)
         st.subheader("Results")
@@ -297,11 +302,11 @@ def render_sections(data: ChartData) -> None:
         trend = _level_trend(data.lab_results)
         if trend is not None:
             st.altair_chart(trend, width="stretch")
-    with tabs[3]:
+    elif section == "Vitals":
         render_vitals(data)
-    with tabs[4]:
+    elif section == "Refills":
         labelled_table(data.refills, REFILL_COLUMNS)
-    with tabs[5]:
+    elif section == "Visits":
         for visit in data.visits.head(30).itertuples():
             with st.expander(
                 escape_markdown(
@@ -312,9 +317,9 @@ def render_sections(data: ChartData) -> None:
                 st.text(visit.assessment_note or "—")
                 st.caption("Plan")
                 st.text(visit.plan_note or "—")
-    with tabs[6]:
+    elif section == "Flags":
         labelled_table(data.flags, FLAG_COLUMNS)
-    with tabs[7]:
+    else:
         labelled_table(data.amendments, AMENDMENT_COLUMNS)
 
 

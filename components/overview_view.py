@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-import altair as alt
+import pandas as pd
 import streamlit as st
 
 from components.downloads import audited_csv_download
@@ -22,6 +23,7 @@ from db.queries.program import (
     outcomes,
     overview_by,
     patient_metrics,
+    program_figures,
     refill_turnaround,
 )
 
@@ -39,9 +41,10 @@ def render_overview(actor: Actor) -> None:
     )
     admitted_from = filters[1].date_input("Admitted from", value=today - timedelta(days=365), key="overview_from")
     admitted_to = filters[2].date_input("Admitted to", value=today, key="overview_to")
-    metrics = patient_metrics(actor, phases=phases or None, admitted_from=admitted_from, admitted_to=admitted_to)
+    filters = {"phases": phases or None, "admitted_from": admitted_from, "admitted_to": admitted_to}
+    figures = program_figures(actor, **filters)  # type: ignore[arg-type]
     turnaround = refill_turnaround(actor, since=utcnow() - timedelta(days=90))
-    totals = metrics[list(METRICS)].sum() if not metrics.empty else None
+    totals = figures[list(METRICS)].sum() if not figures.empty else None
     if totals is not None:
         cards = st.columns(7)
         for column, (metric, label) in zip(cards, list(METRICS.items())[:1] + list(METRICS.items())[2:7], strict=False):
@@ -53,8 +56,8 @@ def render_overview(actor: Actor) -> None:
             help=f"{answered} of {sent} check-in links sent to patients in the last {CHECKIN_WINDOW_DAYS} days "
             "were answered (per prescriber in the table below)",
         )
-    by_prescriber = overview_by(metrics, "prescriber", turnaround)
-    by_nurse = overview_by(metrics, "nurse")
+    by_prescriber = overview_by(figures, "prescriber", turnaround)
+    by_nurse = overview_by(figures, "nurse")
     st.subheader("By prescriber")
     st.dataframe(by_prescriber, hide_index=True, width="stretch", key="overview_prescribers")
     audited_csv_download(actor, by_prescriber, name="overview_by_prescriber", key="overview_prescribers_csv")
@@ -65,13 +68,25 @@ def render_overview(actor: Actor) -> None:
     st.subheader("Drill down")
     columns = st.columns(3)
     group = columns[0].radio("Group", ["prescriber", "nurse"], horizontal=True, key="drill_group")
-    names = sorted(metrics[group].unique()) if not metrics.empty else []
-    name = columns[1].selectbox(group.title(), names, key="drill_name")
+    # Staff by id (a name may be shared), shown by name; None is the unassigned patients.
+    names = dict(zip(figures[f"{group}_id"], figures[group], strict=True)) if not figures.empty else {}
+    staff_ids = sorted(names, key=lambda uid: (names[uid], uid or 0))
+    # Nothing chosen at first: a caseload's patients are read only when someone asks for them.
+    staff_id = columns[1].selectbox(
+        group.title(),
+        staff_ids,
+        index=None,
+        format_func=names.__getitem__,
+        placeholder=f"Choose a {group}",
+        key="drill_name",
+    )
     metric = columns[2].selectbox("Figure", list(METRICS), format_func=METRICS.__getitem__, key="drill_metric")
-    if name:
-        patients = drill_down(metrics, group, name, metric)
+    if staff_id in names:
+        # Only the chosen caseload's patients are read.
+        metrics = patient_metrics(actor, staff_member=(group, staff_id), **filters)  # type: ignore[arg-type]
+        patients = drill_down(metrics, group, names[staff_id], metric)
         st.caption(
-            f"{len(patients)} patients behind “{METRICS[metric]}” for {escape_markdown(name)}. "
+            f"{len(patients)} patients behind “{METRICS[metric]}” for {escape_markdown(names[staff_id])}. "
             "Select one to open the chart."
         )
         event = st.dataframe(
@@ -94,8 +109,9 @@ def render_outcomes(actor: Actor, **filters: object) -> None:
         "Patients with a baseline score of 10 or more and a score in the last 60 days. Response: at least "
         "50 % reduction from baseline; remission: latest score below 5."
     )
+    every_measure = outcomes(actor, instrument=None, **filters)  # type: ignore[arg-type]
     for instrument in ("PHQ-9", "GAD-7"):
-        table = outcomes(actor, instrument=instrument, **filters)  # type: ignore[arg-type]
+        table = every_measure[every_measure["measure"] == instrument]
         program = outcome_rates(table)
         per_prescriber = outcome_rates(table, "prescriber")
         by_month = outcome_rates(table, "admission_month")
@@ -107,21 +123,33 @@ def render_outcomes(actor: Actor, **filters: object) -> None:
             audited_csv_download(actor, per_prescriber, name=f"outcomes_{instrument}", key=f"outcomes_{instrument}_csv")
         with right:
             if not by_month.empty:
-                long = by_month.melt(
-                    id_vars=["admission_month", "patients"],
-                    value_vars=["response %", "remission %"],
-                    var_name="outcome",
-                    value_name="percent",
-                )
-                chart = (
-                    alt.Chart(long)
-                    .mark_line(point=True)
-                    .encode(
-                        x=alt.X("admission_month:O", title="Month of admission"),
-                        y=alt.Y("percent:Q", title="% of patients", scale=alt.Scale(domain=[0, 100])),
-                        color=alt.Color("outcome:N", title=None),
-                        tooltip=["admission_month:O", "outcome:N", "percent:Q", "patients:Q"],
-                    )
-                    .properties(height=220, title=f"{instrument} response and remission by month of admission")
-                )
-                st.altair_chart(chart, width="stretch")
+                st.vega_lite_chart(spec=outcome_trend_spec(instrument, by_month), width="stretch")
+
+
+def outcome_trend_spec(instrument: str, by_month: pd.DataFrame) -> dict[str, Any]:
+    """Response and remission by month of admission, as a Vega-Lite spec written out (Altair's validation of
+    the same chart took longer than the figures behind it)."""
+    values = [
+        {"admission_month": month, "patients": int(patients), "outcome": outcome, "percent": float(percent)}
+        for month, patients, response, remission in by_month[
+            ["admission_month", "patients", "response %", "remission %"]
+        ].itertuples(index=False, name=None)
+        for outcome, percent in (("response %", response), ("remission %", remission))
+    ]
+    return {
+        "data": {"values": values},
+        "mark": {"type": "line", "point": True},
+        "height": 220,
+        "title": f"{instrument} response and remission by month of admission",
+        "encoding": {
+            "x": {"field": "admission_month", "type": "ordinal", "title": "Month of admission"},
+            "y": {"field": "percent", "type": "quantitative", "title": "% of patients", "scale": {"domain": [0, 100]}},
+            "color": {"field": "outcome", "type": "nominal", "title": None},
+            "tooltip": [
+                {"field": "admission_month", "type": "ordinal"},
+                {"field": "outcome", "type": "nominal"},
+                {"field": "percent", "type": "quantitative"},
+                {"field": "patients", "type": "quantitative"},
+            ],
+        },
+    }

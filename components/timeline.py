@@ -160,14 +160,21 @@ def _score_panel(instrument: str, x: alt.X, zoom: alt.Parameter | None) -> alt.L
     return panel.add_params(zoom) if zoom is not None else panel
 
 
-@functools.lru_cache(maxsize=128)
-def _template(start: str, end: str, medication_rows: int, effect_rows: int) -> str:
+# Stand-ins for the window and the panel heights in the cached template, replaced in its JSON text per chart.
+_START, _END = "1901-01-01", "1901-01-02"
+_MEDICATION_HEIGHT, _EFFECT_HEIGHT = 90_001, 90_002
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> str:
     """The chart's Vega-Lite spec without any patient's data (the data sets are named, not inline).
 
-    Building and validating a layered Altair chart takes about half a second; the spec depends only on the
-    window and the number of lanes, so it is built once per shape and shared. It holds no patient data,
-    which is why caching it across users is safe.
+    Building and validating a layered Altair chart takes about half a second, so it is built once per process
+    and shared: the window and the lanes' heights are stand-ins replaced per chart (a template per window and
+    height missed the cache for every patient with a short history). It holds no patient data, which is why
+    caching it across users is safe.
     """
+    start, end = _START, _END
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     domain = alt.Scale(domain=[start, end])
     x = alt.X("at:T", title=None, scale=domain, axis=alt.Axis(format="%b %d", labelOverlap=True))
@@ -212,7 +219,7 @@ def _template(start: str, end: str, medication_rows: int, effect_rows: int) -> s
     )
     panels.append(
         alt.layer(lanes, lane_labels, change_points).properties(
-            height=26 * medication_rows + 10, width=PANEL_WIDTH, title="Medications and doses"
+            height=_MEDICATION_HEIGHT, width=PANEL_WIDTH, title="Medications and doses"
         )
     )
     effects_panel = (
@@ -233,7 +240,7 @@ def _template(start: str, end: str, medication_rows: int, effect_rows: int) -> s
                 alt.Tooltip("severity:N", title="Severity"),
             ],
         )
-        .properties(height=max(40, 22 * effect_rows), width=PANEL_WIDTH, title="Side-effect reports")
+        .properties(height=_EFFECT_HEIGHT, width=PANEL_WIDTH, title="Side-effect reports")
     )
     panels.append(effects_panel)
     chart = alt.vconcat(*panels, spacing=8).resolve_scale(x="shared", color="independent", shape="independent")
@@ -257,9 +264,14 @@ def timeline_spec(
     medication_rows = max(1, periods["drug"].nunique() if not periods.empty else 1)
     effect_rows = max(1, effects["drug"].nunique() if not effects.empty else 1)
     # Whole days: the window moves with the clock, but the template need only change once a day.
-    spec: dict[str, Any] = json.loads(
-        _template(start.date().isoformat(), end.date().isoformat(), medication_rows, effect_rows)
+    template = (
+        _template()
+        .replace(_START, start.date().isoformat())
+        .replace(_END, end.date().isoformat())
+        .replace(str(_MEDICATION_HEIGHT), str(26 * medication_rows + 10))
+        .replace(str(_EFFECT_HEIGHT), str(max(40, 22 * effect_rows)))
     )
+    spec: dict[str, Any] = json.loads(template)
     spec.setdefault("datasets", {}).update(
         {
             "scores": _records(scores, ["at", "instrument", "total", "severity", "source"]),

@@ -18,6 +18,23 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def upgrade(database_url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+    if revision == "head":
+        _fill_missing_summaries(database_url or get_settings().database_url)
+
+
+def _fill_missing_summaries(database_url: str) -> None:
+    """Migration 0014 creates the per-patient summaries empty; fill them from history once (seconds per
+    10,000 patients). Later upgrades find every patient summarised and only count rows."""
+    from db.engine import make_engine  # late imports: the models must match the migrated schema (head)
+    from db.summary import rebuild_summaries, summaries_missing
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            if summaries_missing(connection):
+                rebuild_summaries(connection)
+    finally:
+        engine.dispose()
 
 
 def downgrade(database_url: str | None = None, revision: str = "base") -> None:

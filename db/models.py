@@ -647,6 +647,63 @@ class AuditEvent(Base):
     )
 
 
+class PatientSummary(Base):
+    """Derived, one row per patient: what the program overview and caseload read instead of every patient's history.
+
+    Written only by ``db.summary.refresh_patient_summary``, which each write command calls in its own transaction,
+    and by ``db.summary.rebuild_summaries`` (``python -m db.rebuild_summaries``), which recomputes every row from
+    history. Holds facts, never time-relative figures ("overdue" is computed against today at read time).
+    """
+
+    __tablename__ = "patient_summaries"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    prescriber_id: Mapped[int | None] = mapped_column(Integer)
+    nurse_id: Mapped[int | None] = mapped_column(Integer)
+    program_phase: Mapped[str] = mapped_column(String(20))
+    program_start_date: Mapped[date] = mapped_column(Date)
+    last_visit_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_visit_due: Mapped[date | None] = mapped_column(Date)
+    # The newest current PHQ-9 (as in patient_measure_summaries), here so the overview reads one table.
+    last_phq9_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Unresolved flags (open, acknowledged or escalated), in total and per severity.
+    open_flags: Mapped[int] = mapped_column(Integer, default=0)
+    urgent_flags: Mapped[int] = mapped_column(Integer, default=0)
+    high_flags: Mapped[int] = mapped_column(Integer, default=0)
+    moderate_flags: Mapped[int] = mapped_column(Integer, default=0)
+    low_flags: Mapped[int] = mapped_column(Integer, default=0)
+    pending_refills: Mapped[int] = mapped_column(Integer, default=0)  # pending or on hold
+    refills_decided: Mapped[int] = mapped_column(Integer, default=0)
+    refill_turnaround_hours: Mapped[float] = mapped_column(Float, default=0.0)  # summed over decided refills
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_patient_summaries_prescriber_nurse", "prescriber_id", "nurse_id"),
+        Index("ix_patient_summaries_nurse", "nurse_id"),
+    )
+
+
+class PatientMeasureSummary(Base):
+    """Derived, per patient and outcome instrument (PHQ-9, GAD-7): first and latest current score and the outcome
+    the rules engine gives for them. Maintained with ``PatientSummary``."""
+
+    __tablename__ = "patient_measure_summaries"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    baseline_total: Mapped[int | None] = mapped_column(Integer)
+    baseline_at: Mapped[datetime | None] = mapped_column(DateTime)
+    latest_total: Mapped[int | None] = mapped_column(Integer)
+    latest_at: Mapped[datetime | None] = mapped_column(DateTime)
+    latest_severity: Mapped[str | None] = mapped_column(String(30))
+    previous_total: Mapped[int | None] = mapped_column(Integer)  # the score before the latest (caseload's change)
+    # The newest current administration, scored or not ("PHQ-9 in the last 30 days").
+    last_administered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    percent_reduction: Mapped[float | None] = mapped_column(Float)
+    response: Mapped[bool | None] = mapped_column(Boolean)
+    remission: Mapped[bool | None] = mapped_column(Boolean)
+
+
 class AuditSeal(Base):
     """One audit event linked into the hash chain by the sealer, in id order; append-only like the log itself.
 
@@ -682,6 +739,8 @@ __all__ = [
     "LoginAttempt",
     "Patient",
     "PatientCheckinLink",
+    "PatientMeasureSummary",
+    "PatientSummary",
     "Prescription",
     "PrescriptionFill",
     "RefillRequest",

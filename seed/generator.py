@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from db.engine import utcnow, write_session
 from db.models import Patient, Team, User
 from db.settings import get_settings
+from db.summary import rebuild_summaries
 from seed.bulk import TABLE_NAMES, IdAllocator, RowBuffer, reset_postgres_sequences
 from seed.charts import ChartBuilder, plan_patients
 from seed.rules import CachedRules, Formulary, LabCatalog, ScoreBook
@@ -146,6 +147,8 @@ def generate(engine: Engine, *, seed: int = DEFAULT_SEED, patients: int = DEFAUL
                 buffer.flush(connection)
         buffer.flush(connection)
         reset_postgres_sequences(connection, TABLE_NAMES)
+        # The rows went in in bulk, past the write commands: summarise every patient from that history.
+        rebuild_summaries(connection)
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql(f"PRAGMA cache_size={SQLITE_DEFAULT_CACHE_SIZE}")
 

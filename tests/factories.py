@@ -12,6 +12,7 @@ from db.auth import actor_for
 from db.engine import utcnow, write_session
 from db.models import Flag, Patient, Prescription, RefillRequest, Team, User
 from db.permissions import Actor
+from db.summary import refresh_patient_summary
 
 TEST_PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -88,6 +89,7 @@ def make_patient(
         patient = Patient(**values)
         session.add(patient)
         session.flush()
+        refresh_patient_summary(session, patient.id)  # as the write commands do
         return patient.id
 
 
@@ -119,6 +121,7 @@ def make_refill_request(engine: Engine, patient_id: int, *, drug: str = "sertral
         )
         session.add(request)
         session.flush()
+        refresh_patient_summary(session, patient_id)
         return request.id
 
 
@@ -145,4 +148,5 @@ def make_flag(engine: Engine, patient_id: int, finding: tuple[str, str, str, str
         )
         session.add(flag)
         session.flush()
+        refresh_patient_summary(session, patient_id)
         return flag.id

@@ -18,6 +18,7 @@ from db.engine import utcnow, write_session
 from db.models import Amendment, Assessment, AuditEvent, BreakGlassGrant, LabResult, Patient, Visit
 from db.permissions import Actor, PermissionDenied, authorize
 from db.settings import get_settings
+from db.summary import refresh_patient_summary
 
 MIN_REASON_LENGTH = 20
 MAX_TEXT = 10_000
@@ -157,6 +158,7 @@ def break_glass(
             source_table="break_glass_grants",
             source_id=grant.id,
         )
+        refresh_patient_summary(session, patient.id)
         settle_submission(
             claim, record_type="break_glass_grant", record_id=grant.id, outcome=f"Emergency access for {minutes} min."
         )

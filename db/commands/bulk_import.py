@@ -51,6 +51,7 @@ from db.models import (
 )
 from db.permissions import Actor, require
 from db.queries.caseload import program_today
+from db.summary import refresh_patient_summary
 
 IMPORTED = "imported"
 DUPLICATE = "duplicate"
@@ -160,6 +161,7 @@ def _import_chart(
         visit_ids = _add_visits(session, patient, chart)
         flags = _add_medications(session, actor, patient, chart, prescriber, today)
         flags += _add_scores(session, actor, patient, chart, visit_ids)
+        refresh_patient_summary(session, patient.id)
         counts = (
             f"{len(chart.onboarding.diagnoses)} conditions, {len(chart.onboarding.allergies)} allergies, "
             f"{len(chart.visits)} visits, {sum(len(v.vitals) > 0 for v in chart.visits)} with vitals, "

@@ -12,6 +12,7 @@ from db.commands.submissions import claim_submission, settle_submission
 from db.engine import write_session
 from db.models import Patient, User
 from db.permissions import Actor, authorize
+from db.summary import refresh_patient_summary
 
 MAX_REASON_LENGTH = 2000
 
@@ -90,6 +91,7 @@ def reassign_patients(
                 detail=f"prescriber {old_prescriber}->{patient.prescriber_id}, nurse {old_nurse}->"
                 f"{patient.nurse_id}: {reason.strip()[:500]}",
             )
+        refresh_patient_summary(session, [patient.id for patient in patients])
         after = _sizes(session, affected, column)
         names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(affected))).all())
         settle_submission(

@@ -39,6 +39,7 @@ from db.engine import read_session, serialize_writes_on, utcnow, write_session
 from db.models import Patient, PatientCheckinLink, Prescription
 from db.permissions import Actor, require_patient
 from db.settings import get_settings
+from db.summary import refresh_patient_summary
 
 PHQ9, GAD7, SIDE_EFFECTS, MISSED_DOSES = "PHQ-9", "GAD-7", "side_effects", "missed_doses"
 CHECKIN_MEASURES: tuple[str, ...] = (PHQ9, GAD7, SIDE_EFFECTS, MISSED_DOSES)
@@ -414,6 +415,7 @@ def _store_answers(
     if answers.missed_doses:
         findings += missed_dose_findings(answers.missed_doses, source=("patient_checkin_links", link.id))
     raised = raise_findings(session, PATIENT_LINK_ACTOR, link.patient_id, findings, raised_at=now)
+    refresh_patient_summary(session, link.patient_id)
     record_event(
         session,
         PATIENT_LINK_ACTOR,

@@ -50,6 +50,7 @@ from db.fhir.parsing import (
 from db.models import SEXES, Allergy, Amendment, Assessment, Diagnosis, Patient, Prescription, User
 from db.permissions import Actor, import_scope, require
 from db.queries.caseload import program_today
+from db.summary import refresh_patient_summary
 
 SELF_REPORT_SOURCE = "self-report"  # the Assessment.source value the seed and the app use for self-reports
 IMPORTED = "imported"
@@ -146,6 +147,7 @@ def import_self_reports(
             results[index] = batch.store(label, report)
         for index, label, retraction in retractions:  # after the reports: a file may send one and withdraw it
             results[index] = batch.retract(label, retraction)
+        refresh_patient_summary(session, [patient_id for patient_id, _ in patients.values()])
         done = [r for r in results if r is not None]
         record_event(
             session,
@@ -630,6 +632,7 @@ def onboard_patient(
                 reason=f"onboarded from FHIR {medication.source}",
                 author_id=actor.user_id if actor else None,
             )
+        refresh_patient_summary(session, patient.id)
         record_event(
             session,
             actor,

@@ -17,6 +17,7 @@ from db.commands.submissions import claim_submission, settle_submission
 from db.engine import read_session, serialize_writes_on, utcnow, write_session
 from db.models import Flag, FlagEvent, LabOrder, User
 from db.permissions import Actor, require_patient
+from db.summary import refresh_patient_summary
 
 MAX_NOTE_LENGTH = 4000
 
@@ -330,6 +331,7 @@ def act_on_flag(
             with read_session(engine) as fresh:
                 raise EditConflict(_conflict_message(fresh, fresh.get(Flag, flag_id)))
         session.add(FlagEvent(flag_id=flag_id, actor_id=actor.user_id, action=action, note=note or None, at=now))
+        refresh_patient_summary(session, flag.patient_id)
         record_event(
             session,
             actor,
@@ -393,4 +395,5 @@ def raise_overdue_lab_flags(*, today: date | None = None, engine: Engine | None 
                     session, None, patient_id, [finding], source_table="lab_orders", source_id=order_id
                 )
                 raised += sum(outcome.is_new for outcome in outcomes)
+        refresh_patient_summary(session, {patient_id for _, patient_id, _, _ in candidates})
         return raised

@@ -20,6 +20,7 @@ from db.engine import write_session
 from db.models import LabOrder, LabResult, Patient
 from db.permissions import Actor, require_patient
 from db.queries.caseload import program_today
+from db.summary import refresh_patient_summary
 
 
 def order_labs(
@@ -156,6 +157,7 @@ def enter_lab_result(
         )
         if finding is not None:
             raise_flags(session, actor, order.patient_id, [finding], source_table="lab_results", source_id=row.id)
+        refresh_patient_summary(session, order.patient_id)
         record_event(
             session,
             actor,

@@ -16,6 +16,7 @@ from db.engine import read_session, utcnow, write_session
 from db.models import LabOrder, Patient, Prescription, PrescriptionFill, RefillRequest, User
 from db.permissions import Actor, require_patient
 from db.queries.caseload import program_today
+from db.summary import refresh_patient_summary
 
 DECISIONS = ("approve", "deny", "hold")
 MAX_REASON_LENGTH = 2000
@@ -109,6 +110,7 @@ def decide_refill(
                 )
             )
             prescription.last_fill_date = today
+        refresh_patient_summary(session, patient.id)
         record_event(
             session,
             actor,
@@ -204,6 +206,7 @@ def record_refill_request(
             raise_flags(
                 session, actor, prescription.patient_id, [finding], source_table="refill_requests", source_id=request.id
             )
+        refresh_patient_summary(session, prescription.patient_id)
         record_event(
             session,
             actor,

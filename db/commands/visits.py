@@ -23,6 +23,7 @@ from db.engine import utcnow, write_session
 from db.models import Assessment, LabOrder, Patient, Prescription, SideEffectReport, Visit, current_assessment
 from db.permissions import Actor, require_patient
 from db.queries.caseload import program_today
+from db.summary import refresh_patient_summary
 
 MAX_NOTE_LENGTH = 10_000
 MAX_SHORT_TEXT = 200
@@ -318,6 +319,7 @@ def save_visit(
         raise EditConflict(
             "This patient's record was changed by someone else a moment ago. Nothing was saved; reload and try again."
         ) from error
+    refresh_patient_summary(session, patient.id)
     record_event(
         session,
         actor,

@@ -15,16 +15,15 @@ from sqlalchemy import Engine, Select, case, func, select
 import clinical
 from db.engine import read_session, utcnow
 from db.models import (
-    Assessment,
     Diagnosis,
     Flag,
     LabOrder,
     Patient,
+    PatientMeasureSummary,
+    PatientSummary,
     Prescription,
     RefillRequest,
     User,
-    Visit,
-    current_assessment,
 )
 from db.permissions import Actor, PermissionDenied, caseload_scope
 from db.queries.checkin import latest_links, measure_status
@@ -86,19 +85,23 @@ def caseload(
     ids = _caseload_patients(actor, prescriber_id).scalar_subquery()
     in_caseload = Patient.id.in_(ids)
     with read_session(engine) as session:
+        patient_rows = session.execute(
+            select(
+                Patient.id.label("patient_id"),
+                Patient.mrn,
+                Patient.family_name,
+                Patient.given_name,
+                Patient.date_of_birth,
+                Patient.program_phase,
+                Patient.program_start_date,
+                Patient.next_visit_due,
+                PatientSummary.last_visit_at,
+            )
+            .outerjoin(PatientSummary, PatientSummary.patient_id == Patient.id)
+            .where(in_caseload)
+        ).all()
         patients = pd.DataFrame(
-            session.execute(
-                select(
-                    Patient.id.label("patient_id"),
-                    Patient.mrn,
-                    Patient.family_name,
-                    Patient.given_name,
-                    Patient.date_of_birth,
-                    Patient.program_phase,
-                    Patient.program_start_date,
-                    Patient.next_visit_due,
-                ).where(in_caseload)
-            ).all(),
+            patient_rows,
             columns=[
                 "patient_id",
                 "mrn",
@@ -108,6 +111,7 @@ def caseload(
                 "program_phase",
                 "program_start_date",
                 "next_visit_due",
+                "last_visit_at",
             ],
         )
         diagnoses = session.execute(
@@ -145,11 +149,7 @@ def caseload(
             .where(RefillRequest.patient_id.in_(ids), RefillRequest.status.in_(("pending", "on_hold")))
             .group_by(RefillRequest.patient_id)
         ).all()
-        visits = session.execute(
-            select(Visit.patient_id, func.max(Visit.visit_at))
-            .where(Visit.patient_id.in_(ids))
-            .group_by(Visit.patient_id)
-        ).all()
+        visits = [(row.patient_id, row.last_visit_at) for row in patient_rows]  # the summary's last visit
         links = latest_links(session, ids)
     return _assemble(
         patients,
@@ -167,29 +167,28 @@ def caseload(
 
 
 def _score_rows(session, ids) -> list:  # type: ignore[no-untyped-def]
-    """Latest, previous and first (baseline) score per patient and measure, in one windowed query."""
-    newest_first = func.row_number().over(
-        partition_by=(Assessment.patient_id, Assessment.instrument),
-        order_by=(Assessment.administered_at.desc(), Assessment.id.desc()),
-    )
-    oldest_first = func.row_number().over(
-        partition_by=(Assessment.patient_id, Assessment.instrument),
-        order_by=(Assessment.administered_at.asc(), Assessment.id.asc()),
-    )
-    ranked = (
+    """Latest, previous and first (baseline) score per patient and measure, from the per-patient measure summary
+    (db.summary), as (patient, measure, total, severity, time, rank from newest, rank from oldest) rows: a window
+    over every score of the caseload read two years of weekly scores per patient on every view."""
+    summary = PatientMeasureSummary
+    rows = session.execute(
         select(
-            Assessment.patient_id,
-            Assessment.instrument,
-            Assessment.total,
-            Assessment.severity,
-            Assessment.administered_at,
-            newest_first.label("newest"),
-            oldest_first.label("oldest"),
-        )
-        .where(Assessment.patient_id.in_(ids), Assessment.instrument.in_(TRACKED_MEASURES), current_assessment())
-        .subquery()
-    )
-    return session.execute(select(ranked).where((ranked.c.newest <= 2) | (ranked.c.oldest == 1))).all()
+            summary.patient_id,
+            summary.measure,
+            summary.latest_total,
+            summary.latest_severity,
+            summary.latest_at,
+            summary.previous_total,
+            summary.baseline_total,
+        ).where(summary.patient_id.in_(ids), summary.measure.in_(TRACKED_MEASURES), summary.latest_total.is_not(None))
+    ).all()
+    ranked = []
+    for patient_id, measure, total, severity, at, previous, baseline in rows:
+        ranked.append((patient_id, measure, total, severity, at, 1, 0))
+        if previous is not None:
+            ranked.append((patient_id, measure, previous, None, None, 2, 0))
+        ranked.append((patient_id, measure, baseline, None, None, 0, 1))
+    return ranked
 
 
 def _assemble(

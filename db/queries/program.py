@@ -1,8 +1,8 @@
 """Supervisor and administrator reads: program overview with drill-down, outcomes, audit trail, users.
 
-The overview reads one row per patient with every figure it needs (seven set-based queries whatever the
-program size) and aggregates per prescriber and per nurse in pandas, so each number can be drilled down
-to exactly the patients behind it.
+The overview reads per-prescriber-and-nurse rows summed in SQL from the per-patient summaries (db.summary),
+not one row per patient, so its cost barely grows with the program; a drill-down reads the patients of one
+caseload behind one number.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 import clinical
@@ -25,6 +25,8 @@ from db.models import (
     LabOrder,
     Patient,
     PatientCheckinLink,
+    PatientMeasureSummary,
+    PatientSummary,
     RefillRequest,
     Team,
     User,
@@ -33,6 +35,7 @@ from db.models import (
 from db.permissions import Actor, authorize
 from db.queries.caseload import program_today
 from db.settings import get_settings
+from db.summary import hours_between
 
 METRICS = {
     "active_patients": "Active patients",
@@ -53,7 +56,32 @@ CHECKIN_SHARE = "% of check-in links answered"
 CHECKIN_WINDOW_DAYS = 90
 
 
-def patient_metrics(
+def _scope(column_of: Any, phases: list[str] | None, admitted_from: date | None, admitted_to: date | None) -> list:
+    """The overview's filters: active phases (or the chosen ones) and the admission window."""
+    phase = column_of("program_phase")
+    conditions = [phase != "discharged"] if not phases else [phase.in_(phases)]
+    if admitted_from:
+        conditions.append(column_of("program_start_date") >= admitted_from)
+    if admitted_to:
+        conditions.append(column_of("program_start_date") <= admitted_to)
+    return conditions
+
+
+def _past_target(now: datetime) -> ColumnElement[bool]:
+    """An open flag older than its severity's response target (counted from its latest finding)."""
+    targets = get_settings().flag_target_minutes
+    return or_(
+        *[
+            and_(
+                Flag.severity == severity,
+                func.coalesce(Flag.last_finding_at, Flag.raised_at) < now - timedelta(minutes=minutes),
+            )
+            for severity, minutes in targets.items()
+        ]
+    )
+
+
+def program_figures(
     actor: Actor,
     *,
     phases: list[str] | None = None,
@@ -63,26 +91,95 @@ def patient_metrics(
     now: datetime | None = None,
     engine: Engine | None = None,
 ) -> pd.DataFrame:
-    """One row per patient in the program (filtered by phase and admission date) with every overview figure."""
+    """Every overview figure summed per (prescriber, nurse) pair, in one GROUP BY over the per-patient summaries;
+    ``overview_by`` adds the pairs up per prescriber or per nurse. Rows: prescribers x their nurses, however
+    many patients the program has. Time-relative figures (overdue, past target, last 30 days) are computed here
+    against ``today``/``now``, from the dates the summary keeps."""
     authorize(actor, "view_program", engine=engine)
     today = today or program_today()
     now = now or utcnow()
-    targets = get_settings().flag_target_minutes
-    conditions = [Patient.program_phase != "discharged"] if not phases else [Patient.program_phase.in_(phases)]
-    if admitted_from:
-        conditions.append(Patient.program_start_date >= admitted_from)
-    if admitted_to:
-        conditions.append(Patient.program_start_date <= admitted_to)
-    in_scope = select(Patient.id).where(*conditions).scalar_subquery()
-    past_target = or_(
-        *[
-            and_(
-                Flag.severity == severity,
-                func.coalesce(Flag.last_finding_at, Flag.raised_at) < now - timedelta(minutes=minutes),
-            )
-            for severity, minutes in targets.items()
-        ]
+    summary = PatientSummary
+    past_target = (
+        select(Flag.patient_id, func.count().label("flags"))
+        .where(Flag.state == "open", _past_target(now))
+        .group_by(Flag.patient_id)
+        .subquery()
     )
+    overdue_labs = (
+        select(LabOrder.patient_id, func.count().label("labs"))
+        .where(LabOrder.status == "pending", LabOrder.due_by < today)
+        .group_by(LabOrder.patient_id)
+        .subquery()
+    )
+
+    checkin_links = (
+        select(
+            PatientCheckinLink.patient_id,
+            func.count().label("sent"),
+            func.sum(case((PatientCheckinLink.used_at.is_not(None), 1), else_=0)).label("answered"),
+        )
+        .where(PatientCheckinLink.created_at >= now - timedelta(days=CHECKIN_WINDOW_DAYS))
+        .group_by(PatientCheckinLink.patient_id)
+        .subquery()
+    )
+
+    def count_where(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    figures = {
+        "active_patients": count_where(summary.program_phase != "discharged"),
+        "new_this_month": count_where(summary.program_start_date >= today.replace(day=1)),
+        **{f"{level}_flags": func.sum(getattr(summary, f"{level}_flags")) for level in clinical.SEVERITY_ORDER},
+        "flags_past_target": func.sum(func.coalesce(past_target.c.flags, 0)),
+        "overdue_visits": count_where(summary.next_visit_due < today),
+        "overdue_labs": func.sum(func.coalesce(overdue_labs.c.labs, 0)),
+        "pending_refills": func.sum(summary.pending_refills),
+        "phq9_last_30_days": count_where(summary.last_phq9_at >= now - timedelta(days=30)),
+        "checkin_links_sent": func.sum(func.coalesce(checkin_links.c.sent, 0)),
+        "checkin_links_answered": func.sum(func.coalesce(checkin_links.c.answered, 0)),
+    }
+    statement = (
+        select(summary.prescriber_id, summary.nurse_id, *[value.label(name) for name, value in figures.items()])
+        .outerjoin(past_target, past_target.c.patient_id == summary.patient_id)
+        .outerjoin(overdue_labs, overdue_labs.c.patient_id == summary.patient_id)
+        .outerjoin(checkin_links, checkin_links.c.patient_id == summary.patient_id)
+        .where(*_scope(lambda name: getattr(summary, name), phases, admitted_from, admitted_to))
+        .group_by(summary.prescriber_id, summary.nurse_id)
+    )
+    with read_session(engine) as session:
+        rows = session.execute(statement).all()
+        names = dict(session.execute(select(User.id, User.full_name)).all())
+    table = pd.DataFrame(rows, columns=["prescriber_id", "nurse_id", *figures])
+    table[list(METRICS)] = table[list(METRICS)].fillna(0).astype(int)
+    for index, column in enumerate(("prescriber_id", "nurse_id")):  # user ids; None, not NaN, for unassigned
+        table[column] = pd.Series([row[index] for row in rows], dtype=object)
+    table.insert(0, "prescriber", table["prescriber_id"].map(lambda uid: names.get(uid, "unassigned")))
+    table.insert(1, "nurse", table["nurse_id"].map(lambda uid: names.get(uid, "unassigned")))
+    return table
+
+
+def patient_metrics(
+    actor: Actor,
+    *,
+    phases: list[str] | None = None,
+    admitted_from: date | None = None,
+    admitted_to: date | None = None,
+    staff_member: tuple[str, int | None] | None = None,
+    today: date | None = None,
+    now: datetime | None = None,
+    engine: Engine | None = None,
+) -> pd.DataFrame:
+    """One row per patient (filtered by phase and admission date) with every overview figure: the patients
+    behind a number (drill-down). ``staff_member`` ("prescriber" or "nurse", user id or None for unassigned)
+    limits it to one caseload, so a drill-down reads that caseload's rows, not the program's."""
+    authorize(actor, "view_program", engine=engine)
+    today = today or program_today()
+    now = now or utcnow()
+    conditions = _scope(lambda name: getattr(Patient, name), phases, admitted_from, admitted_to)
+    if staff_member is not None:
+        column = Patient.prescriber_id if staff_member[0] == "prescriber" else Patient.nurse_id
+        conditions.append(column.is_(None) if staff_member[1] is None else column == staff_member[1])
+    in_scope = select(Patient.id).where(*conditions).scalar_subquery()
     with read_session(engine) as session:
         patients = pd.DataFrame(
             session.execute(
@@ -116,7 +213,7 @@ def patient_metrics(
             select(
                 Flag.patient_id,
                 *[func.sum(case((Flag.severity == s, 1), else_=0)) for s in clinical.SEVERITY_ORDER],
-                func.sum(case((and_(Flag.state == "open", past_target), 1), else_=0)),
+                func.sum(case((and_(Flag.state == "open", _past_target(now)), 1), else_=0)),
             )
             .where(Flag.patient_id.in_(in_scope), Flag.state != "resolved")
             .group_by(Flag.patient_id)
@@ -183,16 +280,29 @@ def patient_metrics(
     return patients
 
 
-def overview_by(metrics: pd.DataFrame, group: str, turnaround: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Sum the per-patient figures per prescriber or per nurse (``group`` is "prescriber" or "nurse")."""
-    if metrics.empty:
-        return pd.DataFrame(columns=[group, *METRICS.values(), CHECKIN_SHARE])
-    table = metrics.groupby(group)[list(METRICS)].sum()
-    table["phq9_last_30_days"] = (100 * table["phq9_last_30_days"] / table["active_patients"].clip(lower=1)).round(1)
+def overview_by(figures: pd.DataFrame, group: str, turnaround: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Sum the figures per prescriber or per nurse (``group`` is "prescriber" or "nurse"), sorted by name;
+    ``figures`` are ``program_figures``' pair rows (or ``patient_metrics``' patient rows: the sums are the same).
+    Summed in Python: a pandas group-by on text keys cost more than the SQL behind these few hundred rows."""
+    columns = [group, *METRICS.values(), CHECKIN_SHARE]
+    if figures.empty:
+        return pd.DataFrame(columns=columns)
+    sums: dict[str, list[int]] = {}
+    for name, *values in figures[[group, *METRICS]].itertuples(index=False, name=None):
+        total = sums.setdefault(name, [0] * len(METRICS))
+        for index, value in enumerate(values):
+            total[index] += int(value)
+    position = list(METRICS).index("phq9_last_30_days")
+    rows = []
+    for name in sorted(sums):
+        values: list[Any] = list(sums[name])
+        values[position] = round(100 * values[position] / max(values[0], 1), 1)
+        rows.append([name, *values])
+    table = pd.DataFrame(rows, columns=[group, *METRICS])
     table[CHECKIN_SHARE] = checkin_share(table["checkin_links_answered"], table["checkin_links_sent"])
     if turnaround is not None and group == "prescriber":
-        table = table.join(turnaround.set_index("prescriber"), how="left")
-    return table.reset_index().rename(columns={**METRICS, "phq9_last_30_days": "% with PHQ-9 in last 30 days"})
+        table = table.merge(turnaround, on="prescriber", how="left")
+    return table.rename(columns={**METRICS, "phq9_last_30_days": "% with PHQ-9 in last 30 days"})
 
 
 def checkin_share(answered: pd.Series, sent: pd.Series) -> pd.Series:
@@ -201,7 +311,7 @@ def checkin_share(answered: pd.Series, sent: pd.Series) -> pd.Series:
 
 
 def drill_down(metrics: pd.DataFrame, group: str, name: str, metric: str) -> pd.DataFrame:
-    """The patients behind one number of the overview."""
+    """The patients behind one number of the overview (``metrics`` from ``patient_metrics``)."""
     rows = metrics[(metrics[group] == name) & (metrics[metric] > 0)]
     return rows[
         ["patient", "mrn", "program_phase", "program_start_date", "next_visit_due", "prescriber", "nurse", metric]
@@ -209,30 +319,41 @@ def drill_down(metrics: pd.DataFrame, group: str, name: str, metric: str) -> pd.
 
 
 def refill_turnaround(actor: Actor, *, since: datetime, engine: Engine | None = None) -> pd.DataFrame:
-    """Median hours from request to decision per prescriber, over decisions since ``since``."""
+    """Median hours from request to decision per (current) prescriber, over decisions since ``since``: the
+    median is taken in SQL (the middle one or two rows of each prescriber's ordered turnarounds)."""
     authorize(actor, "view_program", engine=engine)
     with read_session(engine) as session:
-        rows = pd.DataFrame(
-            session.execute(
-                select(User.full_name.label("prescriber"), RefillRequest.requested_at, RefillRequest.decided_at)
-                .join(Patient, Patient.id == RefillRequest.patient_id)
-                .join(User, User.id == Patient.prescriber_id)
-                .where(RefillRequest.decided_at.is_not(None), RefillRequest.decided_at >= since)
+        hours = hours_between(session.get_bind().dialect.name, RefillRequest.requested_at, RefillRequest.decided_at)
+        ranked = (
+            select(
+                Patient.prescriber_id,
+                hours.label("hours"),
+                func.row_number().over(partition_by=Patient.prescriber_id, order_by=hours).label("rank"),
+                func.count().over(partition_by=Patient.prescriber_id).label("decided"),
             )
-            .mappings()
-            .all(),
-            columns=["prescriber", "requested_at", "decided_at"],
+            .join(Patient, Patient.id == RefillRequest.patient_id)
+            .where(RefillRequest.decided_at.is_not(None), RefillRequest.decided_at >= since)
+            .subquery()
         )
-    if rows.empty:
-        return pd.DataFrame(columns=["prescriber", "Median refill turnaround (h)"])
-    rows["hours"] = (rows["decided_at"] - rows["requested_at"]).dt.total_seconds() / 3600
-    return rows.groupby("prescriber")["hours"].median().round(1).rename("Median refill turnaround (h)").reset_index()
+        rows = session.execute(
+            select(User.full_name, func.avg(ranked.c.hours))
+            .join(User, User.id == ranked.c.prescriber_id)
+            .where(ranked.c.rank.in_(((ranked.c.decided + 1) // 2, (ranked.c.decided + 2) // 2)))
+            .group_by(ranked.c.prescriber_id, User.full_name)
+        ).all()
+    column = "Median refill turnaround (h)"
+    table = pd.DataFrame(rows, columns=["prescriber", column])
+    if table.empty:
+        return table
+    table[column] = table[column].astype(float).round(1)
+    # Two prescribers with one name share a row, as the per-prescriber figures do.
+    return table.groupby("prescriber", as_index=False)[column].median()
 
 
 def outcomes(
     actor: Actor,
     *,
-    instrument: str = "PHQ-9",
+    instrument: str | None = "PHQ-9",
     phases: list[str] | None = None,
     admitted_from: date | None = None,
     admitted_to: date | None = None,
@@ -241,95 +362,73 @@ def outcomes(
     now: datetime | None = None,
     engine: Engine | None = None,
 ) -> pd.DataFrame:
-    """Per patient with a baseline at or above ``min_baseline`` and a score in the last ``recent_days``:
-    baseline, latest, response (>= 50 % reduction) and remission (below 5), from the rules engine."""
+    """Patients with a baseline at or above ``min_baseline`` and a score in the last ``recent_days``, counted per
+    prescriber and month of admission with how many reached response and remission (the rules engine's outcome,
+    kept in the per-patient measure summary), per measure (``instrument`` None: every outcome instrument, in one
+    read). One GROUP BY; ``outcome_rates`` turns the counts into rates."""
     authorize(actor, "view_program", engine=engine)
     now = now or utcnow()
-    conditions = [Patient.program_phase.in_(phases)] if phases else []
+    summary, measure = PatientSummary, PatientMeasureSummary
+    conditions = [summary.program_phase.in_(phases)] if phases else []
     if admitted_from:
-        conditions.append(Patient.program_start_date >= admitted_from)
+        conditions.append(summary.program_start_date >= admitted_from)
     if admitted_to:
-        conditions.append(Patient.program_start_date <= admitted_to)
-
-    # Baseline and latest per patient as index seeks on (patient, instrument, time): a window over every
-    # score of the program (two years of weekly scores for 10,000 patients) took seconds.
-    def edge(column: Any, *, newest: bool) -> Any:
-        order = (A.administered_at.desc(), A.id.desc()) if newest else (A.administered_at, A.id)
-        return (
-            select(column)
-            .where(A.patient_id == Patient.id, A.instrument == instrument, A.total.is_not(None), current_assessment())
-            .order_by(*order)
-            .limit(1)
-            .correlate(Patient)
-            .scalar_subquery()
-        )
-
+        conditions.append(summary.program_start_date <= admitted_to)
     with read_session(engine) as session:
+        if session.get_bind().dialect.name == "sqlite":
+            month = func.strftime("%Y-%m", summary.program_start_date)
+        else:
+            month = func.to_char(summary.program_start_date, "YYYY-MM")
         rows = session.execute(
             select(
-                Patient.id,
-                edge(A.total, newest=False).label("baseline"),
-                edge(A.total, newest=True).label("latest"),
-                edge(A.administered_at, newest=True).label("latest_at"),
-                Patient.program_start_date,
-                User.full_name.label("prescriber"),
+                measure.measure,
+                summary.prescriber_id,
+                month.label("admission_month"),
+                func.count().label("patients"),
+                func.sum(case((measure.response.is_(True), 1), else_=0)).label("responses"),
+                func.sum(case((measure.remission.is_(True), 1), else_=0)).label("remissions"),
             )
-            .outerjoin(User, User.id == Patient.prescriber_id)
-            .where(*conditions)
+            .join(measure, measure.patient_id == summary.patient_id)
+            .where(
+                measure.measure.in_([instrument] if instrument else clinical.outcome_instruments()),
+                measure.baseline_total >= min_baseline,
+                measure.latest_total.is_not(None),
+                measure.latest_at >= now - timedelta(days=recent_days),
+                *conditions,
+            )
+            .group_by(measure.measure, summary.prescriber_id, month)
         ).all()
-    per_patient: dict[int, dict[str, object]] = {
-        patient_id: {
-            "patient_id": patient_id,
-            "prescriber": prescriber,
-            "admission_month": start.strftime("%Y-%m"),
-            "baseline": baseline,
-            "latest": latest,
-            "latest_at": latest_at,
-        }
-        for patient_id, baseline, latest, latest_at, start, prescriber in rows
-    }
-    table = []
-    for entry in per_patient.values():
-        if entry.get("baseline") is None or entry.get("latest") is None:
-            continue
-        if entry["baseline"] < min_baseline or entry["latest_at"] < now - timedelta(days=recent_days):  # type: ignore[operator]
-            continue
-        result = clinical.treatment_outcome(entry["baseline"], entry["latest"], instrument=instrument)
-        table.append(
-            {
-                **entry,
-                "percent_reduction": result.percent_reduction,
-                "response": result.response,
-                "remission": result.remission,
-            }
-        )
-    return pd.DataFrame(
-        table,
-        columns=[
-            "patient_id",
-            "prescriber",
-            "admission_month",
-            "baseline",
-            "latest",
-            "latest_at",
-            "percent_reduction",
-            "response",
-            "remission",
-        ],
+        names = dict(session.execute(select(User.id, User.full_name)).all())
+    table = pd.DataFrame(
+        rows, columns=["measure", "prescriber_id", "admission_month", "patients", "responses", "remissions"]
     )
+    table.insert(0, "prescriber", table["prescriber_id"].map(names.get))
+    return table
 
 
 def outcome_rates(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Share of patients with response and remission (percent, one decimal), overall or per ``by``."""
-    if table.empty:
-        return pd.DataFrame(columns=([by] if by else []) + ["patients", "response %", "remission %"])
-    grouped = table.groupby(by) if by else table.assign(_all="program").groupby("_all")
-    rates = grouped.agg(
-        patients=("patient_id", "count"), response=("response", "mean"), remission=("remission", "mean")
-    )
-    rates["response %"] = (100 * rates.pop("response")).round(1)
-    rates["remission %"] = (100 * rates.pop("remission")).round(1)
-    return rates.reset_index().rename(columns={"_all": "scope"})
+    """Share of patients with response and remission (percent, one decimal), overall or per ``by``, from the
+    counts ``outcomes`` returns (patients without a prescriber count only in the overall rate)."""
+    key = by or "scope"
+    columns = [key, "patients", "response %", "remission %"]
+    counts: dict[Any, list[int]] = {}
+    if not table.empty:
+        keys = table[by] if by else ["program"] * len(table)
+        for name, patients, responses, remissions in zip(
+            keys, table["patients"], table["responses"], table["remissions"], strict=True
+        ):
+            if name is None or (isinstance(name, float) and name != name):  # no prescriber: overall rate only
+                continue
+            total = counts.setdefault(name, [0, 0, 0])
+            total[0] += int(patients)
+            total[1] += int(responses)
+            total[2] += int(remissions)
+    rows = [
+        [name, patients, round(100 * responses / patients, 1), round(100 * remissions / patients, 1)]
+        for name, (patients, responses, remissions) in sorted(counts.items())
+        if patients
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def audit_events(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from db.models import Patient
+from db.queries.caseload import program_today
 from tests.app.conftest import PROJECT_ROOT, audit_rows, log_in, new_app, rows, shown
 from tests.factories import make_patient, make_team, make_user
 
@@ -134,3 +137,23 @@ def test_reassigning_without_a_reason_moves_nobody_and_names_the_field(engine: E
     assert not app.success
     assert _assignments(engine) == before
     assert audit_rows(engine, "reassign_patient") == []
+
+
+def test_the_overview_counts_from_the_summaries_and_drills_down_to_one_caseload(
+    engine: Engine, caseloads: dict
+) -> None:
+    yesterday = program_today() - timedelta(days=1)
+    make_patient(engine, prescriber=caseloads["to_prescriber"], mrn="MRN-LATE", next_visit_due=yesterday)
+    app = log_in(new_app(), "sup_reassign")  # the supervisor lands on the overview
+    assert not app.exception, app.exception
+    tables = [frame.value for frame in app.dataframe]
+    by_prescriber = next(t for t in tables if "prescriber" in t.columns).set_index("prescriber")
+    assert by_prescriber.loc[caseloads["from_prescriber"].full_name, "Active patients"] == 2
+    assert by_prescriber.loc[caseloads["to_prescriber"].full_name, "Overdue visits"] == 1
+    # Nothing is drilled into until a caseload is chosen.
+    assert not any("mrn" in t.columns for t in tables)
+    app.selectbox(key="drill_name").set_value(caseloads["to_prescriber"].user_id)
+    app.selectbox(key="drill_metric").set_value("overdue_visits").run()
+    assert not app.exception, app.exception
+    drilled = next(frame.value for frame in app.dataframe if "mrn" in frame.value.columns)
+    assert list(drilled["mrn"]) == ["MRN-LATE"]

@@ -128,10 +128,11 @@ def test_the_shared_template_holds_no_patient_data_and_each_spec_carries_its_own
 
     assessments, dose_changes, side_effects = _data()
     spec = timeline_spec(assessments, dose_changes, side_effects, start=START, end=START + timedelta(weeks=9))
-    template = _template(START.date().isoformat(), (START + timedelta(weeks=9)).date().isoformat(), 1, 1)
+    template = _template()  # one for every patient and window: the window and heights are filled in per chart
     # The template is cached across users: nothing of this patient may be in it.
     for patient_value in ("sertraline", "nausea", "partial response", "Dr A"):
         assert patient_value not in template
         assert patient_value in json.dumps(spec["datasets"])
     assert {"scores", "changes", "periods", "effects"} <= set(spec["datasets"])
     assert len(spec["datasets"]["periods"]) == 2
+    assert START.date().isoformat() in json.dumps(spec) and "1901-01-01" not in json.dumps(spec)

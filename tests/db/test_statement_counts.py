@@ -10,7 +10,7 @@ from db.auth import actor_for
 from db.engine import make_engine, read_session
 from db.migrate import upgrade
 from db.models import Patient, User
-from db.queries.program import outcomes, patient_metrics, refill_turnaround
+from db.queries.program import outcomes, program_figures, refill_turnaround
 from db.queries.queues import refill_queue, triage_queue
 from seed import generate
 from tests.statement_counter import count_statements
@@ -45,7 +45,7 @@ def _statements_per_page(engine: Engine) -> dict[str, int]:
         (
             "overview",
             lambda: (
-                patient_metrics(supervisor, engine=engine),
+                program_figures(supervisor, engine=engine),
                 outcomes(supervisor, instrument="PHQ-9", engine=engine),
                 outcomes(supervisor, instrument="GAD-7", engine=engine),
                 refill_turnaround(supervisor, since=utcnow() - timedelta(days=90), engine=engine),

@@ -1,0 +1,230 @@
+"""Per-patient summaries (patient_summaries, patient_measure_summaries): kept by the writes, rebuilt from history.
+
+Every write command that changes what a summary holds (visits, scores and their corrections, flags, refills,
+reassignment, onboarding) calls ``refresh_patient_summary`` in its own transaction, so the summary commits or
+rolls back with the write. ``rebuild_summaries`` recomputes every row from history with the same statements
+(``python -m db.rebuild_summaries``); a test proves the two agree after random writes.
+
+A refresh first locks the patient's row: two writers for one patient then compute in turn, and the second
+sees the first's committed history (PostgreSQL reads a fresh snapshot per statement), so a summary never
+keeps the figures of a write that was overtaken.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, delete, func, insert, select
+from sqlalchemy.orm import Session, aliased
+
+import clinical
+from db.engine import utcnow
+from db.models import Assessment as A
+from db.models import Flag, Patient, PatientMeasureSummary, PatientSummary, RefillRequest, Visit, current_assessment
+
+# Rows per INSERT when rebuilding a whole program.
+REBUILD_CHUNK = 5000
+UNRESOLVED_BY_SEVERITY = {severity: f"{severity}_flags" for severity in clinical.SEVERITY_ORDER}
+
+
+def hours_between(dialect: str, start: Any, end: Any) -> ColumnElement[float]:
+    """``end - start`` in hours, in SQL, on SQLite and PostgreSQL."""
+    if dialect == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 24.0
+    return func.extract("epoch", end - start) / 3600.0
+
+
+def _limit_to(column: Any, filtered: bool) -> list[ColumnElement[bool]]:
+    return [column.in_(bindparam("patient_ids", expanding=True))] if filtered else []
+
+
+def _parameters(patient_ids: Sequence[int] | None) -> dict[str, Any]:
+    return {} if patient_ids is None else {"patient_ids": list(patient_ids)}
+
+
+# The statements are built once per shape and reused: building these SQLAlchemy expressions (aliases,
+# correlated subqueries) cost tens of milliseconds, far more than running them for one patient.
+@functools.cache
+def _summary_statement(dialect: str, filtered: bool) -> Select[Any]:
+    visits = (
+        select(Visit.patient_id, func.max(Visit.visit_at).label("last_visit_at"))
+        .where(*_limit_to(Visit.patient_id, filtered))
+        .group_by(Visit.patient_id)
+        .subquery()
+    )
+    flags = (
+        select(
+            Flag.patient_id,
+            func.count().label("open_flags"),
+            *[
+                func.sum(case((Flag.severity == severity, 1), else_=0)).label(column)
+                for severity, column in UNRESOLVED_BY_SEVERITY.items()
+            ],
+        )
+        .where(Flag.state != "resolved", *_limit_to(Flag.patient_id, filtered))
+        .group_by(Flag.patient_id)
+        .subquery()
+    )
+    decided = RefillRequest.decided_at.is_not(None)
+    refills = (
+        select(
+            RefillRequest.patient_id,
+            func.sum(case((RefillRequest.status.in_(("pending", "on_hold")), 1), else_=0)).label("pending_refills"),
+            func.sum(case((decided, 1), else_=0)).label("refills_decided"),
+            func.sum(
+                case((decided, hours_between(dialect, RefillRequest.requested_at, RefillRequest.decided_at)), else_=0.0)
+            ).label("refill_turnaround_hours"),
+        )
+        .where(*_limit_to(RefillRequest.patient_id, filtered))
+        .group_by(RefillRequest.patient_id)
+        .subquery()
+    )
+    counts = ["open_flags", *UNRESOLVED_BY_SEVERITY.values()]
+    return (
+        select(
+            Patient.id.label("patient_id"),
+            Patient.prescriber_id,
+            Patient.nurse_id,
+            Patient.program_phase,
+            Patient.program_start_date,
+            Patient.next_visit_due,
+            visits.c.last_visit_at,
+            *[func.coalesce(flags.c[column], 0).label(column) for column in counts],
+            func.coalesce(refills.c.pending_refills, 0).label("pending_refills"),
+            func.coalesce(refills.c.refills_decided, 0).label("refills_decided"),
+            func.coalesce(refills.c.refill_turnaround_hours, 0.0).label("refill_turnaround_hours"),
+        )
+        .outerjoin(visits, visits.c.patient_id == Patient.id)
+        .outerjoin(flags, flags.c.patient_id == Patient.id)
+        .outerjoin(refills, refills.c.patient_id == Patient.id)
+        .where(*_limit_to(Patient.id, filtered))
+        .order_by(Patient.id)
+    )
+
+
+def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now: datetime) -> list[dict[str, Any]]:
+    statement = _summary_statement(connection.dialect.name, patient_ids is not None)
+    rows = []
+    for row in connection.execute(statement, _parameters(patient_ids)).mappings():
+        values = dict(row)
+        values["refill_turnaround_hours"] = round(float(values["refill_turnaround_hours"]), 4)
+        values["updated_at"] = now
+        rows.append(values)
+    return rows
+
+
+@functools.cache
+def _measure_statement(instrument: str, filtered: bool) -> Select[Any]:
+    """First, latest and previous current scored administration of ``instrument`` per patient (index seeks, as
+    the overview's outcomes did), and the newest current administration scored or not."""
+    scored = (A.patient_id == Patient.id, A.instrument == instrument, A.total.is_not(None), current_assessment())
+
+    def edge(*, newest: bool, skip: int = 0) -> Any:
+        order = (A.administered_at.desc(), A.id.desc()) if newest else (A.administered_at, A.id)
+        return select(A.id).where(*scored).order_by(*order).limit(1).offset(skip).correlate(Patient).scalar_subquery()
+
+    last_administered = (
+        select(func.max(A.administered_at))
+        .where(A.patient_id == Patient.id, A.instrument == instrument, current_assessment())
+        .correlate(Patient)
+        .scalar_subquery()
+    )
+    edges = (
+        select(
+            Patient.id.label("patient_id"),
+            edge(newest=False).label("baseline_id"),
+            edge(newest=True).label("latest_id"),
+            edge(newest=True, skip=1).label("previous_id"),
+            last_administered.label("last_administered_at"),
+        )
+        .where(*_limit_to(Patient.id, filtered))
+        .subquery()
+    )
+    baseline, latest, previous = aliased(A), aliased(A), aliased(A)
+    return (
+        select(
+            edges.c.patient_id,
+            baseline.total.label("baseline_total"),
+            baseline.administered_at.label("baseline_at"),
+            latest.total.label("latest_total"),
+            latest.administered_at.label("latest_at"),
+            latest.severity.label("latest_severity"),
+            previous.total.label("previous_total"),
+            edges.c.last_administered_at,
+        )
+        .outerjoin(baseline, baseline.id == edges.c.baseline_id)
+        .outerjoin(latest, latest.id == edges.c.latest_id)
+        .outerjoin(previous, previous.id == edges.c.previous_id)
+        .where(edges.c.last_administered_at.is_not(None))
+        .order_by(edges.c.patient_id)
+    )
+
+
+def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, instrument: str) -> list[dict[str, Any]]:
+    statement = _measure_statement(instrument, patient_ids is not None)
+    rows = []
+    for row in connection.execute(statement, _parameters(patient_ids)).mappings():
+        values = {"measure": instrument, **row, "percent_reduction": None, "response": None, "remission": None}
+        if values["baseline_total"] is not None and values["latest_total"] is not None:
+            outcome = clinical.treatment_outcome(values["baseline_total"], values["latest_total"], instrument)
+            values.update(
+                percent_reduction=outcome.percent_reduction, response=outcome.response, remission=outcome.remission
+            )
+        rows.append(values)
+    return rows
+
+
+def _write(connection: Connection, patient_ids: Sequence[int] | None, now: datetime) -> int:
+    summaries = _summary_rows(connection, patient_ids, now)
+    measures = [row for name in clinical.outcome_instruments() for row in _measure_rows(connection, patient_ids, name)]
+    last_phq9 = {row["patient_id"]: row["last_administered_at"] for row in measures if row["measure"] == "PHQ-9"}
+    for row in summaries:
+        row["last_phq9_at"] = last_phq9.get(row["patient_id"])
+    for model in (PatientMeasureSummary, PatientSummary):
+        connection.execute(
+            delete(model).where(*_limit_to(model.patient_id, patient_ids is not None)), _parameters(patient_ids)
+        )
+    for model, rows in ((PatientSummary, summaries), (PatientMeasureSummary, measures)):
+        for start in range(0, len(rows), REBUILD_CHUNK):
+            connection.execute(insert(model), rows[start : start + REBUILD_CHUNK])
+    return len(summaries)
+
+
+_LOCK_PATIENTS = (
+    select(Patient.id)
+    .where(Patient.id.in_(bindparam("patient_ids", expanding=True)))
+    .order_by(Patient.id)
+    .with_for_update()
+)
+
+
+def refresh_patient_summary(session: Session, patient_ids: int | Iterable[int]) -> None:
+    """Recompute the summaries of the patients a write changed, inside the write's transaction."""
+    ids = sorted({patient_ids} if isinstance(patient_ids, int) else set(patient_ids))
+    if not ids:
+        return
+    session.flush()  # the write's pending rows are part of what the summary counts
+    # Lock the patients in id order (never two writers waiting on each other): see the module docstring.
+    session.execute(_LOCK_PATIENTS, {"patient_ids": ids})
+    _write(session.connection(), ids, utcnow())
+
+
+def rebuild_summaries(connection: Connection) -> int:
+    """Recompute every patient's summary from history (in the caller's transaction); returns the patients."""
+    if connection.dialect.name == "postgresql":
+        # Writers refreshing a summary wait until the rebuild commits; the rebuild waits for writers already
+        # refreshing, and then reads their committed history.
+        connection.exec_driver_sql(
+            "LOCK TABLE patient_summaries, patient_measure_summaries IN SHARE ROW EXCLUSIVE MODE"
+        )
+    return _write(connection, None, utcnow())
+
+
+def summaries_missing(connection: Connection) -> bool:
+    """True when some patient has no summary (a database from before migration 0014, or a bulk load)."""
+    patients = connection.execute(select(func.count()).select_from(Patient)).scalar_one()
+    summaries = connection.execute(select(func.count()).select_from(PatientSummary)).scalar_one()
+    return patients != summaries
