@@ -66,6 +66,7 @@ from clinical.scales import (
     TreatmentOutcome,
     canonical_instrument,
     instrument_info,
+    response_level,
     score_instrument,
     treatment_outcome,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "reproductive_safety",
     "resolve_drug",
     "resolve_medication",
+    "response_level",
     "score_instrument",
     "telehealth_prescribing",
     "treatment_outcome",

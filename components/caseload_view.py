@@ -6,20 +6,46 @@ import pandas as pd
 import streamlit as st
 
 from components.downloads import audited_csv_download
+from components.tables import DATE, labelled_table
 from db.permissions import Actor
 from db.queries.caseload import CASELOAD_COLUMNS
 
 CHART_PAGE = "pages/clinical/patient_chart.py"
-# Every caseload column except the ones used only for sorting, filtering and linking.
+# On screen, what a prescriber reads first: who, how urgent, what they take, the latest scores, what is due; then
+# the rest. Columns not listed (ids, sort keys) are not shown; the CSV keeps the query's order and every column.
+COLUMNS = {
+    "Patient": st.column_config.TextColumn("Patient", pinned=True),
+    "Top flag": st.column_config.TextColumn("Top flag", help="Highest open flag: meter and word"),
+    "Open flags": st.column_config.NumberColumn("Open flags", format="%d"),
+    "Medications": st.column_config.TextColumn("Current medications", width="large"),
+    "PHQ-9": st.column_config.NumberColumn("PHQ-9", format="%d"),
+    "PHQ-9 severity": st.column_config.TextColumn("PHQ-9 severity"),
+    "PHQ-9 Δ prev": st.column_config.NumberColumn("PHQ-9 Δ last", format="%+d", help="Change since the last score"),
+    "PHQ-9 Δ baseline": st.column_config.NumberColumn("PHQ-9 Δ base", format="%+d", help="Change since baseline"),
+    "GAD-7": st.column_config.NumberColumn("GAD-7", format="%d"),
+    "GAD-7 severity": st.column_config.TextColumn("GAD-7 severity"),
+    "GAD-7 Δ prev": st.column_config.NumberColumn("GAD-7 Δ last", format="%+d", help="Change since the last score"),
+    "GAD-7 Δ baseline": st.column_config.NumberColumn("GAD-7 Δ base", format="%+d", help="Change since baseline"),
+    "Next visit due": st.column_config.DateColumn("Next visit due", format=DATE),
+    "Visit overdue": st.column_config.CheckboxColumn("Visit overdue"),
+    "Measures overdue": st.column_config.TextColumn("Measures overdue"),
+    "Labs overdue": st.column_config.NumberColumn("Labs overdue", format="%d"),
+    "Labs pending": st.column_config.NumberColumn("Labs pending", format="%d"),
+    "Refills pending": st.column_config.NumberColumn("Refills pending", format="%d"),
+    "Last visit": st.column_config.DateColumn("Last visit", format=DATE),
+    "MRN": st.column_config.TextColumn("MRN"),
+    "Age": st.column_config.NumberColumn("Age", format="%d"),
+    "Phase": st.column_config.TextColumn("Phase"),
+    "Week": st.column_config.NumberColumn("Week", format="%d"),
+    "Primary diagnosis": st.column_config.TextColumn("Primary diagnosis", width="medium"),
+}
+DISPLAY_ORDER = list(COLUMNS)
+# The CSV: every caseload column except the ones used only for sorting, filtering and linking.
 VISIBLE_COLUMNS = [
     column
     for column in CASELOAD_COLUMNS
     if column not in {"patient_id", "PHQ9 due", "GAD7 due", "Escalated", "Worsening", "Needs attention", "Attention"}
 ]
-
-# On screen, what a prescriber reads first: who, how urgent, what they take, then scores; the CSV keeps its order.
-_FIRST = ["Patient", "MRN", "Top flag", "Open flags", "Medications"]
-DISPLAY_ORDER = _FIRST + [column for column in VISIBLE_COLUMNS if column not in _FIRST]
 
 
 def filter_caseload(
@@ -59,24 +85,14 @@ def render_caseload(actor: Actor, table: pd.DataFrame, *, key: str = "caseload")
         "sorted by attention (urgent flags, escalations, overdue visits, worsening scores, overdue labs "
         "and measures first). Select a row to open the chart."
     )
-    event = st.dataframe(
-        shown[VISIBLE_COLUMNS],
+    event = labelled_table(
+        shown,
+        COLUMNS,
         key=f"{key}_table",
-        hide_index=True,
-        width="stretch",
+        severity_columns=["Top flag", "PHQ-9 severity", "GAD-7 severity"],
+        wrap=True,
         on_select="rerun",
         selection_mode="single-row",
-        column_order=DISPLAY_ORDER,
-        column_config={
-            "PHQ-9 Δ prev": st.column_config.NumberColumn("PHQ-9 Δ prev", format="%+d"),
-            "PHQ-9 Δ baseline": st.column_config.NumberColumn("PHQ-9 Δ base", format="%+d"),
-            "GAD-7 Δ prev": st.column_config.NumberColumn("GAD-7 Δ prev", format="%+d"),
-            "GAD-7 Δ baseline": st.column_config.NumberColumn("GAD-7 Δ base", format="%+d"),
-            "Visit overdue": st.column_config.CheckboxColumn("Visit overdue"),
-            "Next visit due": st.column_config.DateColumn("Next visit due", format="YYYY-MM-DD"),
-            "Last visit": st.column_config.DateColumn("Last visit", format="YYYY-MM-DD"),
-            "Medications": st.column_config.TextColumn("Medications", width="large"),
-        },
     )
     selected = event.selection.rows if event is not None else []
     if selected:

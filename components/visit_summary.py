@@ -10,6 +10,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from components.forms import escape_markdown
+from components.tables import DATE, dose_text, labelled_table
 from db.queries.chart import ChartData
 from db.queries.patients import ChartHeader
 from db.queries.vitals import vitals_due
@@ -17,6 +19,12 @@ from db.queries.vitals import vitals_due
 SCALES = ("PHQ-9", "GAD-7")
 # Rows a compact table shows before it scrolls: the summary has to stay above the fold.
 COMPACT_ROWS = 5
+MEDICATION_COLUMNS = {
+    "Medication": st.column_config.TextColumn("Medication"),
+    "Dose": st.column_config.TextColumn("Dose"),
+    "Since": st.column_config.DateColumn("Since", format=DATE),
+    "Prescribed by": st.column_config.TextColumn("Prescribed by"),
+}
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def current_medications(prescriptions: pd.DataFrame) -> pd.DataFrame:
         {
             "Medication": active["drug"],
             "Dose": [
-                f"{dose:g} {unit} {frequency or ''}".strip()
+                dose_text(dose, unit, frequency)
                 for dose, unit, frequency in zip(active["dose"], active["unit"], active["frequency"], strict=True)
             ],
             "Since": [_as_date(start) for start in active["start_date"]],
@@ -135,8 +143,28 @@ def _signed(value: int | None) -> str:
     return "—" if value is None else f"{value:+d}"
 
 
-def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date) -> None:
-    """Three compact columns: medications and allergies; scores and next visit; flags, due items, crisis plan."""
+FLAG_BADGES = {
+    "urgent": ":red-badge[:material/emergency: URGENT]",
+    "high": ":orange-badge[:material/warning: HIGH]",
+    "moderate": ":yellow-badge[MODERATE]",
+    "low": ":gray-badge[LOW]",
+}
+
+
+def _crisis_plan(header: ChartHeader) -> None:
+    st.text(header.crisis_plan or "None recorded")
+    st.caption("Emergency contact")
+    st.text(header.emergency_contact or "None recorded")
+
+
+def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date, show_crisis_plan: bool = False) -> None:
+    """Three compact columns: medications and allergies; scores and next visit; flags, due items, crisis plan.
+
+    ``show_crisis_plan`` (the triage queue's crisis-plan link) shows the plan open above the summary."""
+    if show_crisis_plan:
+        with st.container(border=True, key="crisis_plan_open"):
+            st.subheader("Crisis plan", anchor="crisis-plan")
+            _crisis_plan(header)
     medications, scores, tasks = st.columns([5, 3, 4])
     with medications:
         st.caption("Current medications")
@@ -144,13 +172,11 @@ def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date) -
         if table.empty:
             st.text("None active")
         else:
-            st.dataframe(
+            labelled_table(
                 table,
-                hide_index=True,
-                width="stretch",
+                MEDICATION_COLUMNS,
                 height=35 * (min(len(table), COMPACT_ROWS) + 1) + 3,
                 key="visit_summary_medications",
-                column_config={"Since": st.column_config.DateColumn("Since", format="YYYY-MM-DD")},
             )
         st.caption("Allergies")
         st.text(
@@ -163,22 +189,29 @@ def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date) -
             st.caption("No PHQ-9 or GAD-7 recorded yet")
         for summary in summaries:
             st.metric(
-                # The severity goes in the label: in the value it was cut off in a one-third column.
-                " · ".join(
-                    part for part in (summary.instrument, summary.severity, str(summary.administered_on)) if part
-                ),
+                # The severity goes in the label (in the value it was cut off in a one-third column); the date
+                # goes below, where a 1024-pixel-wide page still shows it whole.
+                " · ".join(part for part in (summary.instrument, summary.severity) if part),
                 str(summary.latest),
                 delta=None if summary.change_from_previous is None else f"{summary.change_from_previous:+d} since last",
                 delta_color="inverse",  # a lower score is better
             )
-            st.caption(f"Baseline {summary.baseline} · change from baseline {_signed(summary.change_from_baseline)}")
+            st.caption(
+                f"on {summary.administered_on} · baseline {summary.baseline} · "
+                f"change from baseline {_signed(summary.change_from_baseline)}"
+            )
         overdue = header.next_visit_due is not None and header.next_visit_due < today
         st.caption("Next visit due")
         st.text(f"{header.next_visit_due or '—'}{' (OVERDUE)' if overdue else ''}")
     with tasks:
         st.caption("Open flags")
         flags = open_flag_lines(data.flags)
-        st.text("\n".join(line for _, line in flags) if flags else "None open")
+        if not flags:
+            st.text("None open")
+        for severity, line in flags:
+            # A badge with an icon and the word (colour-blind safe); the rest is database text, escaped.
+            badge = FLAG_BADGES.get(severity, "")
+            st.markdown(f"{badge} {escape_markdown(line.split(' · ', 1)[1])}")
         st.caption("Labs and vitals due")
         due = due_lines(data, today=today)
         st.text("\n".join(due) if due else "Nothing due")
@@ -186,6 +219,4 @@ def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date) -
         refills = pending_refill_lines(data.refills)
         st.text("\n".join(refills) if refills else "None pending")
         with st.popover("Crisis plan", icon=":material/health_and_safety:"):
-            st.text(header.crisis_plan or "None recorded")
-            st.caption("Emergency contact")
-            st.text(header.emergency_contact or "None recorded")
+            _crisis_plan(header)
