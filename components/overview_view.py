@@ -9,6 +9,7 @@ import streamlit as st
 
 from components.downloads import audited_csv_download
 from components.forms import escape_markdown
+from components.tables import DATE, labelled_table
 from db.engine import utcnow
 from db.models import PROGRAM_PHASES
 from db.permissions import Actor
@@ -24,6 +25,43 @@ from db.queries.program import (
 )
 
 CHART_PAGE = "pages/clinical/patient_chart.py"
+PERCENT = "%.1f %%"
+
+
+def overview_columns(group: str) -> dict[str, object]:
+    """Human labels for a per-prescriber or per-nurse table: who first, then each figure."""
+    return {
+        group: st.column_config.TextColumn(group.title(), pinned=True),
+        **{
+            label: st.column_config.NumberColumn(label, format="%d")
+            for key, label in METRICS.items()
+            if key != "phq9_last_30_days"
+        },
+        "% with PHQ-9 in last 30 days": st.column_config.NumberColumn("% with PHQ-9 in last 30 days", format=PERCENT),
+        "Median refill turnaround (h)": st.column_config.NumberColumn("Median refill turnaround", format="%.1f h"),
+    }
+
+
+def drill_columns(metric: str) -> dict[str, object]:
+    return {
+        "patient": st.column_config.TextColumn("Patient"),
+        metric: st.column_config.NumberColumn(METRICS[metric], format="%d"),
+        "next_visit_due": st.column_config.DateColumn("Next visit due", format=DATE),
+        "program_phase": st.column_config.TextColumn("Phase"),
+        "program_start_date": st.column_config.DateColumn("Admitted", format=DATE),
+        "prescriber": st.column_config.TextColumn("Prescriber"),
+        "nurse": st.column_config.TextColumn("Nurse"),
+        "mrn": st.column_config.TextColumn("MRN"),
+    }
+
+
+def outcome_columns(by: str) -> dict[str, object]:
+    return {
+        by: st.column_config.TextColumn("Program" if by == "scope" else by.title()),
+        "patients": st.column_config.NumberColumn("Patients", format="%d"),
+        "response %": st.column_config.NumberColumn("Response", format=PERCENT, help="At least 50 % below baseline"),
+        "remission %": st.column_config.NumberColumn("Remission", format=PERCENT, help="Latest score below 5"),
+    }
 
 
 def render_overview(actor: Actor) -> None:
@@ -47,10 +85,10 @@ def render_overview(actor: Actor) -> None:
     by_prescriber = overview_by(metrics, "prescriber", turnaround)
     by_nurse = overview_by(metrics, "nurse")
     st.subheader("By prescriber")
-    st.dataframe(by_prescriber, hide_index=True, width="stretch", key="overview_prescribers")
+    labelled_table(by_prescriber, overview_columns("prescriber"), key="overview_prescribers")
     audited_csv_download(actor, by_prescriber, name="overview_by_prescriber", key="overview_prescribers_csv")
     st.subheader("By nurse")
-    st.dataframe(by_nurse, hide_index=True, width="stretch", key="overview_nurses")
+    labelled_table(by_nurse, overview_columns("nurse"), key="overview_nurses")
     audited_csv_download(actor, by_nurse, name="overview_by_nurse", key="overview_nurses_csv")
 
     st.subheader("Drill down")
@@ -65,13 +103,8 @@ def render_overview(actor: Actor) -> None:
             f"{len(patients)} patients behind “{METRICS[metric]}” for {escape_markdown(name)}. "
             "Select one to open the chart."
         )
-        event = st.dataframe(
-            patients,
-            hide_index=True,
-            width="stretch",
-            key="drill_table",
-            on_select="rerun",
-            selection_mode="single-row",
+        event = labelled_table(
+            patients, drill_columns(metric), key="drill_table", on_select="rerun", selection_mode="single-row"
         )
         audited_csv_download(actor, patients, name="drill_down", key="drill_csv")
         if event is not None and event.selection.rows:
@@ -93,8 +126,8 @@ def render_outcomes(actor: Actor, **filters: object) -> None:
         st.markdown(f"**{instrument}**")
         left, right = st.columns(2)
         with left:
-            st.dataframe(program, hide_index=True, width="stretch", key=f"outcomes_{instrument}_program")
-            st.dataframe(per_prescriber, hide_index=True, width="stretch", key=f"outcomes_{instrument}_prescriber")
+            labelled_table(program, outcome_columns("scope"), key=f"outcomes_{instrument}_program")
+            labelled_table(per_prescriber, outcome_columns("prescriber"), key=f"outcomes_{instrument}_prescriber")
             audited_csv_download(actor, per_prescriber, name=f"outcomes_{instrument}", key=f"outcomes_{instrument}_csv")
         with right:
             if not by_month.empty:
@@ -110,9 +143,14 @@ def render_outcomes(actor: Actor, **filters: object) -> None:
                     .encode(
                         x=alt.X("admission_month:O", title="Month of admission"),
                         y=alt.Y("percent:Q", title="% of patients", scale=alt.Scale(domain=[0, 100])),
-                        color=alt.Color("outcome:N", title=None),
-                        tooltip=["admission_month:O", "outcome:N", "percent:Q", "patients:Q"],
+                        color=alt.Color("outcome:N", title=None, legend=alt.Legend(orient="bottom")),
+                        tooltip=[
+                            alt.Tooltip("admission_month:O", title="Month of admission"),
+                            alt.Tooltip("outcome:N", title="Outcome"),
+                            alt.Tooltip("percent:Q", title="% of patients", format=".1f"),
+                            alt.Tooltip("patients:Q", title="Patients"),
+                        ],
                     )
                     .properties(height=220, title=f"{instrument} response and remission by month of admission")
                 )
-                st.altair_chart(chart, width="stretch")
+                st.altair_chart(chart, width="stretch", theme="streamlit")
