@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components.downloads import audited_csv_download
-from components.tables import DATE, labelled_table
+from components.tables import DATE, WRAPPED_ROW_HEIGHT, labelled_table
 from db.permissions import Actor
 from db.queries.caseload import CASELOAD_COLUMNS
 
@@ -14,7 +14,7 @@ CHART_PAGE = "pages/clinical/patient_chart.py"
 # On screen, what a prescriber reads first: who, how urgent, what they take, the latest scores, what is due; then
 # the rest. Columns not listed (ids, sort keys) are not shown; the CSV keeps the query's order and every column.
 COLUMNS = {
-    "Patient": st.column_config.TextColumn("Patient", pinned=True),
+    "Patient": st.column_config.TextColumn("Patient"),
     "Top flag": st.column_config.TextColumn("Top flag", help="Highest open flag: meter and word"),
     "Open flags": st.column_config.NumberColumn("Open flags", format="%d"),
     "Medications": st.column_config.TextColumn("Current medications", width="large"),
@@ -70,15 +70,18 @@ def filter_caseload(
 
 def render_caseload(actor: Actor, table: pd.DataFrame, *, key: str = "caseload") -> None:
     """Show the caseload; selecting a row opens that patient's chart."""
-    columns = st.columns([2, 1, 1, 1, 1])
-    search = columns[0].text_input("Search name or MRN", key=f"{key}_search", placeholder="e.g. Rivera or IOP-000123")
-    needs_attention = columns[1].toggle("Needs attention", key=f"{key}_attention")
-    visit_overdue = columns[2].toggle("Visit overdue", key=f"{key}_visit_overdue")
-    open_flags = columns[3].toggle("Open flags", key=f"{key}_open_flags")
+    # One row that wraps instead of squeezing: at 1024 px, fixed columns cut the toggle labels to "Nee…".
+    filters = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    search = filters.text_input(
+        "Search name or MRN", key=f"{key}_search", placeholder="e.g. Rivera or IOP-000123", width=260
+    )
+    needs_attention = filters.toggle("Needs attention", key=f"{key}_attention")
+    visit_overdue = filters.toggle("Visit overdue", key=f"{key}_visit_overdue")
+    open_flags = filters.toggle("Open flags", key=f"{key}_open_flags")
     shown = filter_caseload(
         table, needs_attention=needs_attention, visit_overdue=visit_overdue, open_flags=open_flags, search=search
     )
-    audited_csv_download(actor, shown[VISIBLE_COLUMNS], name="caseload", key=f"{key}_csv", container=columns[4])
+    audited_csv_download(actor, shown[VISIBLE_COLUMNS], name="caseload", key=f"{key}_csv", container=filters)
     attention = int(table["Needs attention"].sum()) if not table.empty else 0
     st.caption(
         f"{len(shown)} of {len(table)} patients shown · {attention} need attention · "
@@ -91,6 +94,7 @@ def render_caseload(actor: Actor, table: pd.DataFrame, *, key: str = "caseload")
         key=f"{key}_table",
         severity_columns=["Top flag", "PHQ-9 severity", "GAD-7 severity"],
         wrap=True,
+        height=min(max(len(shown), 1), 12) * WRAPPED_ROW_HEIGHT + 40,  # up to twelve rows before it scrolls
         on_select="rerun",
         selection_mode="single-row",
     )

@@ -31,7 +31,7 @@ PERCENT = "%.1f %%"
 def overview_columns(group: str) -> dict[str, object]:
     """Human labels for a per-prescriber or per-nurse table: who first, then each figure."""
     return {
-        group: st.column_config.TextColumn(group.title(), pinned=True),
+        group: st.column_config.TextColumn(group.title()),
         **{
             label: st.column_config.NumberColumn(label, format="%d")
             for key, label in METRICS.items()
@@ -79,9 +79,10 @@ def render_overview(actor: Actor) -> None:
     turnaround = refill_turnaround(actor, since=utcnow() - timedelta(days=90))
     totals = metrics[list(METRICS)].sum() if not metrics.empty else None
     if totals is not None:
-        cards = st.columns(6)
-        for column, (metric, label) in zip(cards, list(METRICS.items())[:1] + list(METRICS.items())[2:7], strict=False):
-            column.metric(label, int(totals[metric]))
+        # A row that wraps: six fixed columns cut the labels ("Open urge…") at 1024 px.
+        cards = st.container(horizontal=True, gap="large")
+        for metric, label in list(METRICS.items())[:1] + list(METRICS.items())[2:7]:
+            cards.metric(label, int(totals[metric]), width="content")
     by_prescriber = overview_by(metrics, "prescriber", turnaround)
     by_nurse = overview_by(metrics, "nurse")
     st.subheader("By prescriber")
@@ -92,7 +93,7 @@ def render_overview(actor: Actor) -> None:
     audited_csv_download(actor, by_nurse, name="overview_by_nurse", key="overview_nurses_csv")
 
     st.subheader("Drill down")
-    columns = st.columns(3)
+    columns = st.columns([1, 2, 2])
     group = columns[0].radio("Group", ["prescriber", "nurse"], horizontal=True, key="drill_group")
     names = sorted(metrics[group].unique()) if not metrics.empty else []
     name = columns[1].selectbox(group.title(), names, key="drill_name")
@@ -151,6 +152,10 @@ def render_outcomes(actor: Actor, **filters: object) -> None:
                             alt.Tooltip("patients:Q", title="Patients"),
                         ],
                     )
-                    .properties(height=220, title=f"{instrument} response and remission by month of admission")
+                    .properties(
+                        height=220,
+                        # Two lines: one long line was cut off in half the page at 1024 px.
+                        title=alt.Title([f"{instrument} response and remission", "by month of admission"]),
+                    )
                 )
                 st.altair_chart(chart, width="stretch", theme="streamlit")

@@ -312,9 +312,11 @@ def _score_panel(instrument: str, x: alt.X, zoom: alt.Parameter | None, *, legen
                 shape=alt.Shape(
                     "marker:N",
                     scale=alt.Scale(domain=[ITEM9_LABEL], range=[ITEM9_SHAPE]),
+                    # Above the panel, apart from the score-line legend below it: side by side they were wider
+                    # than the plot at 1024 px, and the chart narrowed itself to make room.
                     legend=alt.Legend(
                         title=None,
-                        orient="bottom",
+                        orient="top",
                         labelLimit=0,
                         symbolFillColor=ITEM9_COLOUR,
                         symbolStrokeColor=OUTLINE,
@@ -407,12 +409,12 @@ def _template(start: str, end: str, medication_rows: int, effect_rows: int, inst
             color=alt.Color(
                 "severity:N",
                 scale=alt.Scale(domain=list(SEVERITY_COLOURS), range=list(SEVERITY_COLOURS.values())),
-                legend=alt.Legend(title="Side effect", orient="bottom"),
+                legend=alt.Legend(title="Side effect", orient="bottom", symbolSize=130),
             ),
             shape=alt.Shape(
                 "severity:N",
                 scale=alt.Scale(domain=list(SEVERITY_SHAPES), range=list(SEVERITY_SHAPES.values())),
-                legend=alt.Legend(title="Side effect", orient="bottom"),
+                legend=alt.Legend(title="Side effect", orient="bottom", symbolSize=130),
             ),
             tooltip=[
                 alt.Tooltip("at:T", title="Date", format=CHART_DATE),

@@ -11,20 +11,12 @@ import pandas as pd
 import streamlit as st
 
 from components.forms import escape_markdown
-from components.tables import DATE, dose_text, labelled_table
+from components.tables import dose_text
 from db.queries.chart import ChartData
 from db.queries.patients import ChartHeader
 from db.queries.vitals import vitals_due
 
 SCALES = ("PHQ-9", "GAD-7")
-# Rows a compact table shows before it scrolls: the summary has to stay above the fold.
-COMPACT_ROWS = 5
-MEDICATION_COLUMNS = {
-    "Medication": st.column_config.TextColumn("Medication"),
-    "Dose": st.column_config.TextColumn("Dose"),
-    "Since": st.column_config.DateColumn("Since", format=DATE),
-    "Prescribed by": st.column_config.TextColumn("Prescribed by"),
-}
 
 
 @dataclass(frozen=True)
@@ -69,17 +61,19 @@ def score_summaries(assessments: pd.DataFrame) -> list[ScoreSummary]:
 
 def current_medications(prescriptions: pd.DataFrame) -> pd.DataFrame:
     """Active medications, program ones first, as the summary shows them: drug, dose with unit, since when."""
-    columns = ["Medication", "Dose", "Since", "Prescribed by"]
+    columns = ["Medication", "Since", "Prescribed by"]
     if prescriptions.empty:
         return pd.DataFrame(columns=columns)
     active = prescriptions[prescriptions["status"] == "active"]
     outside = ~active["is_psychiatric"].astype(bool)
     shown = pd.DataFrame(
         {
-            "Medication": active["drug"],
-            "Dose": [
-                dose_text(dose, unit, frequency)
-                for dose, unit, frequency in zip(active["dose"], active["unit"], active["frequency"], strict=True)
+            # Drug and dose in one column ("sertraline 50 mg once daily"), so "Since" still shows at 1024 px.
+            "Medication": [
+                f"{drug} {dose_text(dose, unit, frequency)}"
+                for drug, dose, unit, frequency in zip(
+                    active["drug"], active["dose"], active["unit"], active["frequency"], strict=True
+                )
             ],
             "Since": [_as_date(start) for start in active["start_date"]],
             # An outside medication is marked with who prescribes it, so nobody mistakes it for one of ours.
@@ -93,6 +87,15 @@ def current_medications(prescriptions: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return shown.sort_values(["_outside", "Medication"])[columns]
+
+
+def medication_lines(medications: pd.DataFrame) -> list[str]:
+    """'sertraline 50 mg once daily · since 2026-06-01', an outside one ending with who prescribes it."""
+    return [
+        f"{row['Medication']} · since {row['Since']}"
+        + ("" if row["Prescribed by"] == "program" else f" · {row['Prescribed by']}")
+        for row in medications.to_dict("records")
+    ]
 
 
 def open_flag_lines(flags: pd.DataFrame) -> list[tuple[str, str]]:
@@ -165,19 +168,17 @@ def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date, s
         with st.container(border=True, key="crisis_plan_open"):
             st.subheader("Crisis plan", anchor="crisis-plan")
             _crisis_plan(header)
+    with st.container(key="visit_summary"):
+        _summary_columns(header, data, today=today)
+
+
+def _summary_columns(header: ChartHeader, data: ChartData, *, today: date) -> None:
     medications, scores, tasks = st.columns([5, 3, 4])
     with medications:
         st.caption("Current medications")
-        table = current_medications(data.prescriptions)
-        if table.empty:
-            st.text("None active")
-        else:
-            labelled_table(
-                table,
-                MEDICATION_COLUMNS,
-                height=35 * (min(len(table), COMPACT_ROWS) + 1) + 3,
-                key="visit_summary_medications",
-            )
+        # Lines of text, not a grid: they wrap in a narrow column (a grid cut "Since" off at 1024 px).
+        lines = medication_lines(current_medications(data.prescriptions))
+        st.text("\n".join(lines) if lines else "None active")
         st.caption("Allergies")
         st.text(
             "; ".join(f"{substance}{f' ({reaction})' if reaction else ''}" for substance, reaction in header.allergies)

@@ -170,11 +170,10 @@ def test_visit_summary_shows_medications_latest_scores_and_open_flags(engine: En
         )
     app = _open_chart("dr_mine", "MRN-OWN")
     assert not app.exception, app.exception
-    medications = next(table.value for table in app.dataframe if "Prescribed by" in table.value.columns)
-    assert list(medications.columns) == ["Medication", "Dose", "Since", "Prescribed by"]
-    assert medications.to_dict("records")[0]["Medication"] == "sertraline"
-    assert medications.to_dict("records")[0]["Dose"] == "50 mg once daily"
-    assert medications.to_dict("records")[1]["Prescribed by"] == "outside: Dr Primary (PCP)"
+    # One line per active medication, program ones first: drug and dose, since when, who prescribes an outside one.
+    medications = next(text.value for text in app.text if "· since " in text.value).splitlines()
+    assert medications[0].startswith("sertraline 50 mg once daily · since ")
+    assert medications[1].endswith(" · outside: Dr Primary (PCP)")
     phq9 = next(metric for metric in app.metric if metric.label.startswith("PHQ-9"))
     assert (phq9.value, phq9.delta, phq9.label) == ("9", "-5 since last", "PHQ-9 · mild")
     assert any(
