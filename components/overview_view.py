@@ -80,7 +80,7 @@ def render_overview(actor: Actor) -> None:
     totals = metrics[list(METRICS)].sum() if not metrics.empty else None
     if totals is not None:
         # A row that wraps: six fixed columns cut the labels ("Open urge…") at 1024 px.
-        cards = st.container(horizontal=True, gap="large")
+        cards = st.container(horizontal=True, gap="medium")
         for metric, label in list(METRICS.items())[:1] + list(METRICS.items())[2:7]:
             cards.metric(label, int(totals[metric]), width="content")
     by_prescriber = overview_by(metrics, "prescriber", turnaround)
