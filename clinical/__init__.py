@@ -69,6 +69,7 @@ from clinical.scales import (
     canonical_instrument,
     instrument_info,
     outcome_instruments,
+    response_level,
     score_instrument,
     treatment_outcome,
 )
@@ -140,6 +141,7 @@ __all__ = [
     "reproductive_safety",
     "resolve_drug",
     "resolve_medication",
+    "response_level",
     "score_instrument",
     "telehealth_prescribing",
     "treatment_outcome",

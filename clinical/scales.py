@@ -212,6 +212,13 @@ def outcome_instruments() -> tuple[str, ...]:
     return tuple(name for name in INSTRUMENTS if _raw(name).get("remission_below") is not None)
 
 
+def response_level(instrument: str, baseline_total: int) -> float | None:
+    """The score at or below which a patient counts as a responder: the baseline less the instrument's response
+    reduction (50 % for PHQ-9 and GAD-7, so baseline x 0.5); None when the instrument defines no response."""
+    reduction = _raw(canonical_instrument(instrument)).get("response_reduction")
+    return None if reduction is None else baseline_total * (1 - reduction)
+
+
 def treatment_outcome(baseline_total: int, current_total: int, instrument: str = "PHQ-9") -> TreatmentOutcome:
     """Response (>= 50 % reduction), remission (below 5) and a clinically important improvement (>= MCID).
 

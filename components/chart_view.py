@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from components.forms import escape_markdown
+from components.tables import CHART_DATE, DATE, DATETIME, dose_text, labelled_table
 from components.timeline import RANGES, default_range, time_window, timeline_spec
 from components.visit_summary import render_visit_summary
 from db.engine import utcnow
@@ -75,12 +76,15 @@ def render_timeline(data: ChartData, *, key: str) -> None:
     start, end = time_window(choice or "All", first, now)
     st.vega_lite_chart(
         spec=timeline_spec(data.assessments, data.dose_changes, data.side_effects, start=start, end=end),
-        width="content",
+        width="stretch",  # the panels are "container" wide: the chart fits the page, legends included
+        theme="streamlit",  # axis, title and legend colours follow the light or dark theme
         key=f"{key}_timeline",
     )
     st.caption(
-        "Dashed lines mark medication starts, dose changes and stops; hover any mark for details. "
-        "Drag to pan, scroll to zoom."
+        "Dashed vertical lines mark medication starts, dose changes and stops; on each score panel the grey "
+        "dashed line is the baseline (first score) and the green dotted line the 50 % response level; a pink "
+        "diamond marks every PHQ-9 with item 9 above 0. Hover any mark for details (a score shows its item "
+        "answers). Drag to pan, scroll to zoom."
     )
 
 
@@ -92,15 +96,15 @@ def _level_trend(results: pd.DataFrame) -> alt.Chart | None:
         alt.Chart(levels)
         .mark_line(point=True)
         .encode(
-            x=alt.X("collected_on:T", title=None),
+            x=alt.X("collected_on:T", title=None, axis=alt.Axis(format=CHART_DATE)),
             y=alt.Y("value:Q", title="Result"),
-            color=alt.Color("test:N", title="Test"),
+            color=alt.Color("test:N", title="Test", legend=alt.Legend(orient="bottom")),
             tooltip=[
-                "test:N",
-                "value:Q",
-                "unit:N",
-                "interpretation:N",
-                alt.Tooltip("collected_on:T", format="%Y-%m-%d"),
+                alt.Tooltip("collected_on:T", title="Collected", format=CHART_DATE),
+                alt.Tooltip("test:N", title="Test"),
+                alt.Tooltip("value:Q", title="Result"),
+                alt.Tooltip("unit:N", title="Unit"),
+                alt.Tooltip("interpretation:N", title="Interpretation"),
             ],
         )
         .properties(height=180)
@@ -114,38 +118,13 @@ def render_vitals(data: ChartData) -> None:
     if due.empty:
         st.caption("No vital signs are required by the active medications' monitoring.")
     else:
-        st.dataframe(
-            due,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "vital": "Vital sign",
-                "status": "Status",
-                "due_by": st.column_config.DateColumn("Due by"),
-                "last_recorded": st.column_config.DateColumn("Last recorded"),
-                "required_by": "Required by",
-            },
-        )
+        labelled_table(due, VITALS_DUE_COLUMNS)
     history = vitals_history(data.visits)
     st.subheader("Recorded")
     if history.empty:
         st.caption("No vital signs recorded yet.")
         return
-    st.dataframe(
-        history.sort_values("visit_at", ascending=False),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "visit_at": st.column_config.DatetimeColumn("Visit", format="YYYY-MM-DD"),
-            "weight_kg": st.column_config.NumberColumn("Weight (kg)", format="%.1f"),
-            "height_cm": st.column_config.NumberColumn("Height (cm)", format="%.0f"),
-            "bmi": st.column_config.NumberColumn("BMI (kg/m²)", format="%.1f"),
-            "bp_systolic": "Systolic",
-            "bp_diastolic": "Diastolic",
-            "waist_cm": st.column_config.NumberColumn("Waist (cm)", format="%.0f"),
-            "heart_rate": "Heart rate",
-        },
-    )
+    labelled_table(history.sort_values("visit_at", ascending=False), VITALS_COLUMNS)
     trend = history.melt(id_vars="visit_at", value_vars=["weight_kg", "bmi"], var_name="measure").dropna()
     if not trend.empty:
         trend["measure"] = trend["measure"].map({"weight_kg": "Weight (kg)", "bmi": "BMI (kg/m²)"})
@@ -153,31 +132,45 @@ def render_vitals(data: ChartData) -> None:
             alt.Chart(trend)
             .mark_line(point=True)
             .encode(
-                x=alt.X("visit_at:T", title=None, axis=alt.Axis(format="%Y-%m-%d")),
+                x=alt.X("visit_at:T", title=None, axis=alt.Axis(format=CHART_DATE)),
                 y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
                 row=alt.Row("measure:N", title=None),
                 tooltip=[
-                    alt.Tooltip("visit_at:T", format="%Y-%m-%d"),
-                    "measure:N",
-                    alt.Tooltip("value:Q", format=".1f"),
+                    alt.Tooltip("visit_at:T", title="Visit", format=CHART_DATE),
+                    alt.Tooltip("measure:N", title="Measure"),
+                    alt.Tooltip("value:Q", title="Value", format=".1f"),
                 ],
             )
             .resolve_scale(y="independent")
             .properties(height=120),
             width="stretch",
+            theme="streamlit",
         )
 
 
-DATE = "YYYY-MM-DD"
-DATETIME = "YYYY-MM-DD HH:mm"
 # Human labels for the chart's tables; a column not listed here is not shown (internal ids and versions).
+VITALS_DUE_COLUMNS = {
+    "vital": st.column_config.TextColumn("Vital sign"),
+    "status": st.column_config.TextColumn("Status"),
+    "due_by": st.column_config.DateColumn("Due by", format=DATE),
+    "last_recorded": st.column_config.DateColumn("Last recorded", format=DATE),
+    "required_by": st.column_config.TextColumn("Required by", width="medium"),
+}
+VITALS_COLUMNS = {
+    "visit_at": st.column_config.DatetimeColumn("Visit", format=DATE),
+    "weight_kg": st.column_config.NumberColumn("Weight", format="%.1f kg"),
+    "bmi": st.column_config.NumberColumn("BMI", format="%.1f kg/m²"),
+    "bp_systolic": st.column_config.NumberColumn("Systolic", format="%d mmHg"),
+    "bp_diastolic": st.column_config.NumberColumn("Diastolic", format="%d mmHg"),
+    "heart_rate": st.column_config.NumberColumn("Heart rate", format="%d /min"),
+    "waist_cm": st.column_config.NumberColumn("Waist", format="%.0f cm"),
+    "height_cm": st.column_config.NumberColumn("Height", format="%.0f cm"),
+}
 MEDICATION_COLUMNS = {
     "drug": st.column_config.TextColumn("Medication"),
-    "dose": st.column_config.NumberColumn("Dose", format="%g"),
-    "unit": st.column_config.TextColumn("Unit"),
-    "frequency": st.column_config.TextColumn("Frequency"),
-    "daily_dose_mg": st.column_config.NumberColumn("Daily dose (mg)", format="%g"),
-    "start_date": st.column_config.DateColumn("Started", format=DATE),
+    "dose_text": st.column_config.TextColumn("Dose"),
+    "daily_dose_mg": st.column_config.NumberColumn("Daily dose", format="%g mg"),
+    "start_date": st.column_config.DateColumn("Since", format=DATE),
     "route": st.column_config.TextColumn("Route"),
     "is_psychiatric": st.column_config.CheckboxColumn("Psychiatric"),
     "source": st.column_config.TextColumn("Prescribed by (outside)"),
@@ -186,22 +179,19 @@ MEDICATION_COLUMNS = {
     "days_supply": st.column_config.NumberColumn("Days' supply", format="%d"),
     "status": st.column_config.TextColumn("Status"),
     "stop_date": st.column_config.DateColumn("Stopped", format=DATE),
-    "stop_reason": st.column_config.TextColumn("Why stopped"),
+    "stop_reason": st.column_config.TextColumn("Why stopped", width="large"),
 }
 DOSE_CHANGE_COLUMNS = {
     "changed_at": st.column_config.DatetimeColumn("When", format=DATETIME),
     "drug": st.column_config.TextColumn("Medication"),
     "change_type": st.column_config.TextColumn("Change"),
-    "old_dose": st.column_config.NumberColumn("From dose", format="%g"),
-    "new_dose": st.column_config.NumberColumn("To dose", format="%g"),
-    "unit": st.column_config.TextColumn("Unit"),
-    "old_frequency": st.column_config.TextColumn("From frequency"),
-    "new_frequency": st.column_config.TextColumn("To frequency"),
-    "old_daily_mg": st.column_config.NumberColumn("From daily (mg)", format="%g"),
-    "new_daily_mg": st.column_config.NumberColumn("To daily (mg)", format="%g"),
-    "reason": st.column_config.TextColumn("Reason", width="medium"),
+    "from_dose": st.column_config.TextColumn("From"),
+    "to_dose": st.column_config.TextColumn("To"),
+    "reason": st.column_config.TextColumn("Reason", width="large"),
     "override_reason": st.column_config.TextColumn("Safety override reason", width="medium"),
     "author": st.column_config.TextColumn("By"),
+    "old_daily_mg": st.column_config.NumberColumn("From daily", format="%g mg"),
+    "new_daily_mg": st.column_config.NumberColumn("To daily", format="%g mg"),
 }
 SIDE_EFFECT_COLUMNS = {
     "reported_at": st.column_config.DatetimeColumn("Reported", format=DATE),
@@ -216,20 +206,18 @@ LAB_ORDER_COLUMNS = {
     "overdue": st.column_config.CheckboxColumn("Overdue"),
     "due_by": st.column_config.DateColumn("Due by", format=DATE),
     "drug": st.column_config.TextColumn("For medication"),
-    "reason": st.column_config.TextColumn("Why ordered", width="medium"),
+    "reason": st.column_config.TextColumn("Why ordered", width="large"),
     "ordered_at": st.column_config.DatetimeColumn("Ordered", format=DATE),
     "status": st.column_config.TextColumn("Status"),
 }
 LAB_RESULT_COLUMNS = {
     "collected_on": st.column_config.DateColumn("Collected", format=DATE),
     "test": st.column_config.TextColumn("Test"),
-    "value": st.column_config.NumberColumn("Result", format="%g"),
-    "unit": st.column_config.TextColumn("Unit"),
+    "result": st.column_config.TextColumn("Result"),
     "interpretation": st.column_config.TextColumn("Interpretation"),
     "is_abnormal": st.column_config.CheckboxColumn("Abnormal"),
     "is_critical": st.column_config.CheckboxColumn("Critical"),
-    "ref_low": st.column_config.NumberColumn("Reference low", format="%g"),
-    "ref_high": st.column_config.NumberColumn("Reference high", format="%g"),
+    "reference": st.column_config.TextColumn("Reference range"),
 }
 REFILL_COLUMNS = {
     "requested_at": st.column_config.DatetimeColumn("Requested", format=DATE),
@@ -238,7 +226,7 @@ REFILL_COLUMNS = {
     "quantity": st.column_config.NumberColumn("Quantity", format="%g"),
     "days_supply": st.column_config.NumberColumn("Days' supply", format="%d"),
     "is_early": st.column_config.CheckboxColumn("Early"),
-    "decision_reason": st.column_config.TextColumn("Decision reason", width="medium"),
+    "decision_reason": st.column_config.TextColumn("Decision reason", width="large"),
     "decided_at": st.column_config.DatetimeColumn("Decided", format=DATE),
 }
 FLAG_COLUMNS = {
@@ -256,22 +244,58 @@ AMENDMENT_COLUMNS = {
     "amended_at": st.column_config.DatetimeColumn("Amended", format=DATETIME),
     "target_table": st.column_config.TextColumn("Record"),
     "field": st.column_config.TextColumn("Field"),
-    "old_value": st.column_config.TextColumn("Was"),
-    "new_value": st.column_config.TextColumn("Now"),
-    "reason": st.column_config.TextColumn("Reason", width="medium"),
+    "old_value": st.column_config.TextColumn("Was", width="medium"),
+    "new_value": st.column_config.TextColumn("Now", width="medium"),
+    "reason": st.column_config.TextColumn("Reason", width="large"),
     "author": st.column_config.TextColumn("By"),
 }
 
 
-def labelled_table(table: pd.DataFrame, columns: dict[str, object], *, key: str | None = None) -> None:
-    """A chart table with human labels, in the order given; internal columns (ids, versions) are left out."""
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        key=key,
-        column_order=[column for column in columns if column in table.columns],
-        column_config=columns,
+def medication_rows(prescriptions: pd.DataFrame) -> pd.DataFrame:
+    """Prescriptions with the dose as one text, unit and frequency included ('50 mg once daily')."""
+    return prescriptions.assign(
+        dose_text=[
+            dose_text(dose, unit, frequency)
+            for dose, unit, frequency in zip(
+                prescriptions["dose"], prescriptions["unit"], prescriptions["frequency"], strict=True
+            )
+        ]
+    )
+
+
+def dose_change_rows(dose_changes: pd.DataFrame) -> pd.DataFrame:
+    """The dose history with 'from' and 'to' as dose texts with unit and frequency."""
+    return dose_changes.assign(
+        from_dose=[
+            dose_text(*values)
+            for values in zip(
+                dose_changes["old_dose"], dose_changes["unit"], dose_changes["old_frequency"], strict=True
+            )
+        ],
+        to_dose=[
+            dose_text(*values)
+            for values in zip(
+                dose_changes["new_dose"], dose_changes["unit"], dose_changes["new_frequency"], strict=True
+            )
+        ],
+    )
+
+
+def lab_result_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """Results with the value and its unit as one text, and the reference range as 'low–high unit'."""
+
+    def bound(value: object) -> str:
+        return "" if value is None or pd.isna(value) else f"{float(value):g}"  # type: ignore[arg-type]
+
+    return results.assign(
+        result=[
+            f"{float(value):g} {unit or ''}".strip()
+            for value, unit in zip(results["value"], results["unit"], strict=True)
+        ],
+        reference=[
+            f"{bound(low)}–{bound(high)} {unit or ''}".strip() if bound(low) or bound(high) else ""
+            for low, high, unit in zip(results["ref_low"], results["ref_high"], results["unit"], strict=True)
+        ],
     )
 
 
@@ -289,19 +313,27 @@ def render_sections(data: ChartData, *, key: str = "chart_section") -> None:
             else data.prescriptions
         )
         st.subheader("Active medications")
-        labelled_table(active, MEDICATION_COLUMNS)
+        labelled_table(medication_rows(active), MEDICATION_COLUMNS, empty_message="No active medications.")
         st.subheader("Dose history")
-        labelled_table(data.dose_changes.sort_values("changed_at", ascending=False), DOSE_CHANGE_COLUMNS)
+        labelled_table(
+            dose_change_rows(data.dose_changes.sort_values("changed_at", ascending=False)), DOSE_CHANGE_COLUMNS
+        )
     elif section == "Side effects":
-        labelled_table(data.side_effects.sort_values("reported_at", ascending=False), SIDE_EFFECT_COLUMNS)
+        labelled_table(
+            data.side_effects.sort_values("reported_at", ascending=False),
+            SIDE_EFFECT_COLUMNS,
+            severity_columns=["severity"],
+        )
     elif section == "Labs":
         st.subheader("Pending and overdue")
         labelled_table(data.lab_orders, LAB_ORDER_COLUMNS)
         st.subheader("Results")
-        labelled_table(data.lab_results.sort_values("collected_on", ascending=False), LAB_RESULT_COLUMNS)
+        labelled_table(
+            lab_result_rows(data.lab_results.sort_values("collected_on", ascending=False)), LAB_RESULT_COLUMNS
+        )
         trend = _level_trend(data.lab_results)
         if trend is not None:
-            st.altair_chart(trend, width="stretch")
+            st.altair_chart(trend, width="stretch", theme="streamlit")
     elif section == "Vitals":
         render_vitals(data)
     elif section == "Refills":
@@ -318,17 +350,18 @@ def render_sections(data: ChartData, *, key: str = "chart_section") -> None:
                 st.caption("Plan")
                 st.text(visit.plan_note or "—")
     elif section == "Flags":
-        labelled_table(data.flags, FLAG_COLUMNS)
+        labelled_table(data.flags, FLAG_COLUMNS, severity_columns=["severity"])
     else:
         labelled_table(data.amendments, AMENDMENT_COLUMNS)
 
 
-def render_chart(actor: Actor, patient_id: int) -> tuple[ChartHeader, ChartData]:
+def render_chart(actor: Actor, patient_id: int, *, show_crisis_plan: bool = False) -> tuple[ChartHeader, ChartData]:
+    """The chart's first screen: header, visit summary (with the crisis plan open when asked), timeline."""
     header = open_chart(actor, patient_id)
     data = chart_data(actor, patient_id)
     open_flags = data.flags[data.flags["state"] != "resolved"] if not data.flags.empty else data.flags
     render_header(header, open_flags)
-    render_visit_summary(header, data, today=program_today())
+    render_visit_summary(header, data, today=program_today(), show_crisis_plan=show_crisis_plan)
     render_header_details(header)
     render_timeline(data, key=f"chart_{patient_id}")
     return header, data

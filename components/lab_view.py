@@ -7,6 +7,7 @@ import streamlit as st
 import clinical
 from components.downloads import audited_csv_download
 from components.forms import finish_form, show_notice, show_save_error, submission_token
+from components.tables import DATE, labelled_table
 from db.commands import EditConflict, InvalidInput
 from db.commands.labs import LabResultInput, enter_lab_result
 from db.permissions import Actor
@@ -14,6 +15,17 @@ from db.queries.caseload import program_today
 from db.queries.queues import lab_queue
 
 COLUMNS = ["overdue", "due_by", "patient", "mrn", "test", "reason", "drug", "ordered_at"]
+# On screen: what is late first, then who and which test; the CSV keeps COLUMNS.
+LAB_QUEUE_COLUMNS = {
+    "overdue": st.column_config.CheckboxColumn("Overdue"),
+    "due_by": st.column_config.DateColumn("Due by", format=DATE),
+    "patient": st.column_config.TextColumn("Patient"),
+    "test": st.column_config.TextColumn("Test"),
+    "drug": st.column_config.TextColumn("For medication"),
+    "reason": st.column_config.TextColumn("Why ordered", width="large"),
+    "ordered_at": st.column_config.DatetimeColumn("Ordered", format=DATE),
+    "mrn": st.column_config.TextColumn("MRN"),
+}
 
 
 def render_labs(actor: Actor) -> None:
@@ -23,22 +35,7 @@ def render_labs(actor: Actor) -> None:
         st.success("No pending lab orders.")
         return
     st.caption(f"{len(table)} pending · {int(table['overdue'].sum())} overdue")
-    st.dataframe(
-        table[COLUMNS],
-        hide_index=True,
-        width="stretch",
-        key="lab_table",
-        column_config={
-            "overdue": st.column_config.CheckboxColumn("Overdue"),
-            "due_by": st.column_config.DateColumn("Due by", format="YYYY-MM-DD"),
-            "patient": "Patient",
-            "mrn": "MRN",
-            "test": "Test",
-            "reason": st.column_config.TextColumn("Why ordered", width="medium"),
-            "drug": "For medication",
-            "ordered_at": st.column_config.DatetimeColumn("Ordered", format="YYYY-MM-DD"),
-        },
-    )
+    labelled_table(table, LAB_QUEUE_COLUMNS, key="lab_table", wrap=True)
     audited_csv_download(actor, table[COLUMNS], name="labs", key="labs_csv")
     if not actor.can("enter_lab_result"):
         return

@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.downloads import audited_csv_download
 from components.forms import escape_markdown
+from components.tables import DATE, labelled_table
 from db.engine import utcnow
 from db.models import PROGRAM_PHASES
 from db.permissions import Actor
@@ -28,6 +29,44 @@ from db.queries.program import (
 )
 
 CHART_PAGE = "pages/clinical/patient_chart.py"
+PERCENT = "%.1f %%"
+
+
+def overview_columns(group: str) -> dict[str, object]:
+    """Human labels for a per-prescriber or per-nurse table: who first, then each figure."""
+    return {
+        group: st.column_config.TextColumn(group.title()),
+        **{
+            label: st.column_config.NumberColumn(label, format="%d")
+            for key, label in METRICS.items()
+            if key != "phq9_last_30_days"
+        },
+        "% with PHQ-9 in last 30 days": st.column_config.NumberColumn("% with PHQ-9 in last 30 days", format=PERCENT),
+        CHECKIN_SHARE: st.column_config.NumberColumn(CHECKIN_SHARE, format=PERCENT),
+        "Median refill turnaround (h)": st.column_config.NumberColumn("Median refill turnaround", format="%.1f h"),
+    }
+
+
+def drill_columns(metric: str) -> dict[str, object]:
+    return {
+        "patient": st.column_config.TextColumn("Patient"),
+        metric: st.column_config.NumberColumn(METRICS[metric], format="%d"),
+        "next_visit_due": st.column_config.DateColumn("Next visit due", format=DATE),
+        "program_phase": st.column_config.TextColumn("Phase"),
+        "program_start_date": st.column_config.DateColumn("Admitted", format=DATE),
+        "prescriber": st.column_config.TextColumn("Prescriber"),
+        "nurse": st.column_config.TextColumn("Nurse"),
+        "mrn": st.column_config.TextColumn("MRN"),
+    }
+
+
+def outcome_columns(by: str) -> dict[str, object]:
+    return {
+        by: st.column_config.TextColumn("Program" if by == "scope" else by.title()),
+        "patients": st.column_config.NumberColumn("Patients", format="%d"),
+        "response %": st.column_config.NumberColumn("Response", format=PERCENT, help="At least 50 % below baseline"),
+        "remission %": st.column_config.NumberColumn("Remission", format=PERCENT, help="Latest score below 5"),
+    }
 
 
 def render_overview(actor: Actor) -> None:
@@ -46,27 +85,29 @@ def render_overview(actor: Actor) -> None:
     turnaround = refill_turnaround(actor, since=utcnow() - timedelta(days=90))
     totals = figures[list(METRICS)].sum() if not figures.empty else None
     if totals is not None:
-        cards = st.columns(7)
-        for column, (metric, label) in zip(cards, list(METRICS.items())[:1] + list(METRICS.items())[2:7], strict=False):
-            column.metric(label, int(totals[metric]))
+        # A row that wraps: fixed columns cut the labels ("Open urge…") at 1024 px.
+        cards = st.container(horizontal=True, gap="medium")
+        for metric, label in list(METRICS.items())[:1] + list(METRICS.items())[2:7]:
+            cards.metric(label, int(totals[metric]), width="content")
         sent, answered = int(totals["checkin_links_sent"]), int(totals["checkin_links_answered"])
-        cards[6].metric(
+        cards.metric(
             CHECKIN_SHARE,
             f"{100 * answered / sent:.0f} %" if sent else "—",
             help=f"{answered} of {sent} check-in links sent to patients in the last {CHECKIN_WINDOW_DAYS} days "
             "were answered (per prescriber in the table below)",
+            width="content",
         )
     by_prescriber = overview_by(figures, "prescriber", turnaround)
     by_nurse = overview_by(figures, "nurse")
     st.subheader("By prescriber")
-    st.dataframe(by_prescriber, hide_index=True, width="stretch", key="overview_prescribers")
+    labelled_table(by_prescriber, overview_columns("prescriber"), key="overview_prescribers")
     audited_csv_download(actor, by_prescriber, name="overview_by_prescriber", key="overview_prescribers_csv")
     st.subheader("By nurse")
-    st.dataframe(by_nurse, hide_index=True, width="stretch", key="overview_nurses")
+    labelled_table(by_nurse, overview_columns("nurse"), key="overview_nurses")
     audited_csv_download(actor, by_nurse, name="overview_by_nurse", key="overview_nurses_csv")
 
     st.subheader("Drill down")
-    columns = st.columns(3)
+    columns = st.columns([1, 2, 2])
     group = columns[0].radio("Group", ["prescriber", "nurse"], horizontal=True, key="drill_group")
     # Staff by id (a name may be shared), shown by name; None is the unassigned patients.
     names = dict(zip(figures[f"{group}_id"], figures[group], strict=True)) if not figures.empty else {}
@@ -89,13 +130,8 @@ def render_overview(actor: Actor) -> None:
             f"{len(patients)} patients behind “{METRICS[metric]}” for {escape_markdown(names[staff_id])}. "
             "Select one to open the chart."
         )
-        event = st.dataframe(
-            patients,
-            hide_index=True,
-            width="stretch",
-            key="drill_table",
-            on_select="rerun",
-            selection_mode="single-row",
+        event = labelled_table(
+            patients, drill_columns(metric), key="drill_table", on_select="rerun", selection_mode="single-row"
         )
         audited_csv_download(actor, patients, name="drill_down", key="drill_csv")
         if event is not None and event.selection.rows:
@@ -118,8 +154,8 @@ def render_outcomes(actor: Actor, **filters: object) -> None:
         st.markdown(f"**{instrument}**")
         left, right = st.columns(2)
         with left:
-            st.dataframe(program, hide_index=True, width="stretch", key=f"outcomes_{instrument}_program")
-            st.dataframe(per_prescriber, hide_index=True, width="stretch", key=f"outcomes_{instrument}_prescriber")
+            labelled_table(program, outcome_columns("scope"), key=f"outcomes_{instrument}_program")
+            labelled_table(per_prescriber, outcome_columns("prescriber"), key=f"outcomes_{instrument}_prescriber")
             audited_csv_download(actor, per_prescriber, name=f"outcomes_{instrument}", key=f"outcomes_{instrument}_csv")
         with right:
             if not by_month.empty:
@@ -140,11 +176,12 @@ def outcome_trend_spec(instrument: str, by_month: pd.DataFrame) -> dict[str, Any
         "data": {"values": values},
         "mark": {"type": "line", "point": True},
         "height": 220,
-        "title": f"{instrument} response and remission by month of admission",
+        # Two lines: one long line was cut off in half the page at 1024 px.
+        "title": {"text": [f"{instrument} response and remission", "by month of admission"]},
         "encoding": {
             "x": {"field": "admission_month", "type": "ordinal", "title": "Month of admission"},
             "y": {"field": "percent", "type": "quantitative", "title": "% of patients", "scale": {"domain": [0, 100]}},
-            "color": {"field": "outcome", "type": "nominal", "title": None},
+            "color": {"field": "outcome", "type": "nominal", "title": None, "legend": {"orient": "bottom"}},
             "tooltip": [
                 {"field": "admission_month", "type": "ordinal"},
                 {"field": "outcome", "type": "nominal"},

@@ -6,17 +6,25 @@ import pandas as pd
 import streamlit as st
 
 from components.forms import finish_form, show_notice, show_save_error, submission_token
+from components.tables import labelled_table
 from db.commands import EditConflict, InvalidInput
 from db.commands.caseload import reassign_patients
 from db.permissions import Actor
 from db.queries.program import patient_metrics, staff
+
+CASELOAD_SIZE_COLUMNS = {
+    "clinician": st.column_config.TextColumn("Clinician"),
+    "before": st.column_config.NumberColumn("Patients before", format="%d"),
+    "after": st.column_config.NumberColumn("Patients after", format="%d"),
+}
 
 
 def render_reassign(actor: Actor) -> None:
     show_notice()
     sizes = st.session_state.pop("reassignment_sizes", None)
     if sizes is not None:
-        st.dataframe(pd.DataFrame(sizes), width="stretch")
+        table = pd.DataFrame(sizes).rename_axis("clinician").reset_index()
+        labelled_table(table, CASELOAD_SIZE_COLUMNS, key="reassign_sizes")
     metrics = patient_metrics(actor)
     people = staff(actor)
     prescribers = {p.user_id: p for p in people if p.role == "prescriber"}

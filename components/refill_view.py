@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.downloads import audited_csv_download
 from components.forms import escape_markdown, finish_form, show_notice, show_save_error, submission_token
+from components.tables import DATE, DATETIME, dose_text, labelled_table
 from db.commands import EditConflict, InvalidInput, SafetyBlock
 from db.commands.refills import DECISION_OUTCOMES, decide_refill
 from db.permissions import Actor
@@ -37,6 +38,26 @@ QUEUE_COLUMNS = [
     "hold_reason",
     "requested_at",
 ]
+# On screen, what a decision needs first: who and what, whether it is early or on hold, then the context.
+REFILL_QUEUE_COLUMNS = {
+    "patient": st.column_config.TextColumn("Patient"),
+    "drug": st.column_config.TextColumn("Medication"),
+    "dose_text": st.column_config.TextColumn("Dose"),
+    "quantity": st.column_config.NumberColumn("Quantity", format="%d"),
+    "days_supply": st.column_config.NumberColumn("Days' supply", format="%d days"),
+    "is_early": st.column_config.CheckboxColumn("Early"),
+    "hold_reason": st.column_config.TextColumn("On hold because", width="large"),
+    "schedule": st.column_config.TextColumn("Controlled schedule"),
+    "last_fill_date": st.column_config.DateColumn("Last filled", format=DATE),
+    "scores": st.column_config.TextColumn("Latest scores (change)", width="medium"),
+    "open_flags": st.column_config.NumberColumn("Open flags", format="%d"),
+    "labs_pending": st.column_config.TextColumn("Labs pending", width="medium"),
+    "last_visit": st.column_config.DateColumn("Last visit", format=DATE),
+    "next_visit_due": st.column_config.DateColumn("Next visit due", format=DATE),
+    "requested_at": st.column_config.DatetimeColumn("Requested", format=DATETIME),
+    "status": st.column_config.TextColumn("Status"),
+    "mrn": st.column_config.TextColumn("MRN"),
+}
 
 
 def render_refills(actor: Actor) -> None:
@@ -49,32 +70,15 @@ def render_refills(actor: Actor) -> None:
         f"{len(table)} requests · {int(table['is_early'].sum())} early · "
         f"{int((table['hold_reason'] != '').sum())} waiting on an overdue monitoring lab"
     )
-    st.dataframe(
-        table[QUEUE_COLUMNS],
-        hide_index=True,
-        width="stretch",
+    labelled_table(
+        table.assign(
+            dose_text=[
+                dose_text(*values) for values in zip(table["dose"], table["unit"], table["frequency"], strict=True)
+            ]
+        ),
+        REFILL_QUEUE_COLUMNS,
         key="refill_table",
-        column_config={
-            "patient": "Patient",
-            "mrn": "MRN",
-            "drug": "Medication",
-            "dose": st.column_config.NumberColumn("Dose", format="%g"),
-            "unit": "Unit",
-            "frequency": "Frequency",
-            "quantity": st.column_config.NumberColumn("Quantity", format="%d"),
-            "days_supply": st.column_config.NumberColumn("Days' supply", format="%d"),
-            "last_fill_date": st.column_config.DateColumn("Last filled", format="YYYY-MM-DD"),
-            "is_early": st.column_config.CheckboxColumn("Early"),
-            "schedule": "Controlled schedule",
-            "status": "Status",
-            "last_visit": st.column_config.DateColumn("Last visit", format="YYYY-MM-DD"),
-            "next_visit_due": st.column_config.DateColumn("Next visit due", format="YYYY-MM-DD"),
-            "scores": st.column_config.TextColumn("Latest scores (change)"),
-            "open_flags": st.column_config.NumberColumn("Open flags", format="%d"),
-            "labs_pending": "Labs pending",
-            "hold_reason": st.column_config.TextColumn("On hold because", width="large"),
-            "requested_at": st.column_config.DatetimeColumn("Requested", format="YYYY-MM-DD HH:mm"),
-        },
+        wrap=True,
     )
     audited_csv_download(actor, table[QUEUE_COLUMNS], name="refills", key="refills_csv")
     if not actor.can("decide_refill"):

@@ -1,8 +1,10 @@
 """One timeline: symptom scores over their severity bands, with every medication change on the same axis.
 
-Panels share one time axis (drag to pan, scroll to zoom): PHQ-9 and GAD-7 over their severity bands with
-a vertical rule at every medication start, dose change and stop; medication lanes showing each dose
-period; and side-effect reports coloured by severity. Hovering any mark shows its details.
+Panels share one time axis (drag to pan, scroll to zoom): PHQ-9 and GAD-7 (and any other scored instrument the
+patient has) over their severity bands, with the baseline and the 50 % response line, a marker at every
+positive PHQ-9 item 9, and a vertical rule at every medication start, dose change and stop; medication lanes
+showing each dose period; and side-effect reports by severity. Hovering any mark shows its details (a score
+shows its item answers). Every panel shows dates in the one format the tables use (components.tables).
 """
 
 from __future__ import annotations
@@ -16,9 +18,22 @@ import altair as alt
 import pandas as pd
 
 import clinical
+from clinical.interop import answer_codes
+from components.tables import CHART_DATE, dose_text
 
+# Colours chosen to read in the light and the dark theme: marks drawn on the page background have a contrast of
+# at least 3:1 against both white and Streamlit's dark background (tests/components/test_timeline.py); marks
+# drawn on the severity bands are dark, since the bands stay light in both themes.
 BAND_COLOURS = ["#e8f5e9", "#fff8e1", "#ffe0b2", "#ffccbc", "#ffcdd2"]
-SEVERITY_COLOURS = {"mild": "#f9a825", "moderate": "#ef6c00", "severe": "#c62828"}
+SCORE_COLOUR = "#263238"  # on the bands
+SCORE_COLOUR_NO_BANDS = "#546e7a"  # an instrument without severity bands draws on the page background
+CHANGE_RULE_COLOUR = "#5c6bc0"
+LANE_COLOUR = "#7986cb"
+CHANGE_POINT_COLOUR = "#d55e00"
+OUTLINE = "#1a202c"
+# Side effects: colour, shape and size each tell the severity (colour-blind safe).
+SEVERITY_COLOURS = {"mild": "#e69f00", "moderate": "#d55e00", "severe": "#c62828"}
+SEVERITY_SHAPES = {"mild": "circle", "moderate": "square", "severe": "triangle-up"}
 CHANGE_SHAPES = {
     "start": "triangle-right",
     "increase": "triangle-up",
@@ -26,10 +41,18 @@ CHANGE_SHAPES = {
     "change": "diamond",
     "stop": "square",
 }
-MEASURES = ("PHQ-9", "GAD-7")
+# Reference lines on every score panel: where the patient started, and where a 50 % response lies.
+BASELINE = "Baseline (first score)"
+RESPONSE = "50 % response (baseline × 0.5)"
+REFERENCE_STYLES = {BASELINE: ("#546e7a", [8, 4]), RESPONSE: ("#00897b", [2, 3])}
+# A positive PHQ-9 item 9 (thoughts of self-harm) is marked wherever it was answered above 0.
+ITEM9_LABEL = "PHQ-9 item 9 > 0 (thoughts of self-harm)"
+ITEM9_COLOUR = "#e91e63"
+ITEM9_SHAPE = "diamond"
+MEASURES = ("PHQ-9", "GAD-7")  # always drawn; any other scored instrument the patient has is drawn after them
 # Hovering a medication change (a dashed rule or a lane marker) shows the drug, old and new dose and why.
 CHANGE_TOOLTIP = [
-    alt.Tooltip("at:T", title="Date", format="%Y-%m-%d"),
+    alt.Tooltip("at:T", title="Date", format=CHART_DATE),
     alt.Tooltip("drug:N", title="Medication"),
     alt.Tooltip("change:N", title="Change"),
     alt.Tooltip("from_dose:N", title="From"),
@@ -37,7 +60,7 @@ CHANGE_TOOLTIP = [
     alt.Tooltip("reason:N", title="Reason"),
     alt.Tooltip("author:N", title="By"),
 ]
-PANEL_WIDTH = 860  # fixed width; the page shows it at its own size (a "container" width overflows a vconcat)
+ITEM_LABEL_CHARS = 48
 
 
 def dose_periods(dose_changes: pd.DataFrame, *, until: datetime) -> pd.DataFrame:
@@ -57,7 +80,7 @@ def dose_periods(dose_changes: pd.DataFrame, *, until: datetime) -> pd.DataFrame
                     "drug": current["drug"],
                     "start": current["changed_at"],
                     "end": end,
-                    "dose_label": f"{current['new_dose']:g} {current['unit']} {current['new_frequency'] or ''}".strip(),
+                    "dose_label": dose_text(current["new_dose"], current["unit"], current["new_frequency"]),
                     "reason": current["reason"],
                     "daily_mg": current["new_daily_mg"],
                 }
@@ -68,26 +91,20 @@ def dose_periods(dose_changes: pd.DataFrame, *, until: datetime) -> pd.DataFrame
 def _change_marks(dose_changes: pd.DataFrame) -> pd.DataFrame:
     if dose_changes.empty:
         return pd.DataFrame(columns=["at", "drug", "change", "from_dose", "to_dose", "reason", "author"])
-
-    def dose_text(dose: object, unit: str, frequency: object) -> str:
-        if dose is None or pd.isna(dose):
-            return "—"
-        return f"{float(dose):g} {unit} {frequency or ''}".strip()
-
     return pd.DataFrame(
         {
             "at": dose_changes["changed_at"],
             "drug": dose_changes["drug"],
             "change": dose_changes["change_type"],
             "from_dose": [
-                dose_text(d, u, f)
-                for d, u, f in zip(
+                dose_text(*values)
+                for values in zip(
                     dose_changes["old_dose"], dose_changes["unit"], dose_changes["old_frequency"], strict=True
                 )
             ],
             "to_dose": [
-                dose_text(d, u, f)
-                for d, u, f in zip(
+                dose_text(*values)
+                for values in zip(
                     dose_changes["new_dose"], dose_changes["unit"], dose_changes["new_frequency"], strict=True
                 )
             ],
@@ -97,67 +114,224 @@ def _change_marks(dose_changes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _score_panel(instrument: str, x: alt.X, zoom: alt.Parameter | None) -> alt.LayerChart:
-    info = clinical.instrument_info(instrument)
-    bands = pd.DataFrame(
-        [
-            {
-                "low": band.low - 0.5 if band.low > info.total_min else band.low,
-                "high": band.high + 0.5 if band.high < info.total_max else band.high,
-                "band": band.label,
-                "range": f"{band.low}–{band.high}",
+def scales_shown(assessments: pd.DataFrame) -> tuple[str, ...]:
+    """PHQ-9 and GAD-7 always, then any other instrument with a total score that the patient has."""
+    others = set()
+    if not assessments.empty:
+        for instrument in assessments["instrument"].dropna().unique():
+            name = str(instrument)
+            if name not in MEASURES and clinical.instrument_info(name).total_max is not None:
+                others.add(name)
+    return (*MEASURES, *sorted(others))
+
+
+def _item_text(instrument: str, answer: object) -> str:
+    """'2 · More than half the days' for an item answer (its words from the LOINC answer list when there is one)."""
+    if answer is None or isinstance(answer, bool) or not isinstance(answer, int | float):
+        return "—"
+    words = {code.score: code.display for code in answer_codes(instrument)}
+    value = int(answer)
+    return f"{value} · {words[value]}" if value in words else str(value)
+
+
+def score_rows(assessments: pd.DataFrame) -> pd.DataFrame:
+    """One row per score for the chart: total, severity, change from baseline, item answers as text, item 9."""
+    columns = ["at", "instrument", "total", "severity", "source", "from_baseline", "item9"]
+    if assessments.empty:
+        return pd.DataFrame(columns=columns)
+    rows: list[dict[str, Any]] = []
+    for instrument, scores in assessments.sort_values("administered_at").groupby("instrument", sort=False):
+        baseline: int | None = None
+        for score in scores.itertuples():
+            if score.total is None or pd.isna(score.total):
+                continue
+            total = int(score.total)
+            is_baseline = baseline is None
+            baseline = total if baseline is None else baseline
+            answers = getattr(score, "answers", None)
+            answers = answers if isinstance(answers, list) else []
+            change = total - baseline
+            percent = f" ({100 * change / baseline:+.0f} %)" if baseline else ""
+            row: dict[str, Any] = {
+                "at": score.administered_at,
+                "instrument": instrument,
+                "total": total,
+                "severity": score.severity,
+                "source": score.source,
+                "from_baseline": "this is the baseline" if is_baseline else f"{change:+d}{percent}",
+                "item9": answers[8] if instrument == "PHQ-9" and len(answers) > 8 else None,
             }
-            for band in info.bands
-        ]
-    )
-    y_scale = alt.Scale(domain=[info.total_min, info.total_max], nice=False)
-    band_layer = (
-        alt.Chart(bands)
-        .mark_rect(opacity=0.9)
-        .encode(
-            y=alt.Y("low:Q", scale=y_scale, title=instrument),
-            y2="high:Q",
-            color=alt.Color(
-                "band:N",
-                scale=alt.Scale(domain=[b.label for b in info.bands], range=BAND_COLOURS[: len(info.bands)]),
-                legend=None,
-            ),
-            tooltip=[alt.Tooltip("band:N", title=f"{instrument} severity"), alt.Tooltip("range:N", title="Scores")],
+            row.update({f"item_{n}": _item_text(str(instrument), value) for n, value in enumerate(answers, start=1)})
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame if not frame.empty else pd.DataFrame(columns=columns)
+
+
+def reference_rows(assessments: pd.DataFrame, instruments: tuple[str, ...]) -> pd.DataFrame:
+    """Per instrument: the baseline (its first score) and, where the instrument defines one, the response level."""
+    rows: list[dict[str, Any]] = []
+    for instrument in instruments:
+        scores = assessments[assessments["instrument"] == instrument].dropna(subset=["total"])
+        if scores.empty:
+            continue
+        first = scores.sort_values("administered_at").iloc[0]
+        baseline = int(first["total"])
+        since = f"{instrument} {baseline} on {pd.Timestamp(first['administered_at']):%Y-%m-%d}"
+        rows.append({"instrument": instrument, "line": BASELINE, "value": baseline, "detail": since})
+        level = clinical.response_level(instrument, baseline)
+        if level is not None and baseline > 0:
+            rows.append(
+                {"instrument": instrument, "line": RESPONSE, "value": level, "detail": f"{level:g} (half of {since})"}
+            )
+    return pd.DataFrame(rows, columns=["instrument", "line", "value", "detail"])
+
+
+def _score_tooltip(instrument: str) -> list[alt.Tooltip]:
+    info = clinical.instrument_info(instrument)
+    items = [
+        alt.Tooltip(
+            f"item_{n}:N",
+            title=f"{n}. {label if len(label) <= ITEM_LABEL_CHARS else label[: ITEM_LABEL_CHARS - 1] + '…'}",
         )
-    )
-    band_labels = (
-        alt.Chart(bands)
-        .mark_text(align="left", dx=4, baseline="middle", color="#607d8b", fontSize=10)
-        .encode(y=alt.Y("mid:Q", scale=y_scale), x=alt.value(0), text="band:N")
-        .transform_calculate(mid="(datum.low + datum.high) / 2")
-    )
-    change_rules = (
+        for n, label in enumerate(info.item_labels, start=1)
+    ]
+    return [
+        alt.Tooltip("at:T", title="Date", format=CHART_DATE),
+        alt.Tooltip("total:Q", title=instrument),
+        alt.Tooltip("severity:N", title="Severity"),
+        alt.Tooltip("from_baseline:N", title="Change from baseline"),
+        alt.Tooltip("source:N", title="Source"),
+        *items,
+    ]
+
+
+def _score_panel(instrument: str, x: alt.X, zoom: alt.Parameter | None, *, legends: bool) -> alt.LayerChart:
+    """One instrument's panel. ``zoom`` goes on the score line (a layer with an x field, which a scale-bound
+    selection needs); ``legends`` only on the first panel, since every score panel draws the same lines."""
+    info = clinical.instrument_info(instrument)
+    y_scale = alt.Scale(domain=[info.total_min or 0, info.total_max], nice=False)
+    layers: list[alt.Chart] = []
+    if info.bands:
+        bands = pd.DataFrame(
+            [
+                {
+                    "low": band.low - 0.5 if band.low > info.total_min else band.low,
+                    "high": band.high + 0.5 if band.high < info.total_max else band.high,
+                    "band": band.label,
+                    "range": f"{band.low}–{band.high}",
+                }
+                for band in info.bands
+            ]
+        )
+        layers.append(
+            alt.Chart(bands)
+            .mark_rect(opacity=0.9)
+            .encode(
+                y=alt.Y("low:Q", scale=y_scale, title=instrument),
+                y2="high:Q",
+                color=alt.Color(
+                    "band:N",
+                    scale=alt.Scale(domain=[b.label for b in info.bands], range=BAND_COLOURS[: len(info.bands)]),
+                    legend=None,
+                ),
+                tooltip=[
+                    alt.Tooltip("band:N", title=f"{instrument} severity"),
+                    alt.Tooltip("range:N", title="Scores"),
+                ],
+            )
+        )
+        layers.append(
+            alt.Chart(bands)
+            .mark_text(align="left", dx=4, baseline="middle", color="#455a64", fontSize=10)
+            .encode(y=alt.Y("mid:Q", scale=y_scale), x=alt.value(0), text="band:N")
+            .transform_calculate(mid="(datum.low + datum.high) / 2")
+        )
+    layers.append(
         alt.Chart(alt.NamedData(name="changes"))
-        .mark_rule(color="#5c6bc0", strokeDash=[4, 3], opacity=0.7)
+        .mark_rule(color=CHANGE_RULE_COLOUR, strokeDash=[4, 3], opacity=0.8, clip=True)
+        .encode(x=x, tooltip=CHANGE_TOOLTIP)
+    )
+    # Baseline and 50 % response: horizontal rules across the whole window, told apart by colour and dash
+    # pattern (one shared legend for every score panel).
+    layers.append(
+        alt.Chart(alt.NamedData(name="references"))
+        .transform_filter(alt.datum.instrument == instrument)
+        .mark_rule(strokeWidth=2)
         .encode(
-            x=x,
-            tooltip=CHANGE_TOOLTIP,
+            y=alt.Y("value:Q", scale=y_scale, title=instrument),
+            strokeDash=alt.StrokeDash(
+                "line:N",
+                scale=alt.Scale(domain=list(REFERENCE_STYLES), range=[dash for _, dash in REFERENCE_STYLES.values()]),
+                # Stacked, not side by side: a bottom legend row wider than the plot would make the chart
+                # narrow itself to fit it (Vega's fit-x counts the legend's width).
+                legend=alt.Legend(
+                    title=None,
+                    orient="bottom",
+                    direction="vertical",
+                    symbolStrokeWidth=2,
+                    symbolStrokeColor="#546e7a",
+                    labelLimit=0,
+                )
+                if legends
+                else None,
+            ),
+            color=alt.condition(
+                alt.datum.line == BASELINE,
+                alt.value(REFERENCE_STYLES[BASELINE][0]),
+                alt.value(REFERENCE_STYLES[RESPONSE][0]),
+            ),
+            tooltip=[alt.Tooltip("line:N", title="Line"), alt.Tooltip("detail:N", title="Score")],
         )
     )
+    score_colour = SCORE_COLOUR if info.bands else SCORE_COLOUR_NO_BANDS
     line = (
         alt.Chart(alt.NamedData(name="scores"))
         .transform_filter(alt.datum.instrument == instrument)
-        .mark_line(point=alt.OverlayMarkDef(size=36, filled=True), color="#263238", strokeWidth=2)
+        .mark_line(
+            point=alt.OverlayMarkDef(size=40, filled=True, color=score_colour),
+            color=score_colour,
+            strokeWidth=2,
+            clip=True,
+        )
         .encode(
             x=x,
-            y=alt.Y("total:Q", scale=y_scale),
-            tooltip=[
-                alt.Tooltip("at:T", title="Date", format="%Y-%m-%d"),
-                alt.Tooltip("total:Q", title=instrument),
-                alt.Tooltip("severity:N", title="Severity"),
-                alt.Tooltip("source:N", title="Source"),
-            ],
+            y=alt.Y("total:Q", scale=y_scale, title=instrument),
+            tooltip=_score_tooltip(instrument),
         )
     )
-    panel = alt.layer(band_layer, band_labels, change_rules, line).properties(
-        height=170, width=PANEL_WIDTH, title=f"{instrument} total"
+    layers.append(line.add_params(zoom) if zoom is not None else line)
+    if instrument == "PHQ-9":
+        layers.append(
+            alt.Chart(alt.NamedData(name="scores"))
+            .transform_filter((alt.datum.instrument == instrument) & (alt.datum.item9 > 0))
+            .transform_calculate(marker=f"'{ITEM9_LABEL}'")
+            .mark_point(filled=True, size=190, stroke=OUTLINE, strokeWidth=1, opacity=1, clip=True)
+            .encode(
+                x=x,
+                y=alt.Y("total:Q", scale=y_scale),
+                shape=alt.Shape(
+                    "marker:N",
+                    scale=alt.Scale(domain=[ITEM9_LABEL], range=[ITEM9_SHAPE]),
+                    # Above the panel, apart from the score-line legend below it: side by side they were wider
+                    # than the plot at 1024 px, and the chart narrowed itself to make room.
+                    legend=alt.Legend(
+                        title=None,
+                        orient="top",
+                        labelLimit=0,
+                        symbolFillColor=ITEM9_COLOUR,
+                        symbolStrokeColor=OUTLINE,
+                        symbolSize=150,
+                    ),
+                ),
+                fill=alt.Fill("marker:N", scale=alt.Scale(domain=[ITEM9_LABEL], range=[ITEM9_COLOUR]), legend=None),
+                tooltip=_score_tooltip(instrument),
+            )
+        )
+    return (
+        alt.layer(*layers)
+        .resolve_scale(color="independent")
+        .properties(height=170, width="container", title=f"{instrument} total")
     )
-    return panel.add_params(zoom) if zoom is not None else panel
 
 
 # Stand-ins for the window and the panel heights in the cached template, replaced in its JSON text per chart.
@@ -165,85 +339,106 @@ _START, _END = "1901-01-01", "1901-01-02"
 _MEDICATION_HEIGHT, _EFFECT_HEIGHT = 90_001, 90_002
 
 
-@functools.lru_cache(maxsize=1)
-def _template() -> str:
+@functools.lru_cache(maxsize=16)
+def _template(instruments: tuple[str, ...]) -> str:
     """The chart's Vega-Lite spec without any patient's data (the data sets are named, not inline).
 
-    Building and validating a layered Altair chart takes about half a second, so it is built once per process
-    and shared: the window and the lanes' heights are stand-ins replaced per chart (a template per window and
-    height missed the cache for every patient with a short history). It holds no patient data, which is why
-    caching it across users is safe.
+    Building and validating a layered Altair chart takes about half a second, so it is built once per set of
+    instruments drawn and shared: the window and the lanes' heights are stand-ins replaced per chart (a template
+    per window and height missed the cache for every patient with a short history). It holds no patient data,
+    which is why caching it across users is safe.
     """
     start, end = _START, _END
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     domain = alt.Scale(domain=[start, end])
-    x = alt.X("at:T", title=None, scale=domain, axis=alt.Axis(format="%b %d", labelOverlap=True))
+    # The same axis (and date format) on every panel.
+    axis = alt.Axis(format=CHART_DATE, labelOverlap=True, labelFlush=True)
+    x = alt.X("at:T", title=None, scale=domain, axis=axis)
     # One zoom parameter, on the first panel: the x scale is shared, so every panel pans and zooms with it.
     panels: list[alt.TopLevelMixin] = [
-        _score_panel(instrument, x, zoom if index == 0 else None) for index, instrument in enumerate(MEASURES)
+        _score_panel(instrument, x, zoom if index == 0 else None, legends=index == 0)
+        for index, instrument in enumerate(instruments)
     ]
     lanes = (
         alt.Chart(alt.NamedData(name="periods"))
-        .mark_bar(height=14, cornerRadius=3, color="#9fa8da")
+        .mark_bar(height=18, cornerRadius=3, color=LANE_COLOUR, clip=True)
         .encode(
-            x=alt.X("start:T", title=None, scale=domain),
+            x=alt.X("start:T", title=None, scale=domain, axis=axis),
             x2="end:T",
             y=alt.Y("drug:N", title=None, sort=None),
             tooltip=[
                 alt.Tooltip("drug:N", title="Medication"),
                 alt.Tooltip("dose_label:N", title="Dose"),
-                alt.Tooltip("start:T", title="From", format="%Y-%m-%d"),
-                alt.Tooltip("end:T", title="To", format="%Y-%m-%d"),
+                alt.Tooltip("start:T", title="From", format=CHART_DATE),
+                alt.Tooltip("end:T", title="To", format=CHART_DATE),
                 alt.Tooltip("reason:N", title="Reason"),
             ],
         )
     )
     lane_labels = (
         alt.Chart(alt.NamedData(name="periods"))
-        .mark_text(align="left", dx=3, fontSize=10, color="#1a237e")
+        # Inside the bar, dark on the lane colour: legible whatever the page background (light or dark theme).
+        .mark_text(align="left", baseline="middle", dx=8, fontSize=10, color=OUTLINE, clip=True)
         .encode(x="start:T", y=alt.Y("drug:N", sort=None), text="dose_label:N")
     )
     change_points = (
         alt.Chart(alt.NamedData(name="changes"))
-        .mark_point(filled=True, size=70, color="#283593")
+        .mark_point(
+            filled=True, size=80, color=CHANGE_POINT_COLOUR, stroke=OUTLINE, strokeWidth=0.8, opacity=1, clip=True
+        )
         .encode(
             x="at:T",
             y=alt.Y("drug:N", sort=None),
             shape=alt.Shape(
                 "change:N",
                 scale=alt.Scale(domain=list(CHANGE_SHAPES), range=list(CHANGE_SHAPES.values())),
-                legend=alt.Legend(title="Medication change", orient="bottom"),
+                legend=alt.Legend(
+                    title="Medication change",
+                    orient="bottom",
+                    symbolFillColor=CHANGE_POINT_COLOUR,
+                    symbolStrokeColor=OUTLINE,
+                ),
             ),
             tooltip=CHANGE_TOOLTIP,
         )
     )
     panels.append(
         alt.layer(lanes, lane_labels, change_points).properties(
-            height=_MEDICATION_HEIGHT, width=PANEL_WIDTH, title="Medications and doses"
+            height=_MEDICATION_HEIGHT, width="container", title="Medications and doses"
         )
     )
     effects_panel = (
         alt.Chart(alt.NamedData(name="effects"))
-        .mark_circle(size=90, opacity=0.9)
+        .mark_point(filled=True, size=110, opacity=1, stroke=OUTLINE, strokeWidth=0.8, clip=True)
         .encode(
             x=x,
             y=alt.Y("drug:N", title=None),
             color=alt.Color(
                 "severity:N",
                 scale=alt.Scale(domain=list(SEVERITY_COLOURS), range=list(SEVERITY_COLOURS.values())),
-                legend=alt.Legend(title="Side effect", orient="bottom"),
+                legend=alt.Legend(title="Side effect", orient="bottom", symbolSize=130),
+            ),
+            shape=alt.Shape(
+                "severity:N",
+                scale=alt.Scale(domain=list(SEVERITY_SHAPES), range=list(SEVERITY_SHAPES.values())),
+                legend=alt.Legend(title="Side effect", orient="bottom", symbolSize=130),
             ),
             tooltip=[
-                alt.Tooltip("at:T", title="Date", format="%Y-%m-%d"),
+                alt.Tooltip("at:T", title="Date", format=CHART_DATE),
                 alt.Tooltip("drug:N", title="Medication"),
                 alt.Tooltip("symptom:N", title="Side effect"),
                 alt.Tooltip("severity:N", title="Severity"),
             ],
         )
-        .properties(height=_EFFECT_HEIGHT, width=PANEL_WIDTH, title="Side-effect reports")
+        .properties(height=_EFFECT_HEIGHT, width="container", title="Side-effect reports")
     )
     panels.append(effects_panel)
-    chart = alt.vconcat(*panels, spacing=8).resolve_scale(x="shared", color="independent", shape="independent")
+    chart = (
+        alt.vconcat(*panels, spacing=10)
+        .resolve_scale(x="shared", color="independent", shape="independent", strokeDash="independent")
+        # Fit the page width: each panel is as wide as the container, axis labels and legends included.
+        .properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    )
     return json.dumps(chart.to_dict())
 
 
@@ -258,23 +453,25 @@ def timeline_spec(
     assessments: pd.DataFrame, dose_changes: pd.DataFrame, side_effects: pd.DataFrame, *, start: datetime, end: datetime
 ) -> dict[str, Any]:
     """The chart's Vega-Lite spec for one patient: the shared template plus this patient's data sets."""
-    scores = assessments.rename(columns={"administered_at": "at"})
+    instruments = scales_shown(assessments)
+    scores = score_rows(assessments)
     periods = dose_periods(dose_changes, until=end)
     effects = side_effects.rename(columns={"reported_at": "at"})
     medication_rows = max(1, periods["drug"].nunique() if not periods.empty else 1)
     effect_rows = max(1, effects["drug"].nunique() if not effects.empty else 1)
     # Whole days: the window moves with the clock, but the template need only change once a day.
     template = (
-        _template()
+        _template(instruments)
         .replace(_START, start.date().isoformat())
         .replace(_END, end.date().isoformat())
-        .replace(str(_MEDICATION_HEIGHT), str(26 * medication_rows + 10))
+        .replace(str(_MEDICATION_HEIGHT), str(30 * medication_rows + 10))
         .replace(str(_EFFECT_HEIGHT), str(max(40, 22 * effect_rows)))
     )
     spec: dict[str, Any] = json.loads(template)
     spec.setdefault("datasets", {}).update(
         {
-            "scores": _records(scores, ["at", "instrument", "total", "severity", "source"]),
+            "scores": _records(scores, list(scores.columns)),
+            "references": _records(reference_rows(assessments, instruments), ["instrument", "line", "value", "detail"]),
             "changes": _records(
                 _change_marks(dose_changes), ["at", "drug", "change", "from_dose", "to_dose", "reason", "author"]
             ),

@@ -9,6 +9,7 @@ import streamlit as st
 
 from components.auth import session_fragment
 from components.forms import escape_markdown, finish_form, show_notice, show_save_error, submission_token
+from components.tables import labelled_table
 from db.commands import EditConflict, InvalidInput
 from db.commands.flags import act_on_flag
 from db.permissions import Actor
@@ -22,25 +23,27 @@ ACTIONS = {
     "escalate": "Escalate to prescriber",
     "resolve": "Resolve",
 }
-QUEUE_COLUMNS = ["severity", "overdue", "age", "patient", "chart", "kind", "summary", "state", "owner", "mrn"]
 CHART_PAGE = "pages/clinical/patient_chart.py"
-# Colour backs up the severity word, never replaces it (colour-blind safe); dark text stays legible on each.
-SEVERITY_BACKGROUND = {"urgent": "#f8b4b4", "high": "#fcd9a8", "moderate": "#fdf1b0", "low": "#e2e8f0"}
+# The chart's address shows the crisis plan open at the top of the visit summary (components.visit_summary).
+CRISIS_PLAN_QUERY = {"show": "crisis-plan"}
 SEVERITY_BADGES = {
     "urgent": ":red-badge[:material/emergency: URGENT]",
     "high": ":orange-badge[:material/warning: HIGH]",
 }
-QUEUE_COLUMN_CONFIG = {
+# Most useful first: how urgent, who, what raised it, then where to go; the severity is a meter, a word and a
+# coloured cell (components.tables), never colour alone.
+QUEUE_COLUMNS = {
     "severity": st.column_config.TextColumn("Severity", help="urgent, high, moderate, low: most urgent first"),
-    "overdue": st.column_config.CheckboxColumn("Past target", help="Past its response-time target"),
-    "age": st.column_config.TextColumn("Waiting"),
     "patient": st.column_config.TextColumn("Patient"),
-    # Relative link: the chart opens on the patient, with the crisis plan one click away in its summary.
-    "chart": st.column_config.LinkColumn("Chart", display_text="Open chart"),
     "kind": st.column_config.TextColumn("Flag"),
     "summary": st.column_config.TextColumn("What raised it", width="large"),
+    "age": st.column_config.TextColumn("Waiting"),
+    "overdue": st.column_config.CheckboxColumn("Past target", help="Past its response-time target"),
     "state": st.column_config.TextColumn("State"),
     "owner": st.column_config.TextColumn("Owner"),
+    # Relative links: the chart opens on the patient; the second one with the crisis plan shown open.
+    "chart": st.column_config.LinkColumn("Chart", display_text="Open chart"),
+    "crisis_plan": st.column_config.LinkColumn("Crisis plan", display_text="Crisis plan"),
     "mrn": st.column_config.TextColumn("MRN"),
 }
 
@@ -58,12 +61,8 @@ def queue_table(table: pd.DataFrame) -> pd.DataFrame:
     shown["age"] = shown["age_minutes"].map(format_age)
     shown["kind"] = shown["kind"].str.replace("_", " ")
     shown["chart"] = [f"/chart?{urlencode({'patient': mrn})}" for mrn in shown["mrn"]]
-    return shown[QUEUE_COLUMNS]
-
-
-def _severity_style(severity: object) -> str:
-    colour = SEVERITY_BACKGROUND.get(str(severity))
-    return f"background-color: {colour}; color: #1a202c; font-weight: 600" if colour else ""
+    shown["crisis_plan"] = [f"/chart?{urlencode({'patient': mrn, **CRISIS_PLAN_QUERY})}" for mrn in shown["mrn"]]
+    return shown[list(QUEUE_COLUMNS)]
 
 
 def severity_lines(table: pd.DataFrame, severity: str) -> list[str]:
@@ -100,13 +99,7 @@ def live_queue(actor: Actor) -> None:
     for severity, badge in SEVERITY_BADGES.items():
         for line in severity_lines(table, severity):
             st.markdown(f"{badge} {escape_markdown(line.split(' · ', 1)[1])}")
-    st.dataframe(
-        queue_table(table).style.map(_severity_style, subset=["severity"]),
-        hide_index=True,
-        width="stretch",
-        key="triage_table",
-        column_config=QUEUE_COLUMN_CONFIG,
-    )
+    labelled_table(queue_table(table), QUEUE_COLUMNS, key="triage_table", severity_columns=["severity"], wrap=True)
     if actor.can("triage_flag"):
         st.subheader("Act on a flag")
         action_panel(actor, table)
@@ -120,11 +113,18 @@ def action_panel(actor: Actor, table: pd.DataFrame) -> None:
     flag_id = st.selectbox("Flag", list(labels), format_func=labels.__getitem__, key="triage_flag")
     row = table[table["flag_id"] == flag_id].iloc[0]
     st.text(f"What raised it: {row['summary']}")
-    st.page_link(
+    chart_link, plan_link = st.columns(2)
+    chart_link.page_link(
         CHART_PAGE,
-        label="Open this patient's chart and crisis plan",
+        label="Open this patient's chart",
         icon=":material/open_in_new:",
         query_params={"patient": str(row["mrn"])},
+    )
+    plan_link.page_link(
+        CHART_PAGE,
+        label="Open the crisis plan",
+        icon=":material/health_and_safety:",
+        query_params={"patient": str(row["mrn"]), **CRISIS_PLAN_QUERY},
     )
     action = st.radio("Action", list(ACTIONS), format_func=ACTIONS.__getitem__, horizontal=True, key="triage_action")
     note = st.text_area("Note (required to acknowledge, escalate or resolve)", max_chars=4000, key="triage_note")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.forms import escape_markdown, finish_form, show_notice, show_save_error, submission_token
+from components.tables import DATE, labelled_table
 from db.commands import EditConflict, InvalidInput
 from db.commands.users import (
     MIN_PASSWORD_LENGTH,
@@ -19,10 +20,30 @@ from db.models import ROLES
 from db.permissions import Actor, PermissionDenied
 from db.queries.program import list_users, pending_accounts, teams
 
+USER_COLUMNS = {
+    "username": st.column_config.TextColumn("User name"),
+    "full_name": st.column_config.TextColumn("Full name"),
+    "role": st.column_config.TextColumn("Role"),
+    "is_active": st.column_config.CheckboxColumn("Active"),
+    "pending_approval": st.column_config.CheckboxColumn("Awaiting approval"),
+    "must_change_password": st.column_config.CheckboxColumn("Must change password"),
+    "team": st.column_config.TextColumn("Team"),
+    "credentials": st.column_config.TextColumn("Credentials"),
+    "licensed_states": st.column_config.TextColumn("Licensed states"),
+    "created_at": st.column_config.DatetimeColumn("Created (UTC)", format=DATE),
+}
+PENDING_COLUMNS = {
+    "username": st.column_config.TextColumn("User name"),
+    "full_name": st.column_config.TextColumn("Full name"),
+    "role": st.column_config.TextColumn("Role"),
+    "reason": st.column_config.TextColumn("Why approval is needed"),
+    "requested_by": st.column_config.TextColumn("Requested by"),
+}
+
 
 def render_users(actor: Actor) -> None:
     users = list_users(actor)
-    st.dataframe(users.drop(columns=["version"], errors="ignore"), hide_index=True, width="stretch", key="users_table")
+    labelled_table(users, USER_COLUMNS, key="users_table")
     show_notice()
     create, manage, approve = st.tabs(["Create a user", "Reset password or deactivate", "Approve accounts"])
     with approve:
@@ -110,12 +131,7 @@ def render_pending_approvals(actor: Actor) -> None:
     if pending.empty:
         st.info("No account is waiting for approval.")
         return
-    st.dataframe(
-        pending[["username", "full_name", "role", "reason", "requested_by"]],
-        hide_index=True,
-        width="stretch",
-        key="pending_accounts_table",
-    )
+    labelled_table(pending, PENDING_COLUMNS, key="pending_accounts_table")
     labels = {
         int(row.id): f"{row.username} · {row.full_name} · {row.role} ({row.reason or 'pending'})"
         for row in pending.itertuples()

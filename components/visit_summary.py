@@ -10,13 +10,13 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from components.forms import escape_markdown
+from components.tables import dose_text
 from db.queries.chart import ChartData
 from db.queries.patients import ChartHeader
 from db.queries.vitals import vitals_due
 
 SCALES = ("PHQ-9", "GAD-7")
-# Rows a compact table shows before it scrolls: the summary has to stay above the fold.
-COMPACT_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -61,17 +61,19 @@ def score_summaries(assessments: pd.DataFrame) -> list[ScoreSummary]:
 
 def current_medications(prescriptions: pd.DataFrame) -> pd.DataFrame:
     """Active medications, program ones first, as the summary shows them: drug, dose with unit, since when."""
-    columns = ["Medication", "Dose", "Since", "Prescribed by"]
+    columns = ["Medication", "Since", "Prescribed by"]
     if prescriptions.empty:
         return pd.DataFrame(columns=columns)
     active = prescriptions[prescriptions["status"] == "active"]
     outside = ~active["is_psychiatric"].astype(bool)
     shown = pd.DataFrame(
         {
-            "Medication": active["drug"],
-            "Dose": [
-                f"{dose:g} {unit} {frequency or ''}".strip()
-                for dose, unit, frequency in zip(active["dose"], active["unit"], active["frequency"], strict=True)
+            # Drug and dose in one column ("sertraline 50 mg once daily"), so "Since" still shows at 1024 px.
+            "Medication": [
+                f"{drug} {dose_text(dose, unit, frequency)}"
+                for drug, dose, unit, frequency in zip(
+                    active["drug"], active["dose"], active["unit"], active["frequency"], strict=True
+                )
             ],
             "Since": [_as_date(start) for start in active["start_date"]],
             # An outside medication is marked with who prescribes it, so nobody mistakes it for one of ours.
@@ -85,6 +87,15 @@ def current_medications(prescriptions: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return shown.sort_values(["_outside", "Medication"])[columns]
+
+
+def medication_lines(medications: pd.DataFrame) -> list[str]:
+    """'sertraline 50 mg once daily · since 2026-06-01', an outside one ending with who prescribes it."""
+    return [
+        f"{row['Medication']} · since {row['Since']}"
+        + ("" if row["Prescribed by"] == "program" else f" · {row['Prescribed by']}")
+        for row in medications.to_dict("records")
+    ]
 
 
 def open_flag_lines(flags: pd.DataFrame) -> list[tuple[str, str]]:
@@ -135,23 +146,39 @@ def _signed(value: int | None) -> str:
     return "—" if value is None else f"{value:+d}"
 
 
-def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date) -> None:
-    """Three compact columns: medications and allergies; scores and next visit; flags, due items, crisis plan."""
+FLAG_BADGES = {
+    "urgent": ":red-badge[:material/emergency: URGENT]",
+    "high": ":orange-badge[:material/warning: HIGH]",
+    "moderate": ":yellow-badge[MODERATE]",
+    "low": ":gray-badge[LOW]",
+}
+
+
+def _crisis_plan(header: ChartHeader) -> None:
+    st.text(header.crisis_plan or "None recorded")
+    st.caption("Emergency contact")
+    st.text(header.emergency_contact or "None recorded")
+
+
+def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date, show_crisis_plan: bool = False) -> None:
+    """Three compact columns: medications and allergies; scores and next visit; flags, due items, crisis plan.
+
+    ``show_crisis_plan`` (the triage queue's crisis-plan link) shows the plan open above the summary."""
+    if show_crisis_plan:
+        with st.container(border=True, key="crisis_plan_open"):
+            st.subheader("Crisis plan", anchor="crisis-plan")
+            _crisis_plan(header)
+    with st.container(key="visit_summary"):
+        _summary_columns(header, data, today=today)
+
+
+def _summary_columns(header: ChartHeader, data: ChartData, *, today: date) -> None:
     medications, scores, tasks = st.columns([5, 3, 4])
     with medications:
         st.caption("Current medications")
-        table = current_medications(data.prescriptions)
-        if table.empty:
-            st.text("None active")
-        else:
-            st.dataframe(
-                table,
-                hide_index=True,
-                width="stretch",
-                height=35 * (min(len(table), COMPACT_ROWS) + 1) + 3,
-                key="visit_summary_medications",
-                column_config={"Since": st.column_config.DateColumn("Since", format="YYYY-MM-DD")},
-            )
+        # Lines of text, not a grid: they wrap in a narrow column (a grid cut "Since" off at 1024 px).
+        lines = medication_lines(current_medications(data.prescriptions))
+        st.text("\n".join(lines) if lines else "None active")
         st.caption("Allergies")
         st.text(
             "; ".join(f"{substance}{f' ({reaction})' if reaction else ''}" for substance, reaction in header.allergies)
@@ -163,22 +190,29 @@ def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date) -
             st.caption("No PHQ-9 or GAD-7 recorded yet")
         for summary in summaries:
             st.metric(
-                # The severity goes in the label: in the value it was cut off in a one-third column.
-                " · ".join(
-                    part for part in (summary.instrument, summary.severity, str(summary.administered_on)) if part
-                ),
+                # The severity goes in the label (in the value it was cut off in a one-third column); the date
+                # goes below, where a 1024-pixel-wide page still shows it whole.
+                " · ".join(part for part in (summary.instrument, summary.severity) if part),
                 str(summary.latest),
                 delta=None if summary.change_from_previous is None else f"{summary.change_from_previous:+d} since last",
                 delta_color="inverse",  # a lower score is better
             )
-            st.caption(f"Baseline {summary.baseline} · change from baseline {_signed(summary.change_from_baseline)}")
+            st.caption(
+                f"on {summary.administered_on} · baseline {summary.baseline} · "
+                f"change from baseline {_signed(summary.change_from_baseline)}"
+            )
         overdue = header.next_visit_due is not None and header.next_visit_due < today
         st.caption("Next visit due")
         st.text(f"{header.next_visit_due or '—'}{' (OVERDUE)' if overdue else ''}")
     with tasks:
         st.caption("Open flags")
         flags = open_flag_lines(data.flags)
-        st.text("\n".join(line for _, line in flags) if flags else "None open")
+        if not flags:
+            st.text("None open")
+        for severity, line in flags:
+            # A badge with an icon and the word (colour-blind safe); the rest is database text, escaped.
+            badge = FLAG_BADGES.get(severity, "")
+            st.markdown(f"{badge} {escape_markdown(line.split(' · ', 1)[1])}")
         st.caption("Labs and vitals due")
         due = due_lines(data, today=today)
         st.text("\n".join(due) if due else "Nothing due")
@@ -186,6 +220,4 @@ def render_visit_summary(header: ChartHeader, data: ChartData, *, today: date) -
         refills = pending_refill_lines(data.refills)
         st.text("\n".join(refills) if refills else "None pending")
         with st.popover("Crisis plan", icon=":material/health_and_safety:"):
-            st.text(header.crisis_plan or "None recorded")
-            st.caption("Emergency contact")
-            st.text(header.emergency_contact or "None recorded")
+            _crisis_plan(header)

@@ -31,7 +31,7 @@ except PermissionDenied as denied:
         emergency_access_form(actor, str(mrn))
     st.stop()
 
-header, data = render_chart(actor, patient_id)
+header, data = render_chart(actor, patient_id, show_crisis_plan=st.query_params.get("show") == "crisis-plan")
 read_only = not may_act_for(actor, patient_id)
 if read_only:
     st.info("Emergency access, read-only: the reason given does not allow care actions or exports on this chart.")

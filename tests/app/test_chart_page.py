@@ -170,18 +170,20 @@ def test_visit_summary_shows_medications_latest_scores_and_open_flags(engine: En
         )
     app = _open_chart("dr_mine", "MRN-OWN")
     assert not app.exception, app.exception
-    medications = next(table.value for table in app.dataframe if "Prescribed by" in table.value.columns)
-    assert list(medications.columns) == ["Medication", "Dose", "Since", "Prescribed by"]
-    assert medications.to_dict("records")[0]["Medication"] == "sertraline"
-    assert medications.to_dict("records")[0]["Dose"] == "50 mg once daily"
-    assert medications.to_dict("records")[1]["Prescribed by"] == "outside: Dr Primary (PCP)"
+    # One line per active medication, program ones first: drug and dose, since when, who prescribes an outside one.
+    medications = next(text.value for text in app.text if "· since " in text.value).splitlines()
+    assert medications[0].startswith("sertraline 50 mg once daily · since ")
+    assert medications[1].endswith(" · outside: Dr Primary (PCP)")
     phq9 = next(metric for metric in app.metric if metric.label.startswith("PHQ-9"))
-    assert (phq9.value, phq9.delta) == ("9", "-5 since last") and phq9.label.startswith("PHQ-9 · mild · ")
-    assert any(caption.value == "Baseline 20 · change from baseline -11" for caption in app.caption)
-    flags_text = next(text.value for text in app.text if "self harm" in text.value and "owner:" in text.value)
-    urgent_line, high_line = flags_text.splitlines()
-    assert urgent_line.startswith("URGENT · self harm · open · owner: ")
-    assert high_line.startswith("HIGH · worsening score · open · owner: none")
+    assert (phq9.value, phq9.delta, phq9.label) == ("9", "-5 since last", "PHQ-9 · mild")
+    assert any(
+        caption.value.endswith(" · baseline 20 · change from baseline -11") and caption.value.startswith("on ")
+        for caption in app.caption
+    )
+    # Open flags, urgent first, each with a badge (icon and word) and its owner; the database text is escaped.
+    urgent_line, high_line = [block.value.replace("\\", "") for block in app.markdown if "owner" in block.value]
+    assert urgent_line.startswith(":red-badge[:material/emergency: URGENT] self harm · open · owner: ")
+    assert high_line.startswith(":orange-badge[:material/warning: HIGH] worsening score · open · owner: none")
     # The urgent banner above the title stays.
     assert any("URGENT self harm" in error.value for error in app.error)
 
@@ -189,6 +191,10 @@ def test_visit_summary_shows_medications_latest_scores_and_open_flags(engine: En
 def test_chart_tables_use_human_labels_and_hide_internal_columns(engine: Engine, chart_setup: dict) -> None:
     app = _open_chart("dr_mine", "MRN-OWN")
     assert not app.exception, app.exception
-    medications = next(frame.proto for frame in app.dataframe if list(frame.proto.column_order[:2]) == ["drug", "dose"])
-    assert "id" not in medications.column_order and "version" not in medications.column_order
-    assert '"label": "Daily dose (mg)"' in medications.columns and '"label": "Psychiatric"' in medications.columns
+    medications = next(frame for frame in app.dataframe if list(frame.proto.column_order[:2]) == ["drug", "dose_text"])
+    assert "id" not in medications.proto.column_order and "version" not in medications.proto.column_order
+    assert (
+        '"label": "Daily dose"' in medications.proto.columns and '"label": "Psychiatric"' in medications.proto.columns
+    )
+    # The dose reads with its unit and frequency, in one column.
+    assert medications.value["dose_text"].iloc[0] == "50 mg once daily"

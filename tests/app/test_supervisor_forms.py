@@ -83,7 +83,7 @@ def test_reassigning_a_patient_to_a_licensed_prescriber_moves_it_once_with_its_a
     ]
     assert REASON in (events[0].detail or "")
     # The caseload sizes before and after are shown.
-    sizes = app.dataframe[0].value
+    sizes = app.dataframe[0].value.set_index("clinician")
     assert sizes.loc[caseloads["from_prescriber"].full_name].tolist() == [2, 1]
     assert sizes.loc[caseloads["to_prescriber"].full_name].tolist() == [0, 1]
 

@@ -119,11 +119,30 @@ def test_acknowledging_without_a_note_saves_nothing_and_names_the_field(engine: 
 def test_queue_labels_severity_with_a_word_and_links_each_flag_to_the_chart(engine: Engine, flags: dict) -> None:
     app = _triage_page()
     table = next(frame.value for frame in app.dataframe if "chart" in frame.value.columns)
-    assert list(table["severity"]) == ["urgent", "high"]
+    assert list(table["severity"]) == ["●●●● urgent", "●●●○ high"]  # a meter and the word, not colour alone
     assert list(table["chart"]) == ["/chart?patient=MRN-TRIAGE"] * 2
+    assert list(table["crisis_plan"]) == ["/chart?patient=MRN-TRIAGE&show=crisis-plan"] * 2
     assert "flag_id" not in table.columns and "version" not in table.columns
     badges = [block.value for block in app.markdown if "-badge[" in block.value]
     assert badges[0].startswith(":red-badge[:material/emergency: URGENT]") and "self harm" in badges[0]
     assert badges[1].startswith(":orange-badge[:material/warning: HIGH]") and "severe side effect" in badges[1]
-    links = [element.proto for element in app.get("page_link") if "crisis plan" in element.proto.label]
-    assert [(link.page, link.query_string) for link in links] == [("chart", "patient=MRN-TRIAGE")]
+    links = [element.proto for element in app.get("page_link") if "MRN-TRIAGE" in element.proto.query_string]
+    assert [(link.label, link.page, link.query_string) for link in links] == [
+        ("Open this patient's chart", "chart", "patient=MRN-TRIAGE"),
+        ("Open the crisis plan", "chart", "patient=MRN-TRIAGE&show=crisis-plan"),
+    ]
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "escalate"])
+def test_after_an_action_the_picker_and_the_queue_show_the_new_state_without_a_refresh(
+    engine: Engine, flags: dict, action: str
+) -> None:
+    app = _act(_triage_page(), action, f"{action}: called the patient")
+    assert not app.exception, app.exception
+    picker = app.selectbox(key="triage_flag")
+    # The same flag stays picked, its label now naming the state the action left it in.
+    assert picker.value == flags["urgent"]
+    assert picker.options[0].endswith(f"· self harm · {NEW_STATE[action]}")
+    table = next(frame.value for frame in app.dataframe if "chart" in frame.value.columns)
+    assert list(table["state"]) == [NEW_STATE[action], "open"]
+    assert table["owner"].iloc[0] is not None

@@ -209,3 +209,11 @@ def test_instrument_codes() -> None:
     assert (phq9.loinc_panel, phq9.loinc_total, phq9.item_loinc[8]) == ("44249-1", "44261-6", "44260-8")
     assert len(phq9.item_labels) == 9 and len(clinical.instrument_info("GAD-7").item_labels) == 7
     assert clinical.instrument_info("GAD-7").loinc_total == "70274-6"
+
+
+def test_response_level_is_half_the_baseline_where_the_instrument_defines_a_response() -> None:
+    from clinical import response_level
+
+    assert response_level("PHQ-9", 20) == 10.0
+    assert response_level("GAD-7", 15) == 7.5
+    assert response_level("AUDIT-C", 8) is None  # no response definition

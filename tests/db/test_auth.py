@@ -76,10 +76,20 @@ def test_spraying_every_account_leaves_the_administrator_able_to_log_in(engine: 
     start = utcnow()
     for round_number in range(12):
         for index, name in enumerate(names):
-            login(name, "guess", client_address="203.0.113.9", engine=engine,
-                  now=start + timedelta(seconds=round_number * 60 + index))
-    attacker = login("admin0", "guess", client_address="203.0.113.9", engine=engine,
-                     now=start + timedelta(seconds=11 * 60 + len(names)))
+            login(
+                name,
+                "guess",
+                client_address="203.0.113.9",
+                engine=engine,
+                now=start + timedelta(seconds=round_number * 60 + index),
+            )
+    attacker = login(
+        "admin0",
+        "guess",
+        client_address="203.0.113.9",
+        engine=engine,
+        now=start + timedelta(seconds=11 * 60 + len(names)),
+    )
     assert attacker.outcome is LoginOutcome.THROTTLED  # the spraying address is slowed down for every name
     # The administrator, from their own address, waits at most the cap after the last failure, never longer.
     cap = timedelta(seconds=300)
@@ -94,8 +104,14 @@ def test_many_failures_from_one_address_throttle_that_address_only(engine: Engin
     settings = replace(get_settings(), address_failure_threshold=3)
     start = utcnow()
     for n in range(3):
-        login(f"nobody{n}", "guess", client_address="203.0.113.9", engine=engine, settings=settings,
-              now=start + timedelta(seconds=n))
+        login(
+            f"nobody{n}",
+            "guess",
+            client_address="203.0.113.9",
+            engine=engine,
+            settings=settings,
+            now=start + timedelta(seconds=n),
+        )
     later = start + timedelta(seconds=3)
     blocked = login("kim", TEST_PASSWORD, client_address="203.0.113.9", engine=engine, settings=settings, now=later)
     assert blocked.outcome is LoginOutcome.THROTTLED

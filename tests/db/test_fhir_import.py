@@ -333,9 +333,7 @@ def test_export_import_export_keeps_the_clinical_content(
             labels = {reason.split(" ", 1)[0] for reason in refused.reasons[:-1]}
             assert all("PDMP" in reason for reason in refused.reasons[:-1]), refused.reasons
             left_out |= labels
-            bundle["entry"] = [
-                {"resource": r} for r in resources if f"{r['resourceType']}/{r.get('id')}" not in labels
-            ]
+            bundle["entry"] = [{"resource": r} for r in resources if f"{r['resourceType']}/{r.get('id')}" not in labels]
             onboard_patient(admin, json.dumps(bundle), prescriber_username="dr_receiving")
     assert len(left_out) == 1
     feed = [r for _, resources in exported for r in resources if r["resourceType"] in ("Patient", "Observation")]
@@ -350,12 +348,7 @@ def test_export_import_export_keeps_the_clinical_content(
         "not a PHQ-9 or GAD-7 (code must be LOINC 44249-1/44261-6 or 69737-5/70274-6)",
     }
     before = _normalize(
-        [
-            r
-            for _, resources in exported
-            for r in resources
-            if f"{r['resourceType']}/{r.get('id')}" not in left_out
-        ]
+        [r for _, resources in exported for r in resources if f"{r['resourceType']}/{r.get('id')}" not in left_out]
     )
     after = _normalize([r for _, resources in program_resources(None) for r in resources])
     assert after == before
@@ -694,8 +687,14 @@ def test_the_database_refuses_a_second_first_version_or_a_second_correction_of_o
 
     def version(supersedes_id: int | None = None, identifier: str = "r-1") -> Assessment:
         return Assessment(
-            patient_id=team_setup["ours"], instrument="PHQ-9", answers=[0] * 9, total=0, source="self-report",
-            administered_at=datetime(2026, 1, 5), external_id=identifier, supersedes_id=supersedes_id,
+            patient_id=team_setup["ours"],
+            instrument="PHQ-9",
+            answers=[0] * 9,
+            total=0,
+            source="self-report",
+            administered_at=datetime(2026, 1, 5),
+            external_id=identifier,
+            supersedes_id=supersedes_id,
         )
 
     with write_session(engine) as session:

@@ -54,15 +54,26 @@ def test_downgrading_below_corrected_self_reports_is_refused_rather_than_merging
     patient_id = make_patient(engine)
     with write_session(engine) as session:
         first = Assessment(
-            patient_id=patient_id, instrument="PHQ-9", answers=[0] * 9, total=0, source="self-report",
-            administered_at=datetime(2026, 1, 5), external_id="r-1",
+            patient_id=patient_id,
+            instrument="PHQ-9",
+            answers=[0] * 9,
+            total=0,
+            source="self-report",
+            administered_at=datetime(2026, 1, 5),
+            external_id="r-1",
         )
         session.add(first)
         session.flush()
         session.add(
             Assessment(
-                patient_id=patient_id, instrument="PHQ-9", answers=[0] * 8 + [2], total=2, source="self-report",
-                administered_at=datetime(2026, 1, 5), external_id="r-1", supersedes_id=first.id,
+                patient_id=patient_id,
+                instrument="PHQ-9",
+                answers=[0] * 8 + [2],
+                total=2,
+                source="self-report",
+                administered_at=datetime(2026, 1, 5),
+                external_id="r-1",
+                supersedes_id=first.id,
             )
         )
 

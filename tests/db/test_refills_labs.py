@@ -103,14 +103,21 @@ def test_queue_shows_the_context_and_the_hold_reason(engine: Engine, setup: dict
 def test_nurse_reads_her_teams_refill_queue_but_cannot_decide(engine: Engine, setup: dict) -> None:
     other_team = make_team(engine)
     other_nurse = make_user(engine, "nurse", team_id=other_team)
-    other_patient = make_patient(engine, prescriber=make_user(engine, "prescriber", team_id=other_team),
-                                 nurse=other_nurse)
+    other_patient = make_patient(
+        engine, prescriber=make_user(engine, "prescriber", team_id=other_team), nurse=other_nurse
+    )
     other_refill = make_refill_request(engine, other_patient)
 
     with write_session(engine) as session:
         # An emergency grant opens the other team's chart, not its queue.
-        session.add(BreakGlassGrant(user_id=setup["nurse"].user_id, patient_id=other_patient,
-                                    reason="covering a crisis call", expires_at=utcnow() + timedelta(minutes=30)))
+        session.add(
+            BreakGlassGrant(
+                user_id=setup["nurse"].user_id,
+                patient_id=other_patient,
+                reason="covering a crisis call",
+                expires_at=utcnow() + timedelta(minutes=30),
+            )
+        )
 
     mine = refill_queue(setup["nurse"])
     assert set(mine["refill_id"]) == set(setup["refills"].values())
@@ -127,7 +134,9 @@ def test_nurse_reads_her_teams_refill_queue_but_cannot_decide(engine: Engine, se
         assert (refill.status, refill.version, refill.decided_by_id) == ("pending", 1, None)
         denied = session.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).one()
         assert (denied.user_id, denied.action, denied.patient_id) == (
-            setup["nurse"].user_id, "decide_refill", setup["patient"]
+            setup["nurse"].user_id,
+            "decide_refill",
+            setup["patient"],
         )
     assert _count(engine, PrescriptionFill) == 0
 

@@ -33,9 +33,7 @@ def _count(model: type, *conditions: object) -> int:
 
 def _start(setup: dict, token: str | None) -> Prescription:
     order = MedicationOrder(drug="trazodone", dose=50, unit="mg", frequency="at bedtime", reason="insomnia")
-    return start_medication(
-        setup["prescriber"], setup["patient"], order, expected_patient_version=1, submission=token
-    )
+    return start_medication(setup["prescriber"], setup["patient"], order, expected_patient_version=1, submission=token)
 
 
 def test_a_replayed_submission_writes_nothing_and_repeats_the_first_outcome(engine: Engine, setup: dict) -> None:

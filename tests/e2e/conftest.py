@@ -1,5 +1,6 @@
 """Browser tests: the app started as the README starts it, on a fresh database with demo data, driven by
-Debian's Chromium through Playwright (never a downloaded browser). Screenshots go to test-artifacts/."""
+Debian's Chromium through Playwright (never a downloaded browser). Screenshots go to test-artifacts/screenshots/
+(git-ignored), or to the folder named by SCREENSHOT_DIR."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from scripts.app_process import CHROMIUM, free_port, wait_for_health
 from scripts.app_process import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or PROJECT_ROOT / "test-artifacts" / "screenshots")
 CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS, "--disable-quic"]
 DEMO_PASSWORD = "demo-iop-2026"
 
@@ -153,10 +154,10 @@ def new_page(browser):  # type: ignore[no-untyped-def]
         context.close()
 
 
-def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+def screenshot(page, name: str, *, full_page: bool = True) -> Path:  # type: ignore[no-untyped-def]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

@@ -43,8 +43,15 @@ def test_migrate_then_seed_prints_counts_and_demo_logins(tmp_path: Path, capsys:
 def test_if_empty_loads_once_and_then_leaves_the_database_alone(
     fresh_sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    arguments = ["--database-url", fresh_sqlite_url, "--if-empty", "--patients", "15",
-                 "--today", SEED_TODAY.isoformat()]
+    arguments = [
+        "--database-url",
+        fresh_sqlite_url,
+        "--if-empty",
+        "--patients",
+        "15",
+        "--today",
+        SEED_TODAY.isoformat(),
+    ]
 
     assert main(arguments) == 0
     after_first = _counts(fresh_sqlite_url)

@@ -35,12 +35,14 @@ def test_same_seed_and_day_give_identical_rows(seed_program: Callable[..., Seede
     assert table_digests(first.engine) == table_digests(second.engine)
 
 
-def test_another_seed_gives_another_program(seed_program: Callable[..., SeededProgram],
-                                             small_program: SeededProgram) -> None:
+def test_another_seed_gives_another_program(
+    seed_program: Callable[..., SeededProgram], small_program: SeededProgram
+) -> None:
     other = seed_program(seed=43, patients=40, today=SEED_TODAY)
 
     differing = {
-        name for name, digest in table_digests(other.engine).items()
+        name
+        for name, digest in table_digests(other.engine).items()
         if table_digests(small_program.engine)[name] != digest
     }
     assert {"patients", "assessments", "prescriptions"} <= differing

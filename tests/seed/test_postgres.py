@@ -43,8 +43,10 @@ def fresh_postgres_url() -> Iterator[str]:
     finally:
         with admin.connect() as connection:
             connection.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
                 {"name": name},
             )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -61,8 +63,10 @@ def test_seed_loads_into_postgres_like_into_sqlite(
 
         with engine.begin() as connection:
             assert connection.execute(select(func.count()).select_from(Patient)).scalar() == 40
-            assert connection.execute(select(func.count()).select_from(Assessment)).scalar() == \
-                summary.row_counts["assessments"]
+            assert (
+                connection.execute(select(func.count()).select_from(Assessment)).scalar()
+                == summary.row_counts["assessments"]
+            )
             answers = connection.execute(select(Assessment.answers).limit(1)).scalar()
             assert isinstance(answers, list) and len(answers) in (7, 9)
             assert connection.execute(select(func.count()).select_from(Flag).where(Flag.is_open.is_(None))).scalar()

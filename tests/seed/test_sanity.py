@@ -47,8 +47,9 @@ def _age(birth: Any) -> int:
 
 def test_each_patient_is_cared_for_by_a_team_licensed_where_they_live(program: SeededProgram) -> None:
     users = {row.id: row for row in _rows(program.engine, User.id, User.role, User.team_id, User.licensed_states)}
-    patients = _rows(program.engine, Patient.id, Patient.state_of_residence, Patient.prescriber_id, Patient.nurse_id,
-                     Patient.team_id)
+    patients = _rows(
+        program.engine, Patient.id, Patient.state_of_residence, Patient.prescriber_id, Patient.nurse_id, Patient.team_id
+    )
 
     assert len(patients) == program.summary.patients
     for patient in patients:
@@ -60,12 +61,26 @@ def test_each_patient_is_cared_for_by_a_team_licensed_where_they_live(program: S
 
 def test_current_dose_is_the_last_dose_change(program: SeededProgram) -> None:
     history: dict[int, list[Any]] = defaultdict(list)
-    for change in _rows(program.engine, DoseChange.prescription_id, DoseChange.change_type, DoseChange.old_dose,
-                        DoseChange.new_dose, DoseChange.new_frequency, DoseChange.new_daily_mg, DoseChange.changed_at,
-                        DoseChange.id):
+    for change in _rows(
+        program.engine,
+        DoseChange.prescription_id,
+        DoseChange.change_type,
+        DoseChange.old_dose,
+        DoseChange.new_dose,
+        DoseChange.new_frequency,
+        DoseChange.new_daily_mg,
+        DoseChange.changed_at,
+        DoseChange.id,
+    ):
         history[change.prescription_id].append(change)
-    prescriptions = _rows(program.engine, Prescription.id, Prescription.status, Prescription.dose,
-                          Prescription.frequency, Prescription.daily_dose_mg)
+    prescriptions = _rows(
+        program.engine,
+        Prescription.id,
+        Prescription.status,
+        Prescription.dose,
+        Prescription.frequency,
+        Prescription.daily_dose_mg,
+    )
 
     assert prescriptions
     for prescription in prescriptions:
@@ -86,16 +101,29 @@ def test_every_psychiatric_dose_passes_the_rules_engine_dose_check(program: Seed
     birth_dates = {row.id: row.date_of_birth for row in _rows(program.engine, Patient.id, Patient.date_of_birth)}
     prescriptions = {
         row.id: row
-        for row in _rows(program.engine, Prescription.id, Prescription.patient_id, Prescription.drug,
-                         Prescription.daily_dose_mg, Prescription.formulation, Prescription.indication,
-                         where=Prescription.is_psychiatric.is_(True))
+        for row in _rows(
+            program.engine,
+            Prescription.id,
+            Prescription.patient_id,
+            Prescription.drug,
+            Prescription.daily_dose_mg,
+            Prescription.formulation,
+            Prescription.indication,
+            where=Prescription.is_psychiatric.is_(True),
+        )
     }
-    changes = _rows(program.engine, DoseChange.prescription_id, DoseChange.new_daily_mg,
-                    where=DoseChange.new_daily_mg.is_not(None))
+    changes = _rows(
+        program.engine, DoseChange.prescription_id, DoseChange.new_daily_mg, where=DoseChange.new_daily_mg.is_not(None)
+    )
 
     def check(prescription: Any, daily_mg: float) -> None:
-        verdict = clinical.check_dose(prescription.drug, daily_mg, age=_age(birth_dates[prescription.patient_id]),
-                                      formulation=prescription.formulation, indication=prescription.indication)
+        verdict = clinical.check_dose(
+            prescription.drug,
+            daily_mg,
+            age=_age(birth_dates[prescription.patient_id]),
+            formulation=prescription.formulation,
+            indication=prescription.indication,
+        )
         assert verdict.status == "ok", (prescription, daily_mg, verdict)
 
     assert prescriptions
@@ -107,8 +135,15 @@ def test_every_psychiatric_dose_passes_the_rules_engine_dose_check(program: Seed
 
 
 def test_scores_agree_with_the_scoring_rules(program: SeededProgram) -> None:
-    assessments = _rows(program.engine, Assessment.instrument, Assessment.answers, Assessment.total,
-                        Assessment.severity, Assessment.source, Assessment.visit_id)
+    assessments = _rows(
+        program.engine,
+        Assessment.instrument,
+        Assessment.answers,
+        Assessment.total,
+        Assessment.severity,
+        Assessment.source,
+        Assessment.visit_id,
+    )
 
     assert {row.instrument for row in assessments} == {"PHQ-9", "GAD-7"}
     assert {row.source for row in assessments} == {"visit", "self-report"}
@@ -120,16 +155,28 @@ def test_scores_agree_with_the_scoring_rules(program: SeededProgram) -> None:
 
 def test_storylines_the_demo_depends_on_are_present(program: SeededProgram) -> None:
     engine = program.engine
-    open_urgent_self_harm = _rows(engine, Flag.id, where=(Flag.kind == "self_harm") & (Flag.severity == "urgent")
-                                  & (Flag.state == "open") & Flag.is_open.is_(True))
+    open_urgent_self_harm = _rows(
+        engine,
+        Flag.id,
+        where=(Flag.kind == "self_harm")
+        & (Flag.severity == "urgent")
+        & (Flag.state == "open")
+        & Flag.is_open.is_(True),
+    )
     grace = timedelta(days=get_settings().overdue_lab_grace_days)
-    overdue_labs = _rows(engine, LabOrder.id, where=(LabOrder.status == "pending")
-                         & (LabOrder.due_by < SEED_TODAY - grace))
+    overdue_labs = _rows(
+        engine, LabOrder.id, where=(LabOrder.status == "pending") & (LabOrder.due_by < SEED_TODAY - grace)
+    )
     pending_refills = _rows(engine, RefillRequest.id, where=RefillRequest.status == "pending")
-    early = _rows(engine, Prescription.drug, RefillRequest.status,
-                  where=RefillRequest.is_early.is_(True) & (Prescription.id == RefillRequest.prescription_id))
-    overdue_visits = _rows(engine, Patient.id, where=(Patient.next_visit_due < SEED_TODAY)
-                           & (Patient.program_phase != "discharged"))
+    early = _rows(
+        engine,
+        Prescription.drug,
+        RefillRequest.status,
+        where=RefillRequest.is_early.is_(True) & (Prescription.id == RefillRequest.prescription_id),
+    )
+    overdue_visits = _rows(
+        engine, Patient.id, where=(Patient.next_visit_due < SEED_TODAY) & (Patient.program_phase != "discharged")
+    )
 
     assert open_urgent_self_harm, "no open urgent self-harm flag"
     assert overdue_labs, "no overdue lab"
@@ -139,16 +186,22 @@ def test_storylines_the_demo_depends_on_are_present(program: SeededProgram) -> N
 
 
 def test_first_self_harm_case_is_on_the_demo_prescribers_caseload(small_program: SeededProgram) -> None:
-    rows = _rows(small_program.engine, User.username,
-                 where=(User.id == Patient.prescriber_id) & (Patient.id == Flag.patient_id)
-                 & (Flag.kind == "self_harm") & (Flag.state == "open"))
+    rows = _rows(
+        small_program.engine,
+        User.username,
+        where=(User.id == Patient.prescriber_id)
+        & (Patient.id == Flag.patient_id)
+        & (Flag.kind == "self_harm")
+        & (Flag.state == "open"),
+    )
 
     assert "prescriber" in {row.username for row in rows}
 
 
 def test_some_labs_are_abnormal_and_one_is_critical(larger_program: SeededProgram) -> None:
-    results = _rows(larger_program.engine, LabResult.test, LabResult.value, LabResult.is_abnormal,
-                    LabResult.is_critical)
+    results = _rows(
+        larger_program.engine, LabResult.test, LabResult.value, LabResult.is_abnormal, LabResult.is_critical
+    )
 
     assert sum(row.is_abnormal for row in results) >= 1
     assert sum(not row.is_abnormal for row in results) > sum(row.is_abnormal for row in results)
@@ -156,8 +209,18 @@ def test_some_labs_are_abnormal_and_one_is_critical(larger_program: SeededProgra
 
 
 def test_flags_follow_the_triage_rules(program: SeededProgram) -> None:
-    flags = _rows(program.engine, Flag.id, Flag.state, Flag.is_open, Flag.severity, Flag.severity_rank,
-                  Flag.owner_id, Flag.resolved_at, Flag.version, Flag.raised_at)
+    flags = _rows(
+        program.engine,
+        Flag.id,
+        Flag.state,
+        Flag.is_open,
+        Flag.severity,
+        Flag.severity_rank,
+        Flag.owner_id,
+        Flag.resolved_at,
+        Flag.version,
+        Flag.raised_at,
+    )
     events: dict[int, list[Any]] = defaultdict(list)
     for event in _rows(program.engine, FlagEvent.flag_id, FlagEvent.action, FlagEvent.at, FlagEvent.id):
         events[event.flag_id].append(event)
@@ -177,8 +240,16 @@ def test_flags_follow_the_triage_rules(program: SeededProgram) -> None:
 def test_nothing_happens_after_the_seeded_today(program: SeededProgram) -> None:
     midnight = datetime.combine(SEED_TODAY, time.min)
     with program.engine.connect() as connection:
-        for column in (Assessment.administered_at, Visit.visit_at, DoseChange.changed_at, Flag.raised_at,
-                       FlagEvent.at, RefillRequest.requested_at, RefillRequest.decided_at, LabResult.entered_at):
+        for column in (
+            Assessment.administered_at,
+            Visit.visit_at,
+            DoseChange.changed_at,
+            Flag.raised_at,
+            FlagEvent.at,
+            RefillRequest.requested_at,
+            RefillRequest.decided_at,
+            LabResult.entered_at,
+        ):
             assert connection.execute(select(func.max(column))).scalar() < midnight, column
         assert connection.execute(select(func.max(PrescriptionFill.filled_on))).scalar() < SEED_TODAY
 
@@ -193,11 +264,27 @@ def test_identifiers_are_synthetic(program: SeededProgram) -> None:
 
 
 def test_demo_logins_exist_and_share_the_demo_password(small_program: SeededProgram) -> None:
-    users = {row.username: row for row in _rows(small_program.engine, User.username, User.role, User.password_hash,
-                                                User.may_break_glass, User.team_id, User.full_name)}
+    users = {
+        row.username: row
+        for row in _rows(
+            small_program.engine,
+            User.username,
+            User.role,
+            User.password_hash,
+            User.may_break_glass,
+            User.team_id,
+            User.full_name,
+        )
+    }
 
-    for username, role in (("prescriber", "prescriber"), ("nurse", "nurse"), ("supervisor", "supervisor"),
-                           ("admin", "admin"), ("prescriber2", "prescriber"), ("nurse2", "nurse")):
+    for username, role in (
+        ("prescriber", "prescriber"),
+        ("nurse", "nurse"),
+        ("supervisor", "supervisor"),
+        ("admin", "admin"),
+        ("prescriber2", "prescriber"),
+        ("nurse2", "nurse"),
+    ):
         user = users[username]
         assert user.role == role
         assert bcrypt.checkpw(DEMO_PASSWORD.encode(), user.password_hash.encode())
