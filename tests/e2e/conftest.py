@@ -16,7 +16,9 @@ from scripts.app_process import CHROMIUM, free_port, wait_for_health
 from scripts.app_process import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or PROJECT_ROOT / "test-artifacts" / "screenshots")
+# Test artifacts (timings, screenshots) go to test-artifacts/ (git-ignored) unless CI names another folder.
+ARTIFACTS = Path(os.environ.get("CI_ARTIFACTS_DIR") or PROJECT_ROOT / "test-artifacts")
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or ARTIFACTS / "screenshots")
 CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS, "--disable-quic"]
 DEMO_PASSWORD = "demo-iop-2026"
 

@@ -80,7 +80,7 @@ def test_answering_the_items_sends_nothing_and_one_submit_saves_the_scored_visit
     total = time.monotonic() - started
     assert len(sent) > frames_before  # the submit, and only the submit, went to the server
     screenshot(page, "visit_form_saved")
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "visit_form_timing.txt").write_text(
         f"answering 16 items: {answered:.2f} s; answering and saving until the outcome shows: {total:.2f} s\n"
     )
