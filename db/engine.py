@@ -17,7 +17,7 @@ from db.settings import get_settings
 if TYPE_CHECKING:
     from db.permissions import Actor
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # see make_engine: a writer waits rather than fails a save under load
 # Names the PostgreSQL advisory lock that orders the audit sealer's runs (db.audit_seal); writers never take it.
 AUDIT_CHAIN_LOCK_ID = 7_140_221
 # PostgreSQL advisory lock spaces (the first key of the two-key form): writes about one thing queue on its lock,
@@ -61,7 +61,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         # request waited for a connection instead of the write lock, and timed out after 30 s under load.
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            # SQLite's busy handler polls rather than queues, so under load a writer can lose the race for the
+            # lock several times in a row: wait up to 30 s rather than fail a clinician's save after 10.
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=10,
             max_overflow=20,
             **kwargs,

@@ -36,7 +36,7 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path) -> N
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
     engine.dispose()
 
 

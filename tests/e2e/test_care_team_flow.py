@@ -181,7 +181,7 @@ def test_refill_approved_by_the_prescriber_shows_decided_to_the_nurse(  # type: 
     log_in(nurse, app_url, "nurse")
     nurse.get_by_role("heading", name="Triage queue").filter(visible=True).first.wait_for()
     nurse.goto(f"{app_url}/chart?patient={request['mrn']}")
-    nurse.get_by_role("button", name="Refills", exact=True).filter(visible=True).first.click()
+    nurse.get_by_role("radio", name="Refills", exact=True).filter(visible=True).first.click()
     # Data grids draw on a canvas; their accessible table carries the cell text.
     decided = nurse.locator(GRID_CELLS, has_text=reason)
     decided.first.wait_for(state="attached")

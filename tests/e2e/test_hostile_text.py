@@ -51,7 +51,7 @@ def test_hostile_notes_and_crisis_plan_render_as_text(app_url: str, e2e_database
     page.get_by_role("heading", name="Caseload").filter(visible=True).first.wait_for()
     page.goto(f"{app_url}/chart?patient={mrn}")
     page.get_by_text("Crisis plan").filter(visible=True).first.wait_for()
-    page.get_by_role("button", name="Visits", exact=True).click()  # the chart section picker
+    page.get_by_role("radio", name="Visits", exact=True).click()  # the chart section picker
     page.get_by_text(re.compile(r"· follow-up · video ·")).first.click()  # expand the newest visit
     page.get_by_text("[click me](javascript:alert('link'))").filter(visible=True).first.wait_for()
     page.wait_for_timeout(1000)
