@@ -15,7 +15,9 @@ after one warm-up run that is not counted (it imports the pages and fills the se
   visible, and separately to the page's last chart drawn.
 
 Script runs per login are counted from the server's own messages on the websocket: each full run of the app
-script starts with a ``new_session`` message (a fragment's rerun carries its fragment ids and is not counted).
+script starts with a ``new_session`` message and ends with a ``script_finished`` one (a fragment's rerun carries
+its fragment ids and is not counted). The time between the two, summed over a step's runs, is the step's *server
+script time*: what the app server spent; the rest of the wait is the browser drawing, and the network.
 """
 
 from __future__ import annotations
@@ -72,10 +74,13 @@ class BrowserRunInfo:
 
 
 class ScriptRuns:
-    """Full runs of the app script seen by one page, read from the server's ``new_session`` messages."""
+    """Full runs of the app script seen by one page, read from the server's messages: each run starts with a
+    ``new_session`` message and ends with a ``script_finished`` one (a fragment's rerun carries its fragment ids
+    and is left out)."""
 
     def __init__(self, page: Any) -> None:
         self.started: list[float] = []
+        self.finished: dict[int, float] = {}  # index in ``started`` -> when that run finished
         page.on("websocket", lambda socket: socket.on("framereceived", self._frame))
 
     def _frame(self, payload: str | bytes) -> None:
@@ -84,8 +89,21 @@ class ScriptRuns:
         if isinstance(payload, str):
             return
         message = ForwardMsg.FromString(payload)
-        if message.WhichOneof("type") == "new_session" and not message.metadata.run.fragment_ids:
+        kind = message.WhichOneof("type")
+        if message.metadata.run.fragment_ids:
+            return
+        if kind == "new_session":
             self.started.append(time.monotonic())
+        elif kind == "script_finished" and self.started and len(self.started) - 1 not in self.finished:
+            self.finished[len(self.started) - 1] = time.monotonic()
+
+    def server_ms(self, since: int) -> float:
+        """The time the server spent in the runs started since run ``since`` (new_session to script_finished)."""
+        return 1000 * sum(
+            self.finished[index] - self.started[index]
+            for index in range(since, len(self.started))
+            if index in self.finished
+        )
 
     def settle(self, page: Any, quiet_ms: int = 1500, limit_ms: int = 15_000) -> None:
         """Wait until no run has started for ``quiet_ms`` (a cookie component's rerun comes after the draw)."""
@@ -112,10 +130,10 @@ def _visible(page: Any, selector: str) -> Any:
 
 def _log_in(
     page: Any, base: str, username: str, landing: Any, runs: ScriptRuns, then: Any = None
-) -> tuple[float, float | None, int, bool]:
+) -> tuple[float, float | None, int, float, bool]:
     """Log in; returns the ms from the click to ``landing(page)`` having waited for the landing page (and to
-    ``then(page)`` after it, if given), the full script runs from the click until the page is quiet, and whether
-    the login cookie was set."""
+    ``then(page)`` after it, if given), the full script runs from the click until the page is quiet and the ms
+    the server spent running them, and whether the login cookie was set."""
     page.goto(base)
     page.get_by_role("textbox", name="Username").filter(visible=True).first.fill(username)
     page.get_by_role("textbox", name="Password").filter(visible=True).first.fill(DEMO_PASSWORD)
@@ -130,7 +148,7 @@ def _log_in(
         later = (time.perf_counter() - started) * 1000
     cookie = _wait_for_cookie(page)
     runs.settle(page)
-    return elapsed, later, len(runs.started) - before, cookie
+    return elapsed, later, len(runs.started) - before, runs.server_ms(before), cookie
 
 
 def _caseload_visible(page: Any) -> None:
@@ -149,7 +167,7 @@ def _last_chart_drawn(page: Any) -> None:
     page.locator("[data-testid='stVegaLiteChart']").nth(1).locator("canvas, svg").first.wait_for()
 
 
-def _open_from_caseload(page: Any, mrn: str, runs: ScriptRuns) -> tuple[float, float, int]:
+def _open_from_caseload(page: Any, mrn: str, runs: ScriptRuns) -> tuple[float, float, int, float]:
     """Find the patient with the caseload's search box (not timed), then time the click on their row to the
     chart's visit summary visible and to the timeline drawn."""
     search = page.get_by_role("textbox", name="Search name or MRN").filter(visible=True).first
@@ -170,7 +188,7 @@ def _open_from_caseload(page: Any, mrn: str, runs: ScriptRuns) -> tuple[float, f
     timeline = (time.perf_counter() - started) * 1000
     assert mrn in page.url, f"the chart opened is not {mrn}'s ({page.url})"
     runs.settle(page, quiet_ms=1000)
-    return summary, timeline, len(runs.started) - before
+    return summary, timeline, len(runs.started) - before, runs.server_ms(before)
 
 
 def _save_visit(page: Any) -> tuple[float, float]:
@@ -214,14 +232,18 @@ def measure_browser(
     base = f"http://127.0.0.1:{port}"
     steps: dict[str, list[float]] = {
         "login to caseload": [],
+        "login to caseload: server script time": [],
         "caseload row to chart summary, short history": [],
         "caseload row to chart timeline, short history": [],
+        "caseload row to chart, short history: server script time": [],
         "caseload row to chart summary, long history": [],
         "caseload row to chart timeline, long history": [],
+        "caseload row to chart, long history: server script time": [],
         "answering the 16 PHQ-9/GAD-7 items": [],
         "visit save: click to saved message": [],
         "login to overview (figures)": [],
         "login to overview (last chart drawn)": [],
+        "login to overview: server script time": [],
     }
     targets: dict[str, int] = {
         "login to caseload": TARGET_MS,
@@ -245,7 +267,7 @@ def measure_browser(
                         page = context.new_page()
                         page.set_default_timeout(90_000)
                         script_runs = ScriptRuns(page)
-                        login_ms, then_ms, login_runs, cookie = _log_in(
+                        login_ms, then_ms, login_runs, login_server_ms, cookie = _log_in(
                             page, base, username, landing, script_runs, then
                         )
                         if cookie:
@@ -258,11 +280,13 @@ def measure_browser(
                         info.script_runs_per_login[role].append(login_runs)
                     if role == "prescriber":
                         measured["login to caseload"] = login_ms
+                        measured["login to caseload: server script time"] = login_server_ms
                         for which, mrn in (("short", users.short_mrn), ("long", users.long_mrn)):
                             if which == "long":
                                 page.goto(base)
                                 _caseload_visible(page)
-                            summary, timeline, chart_runs = _open_from_caseload(page, mrn, script_runs)
+                            summary, timeline, chart_runs, chart_server_ms = _open_from_caseload(page, mrn, script_runs)
+                            measured[f"caseload row to chart, {which} history: server script time"] = chart_server_ms
                             if run > 0:
                                 info.script_runs_per_chart_open.append(chart_runs)
                             measured[f"caseload row to chart summary, {which} history"] = summary
@@ -272,6 +296,7 @@ def measure_browser(
                         measured["visit save: click to saved message"] = saving
                     else:
                         measured["login to overview (figures)"] = login_ms
+                        measured["login to overview: server script time"] = login_server_ms
                         measured["login to overview (last chart drawn)"] = then_ms or 0.0
                     context.close()
                 print(
