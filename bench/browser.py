@@ -81,6 +81,9 @@ class ScriptRuns:
     def __init__(self, page: Any) -> None:
         self.started: list[float] = []
         self.finished: dict[int, float] = {}  # index in ``started`` -> when that run finished
+        self.pages: list[str] = []  # per run: the page it ended on (the last navigation message's page)
+        self.how: dict[int, str] = {}  # per run: how it finished (early: interrupted by a rerun)
+        self._names: dict[str, str] = {}
         page.on("websocket", lambda socket: socket.on("framereceived", self._frame))
 
     def _frame(self, payload: str | bytes) -> None:
@@ -94,8 +97,23 @@ class ScriptRuns:
             return
         if kind == "new_session":
             self.started.append(time.monotonic())
+            self.pages.append("?")
+        elif kind == "navigation" and self.started:
+            for app_page in message.navigation.app_pages:
+                self._names[app_page.page_script_hash] = app_page.url_pathname or app_page.page_name
+            self.pages[-1] = self._names.get(message.navigation.page_script_hash, "?") or "/"
         elif kind == "script_finished" and self.started and len(self.started) - 1 not in self.finished:
             self.finished[len(self.started) - 1] = time.monotonic()
+            self.how[len(self.started) - 1] = "early" if message.script_finished == 2 else "done"
+
+    def describe(self, since: int) -> str:
+        """The runs since run ``since``: the page each ended on, its server ms, how it finished."""
+        return " + ".join(
+            f"{self.pages[i]} {1000 * (self.finished[i] - self.started[i]):.0f}ms {self.how[i]}"
+            if i in self.finished
+            else f"{self.pages[i]} unfinished"
+            for i in range(since, len(self.started))
+        )
 
     def server_ms(self, since: int) -> float:
         """The time the server spent in the runs started since run ``since`` (new_session to script_finished)."""
@@ -148,6 +166,7 @@ def _log_in(
         later = (time.perf_counter() - started) * 1000
     cookie = _wait_for_cookie(page)
     runs.settle(page)
+    print(f"  login as {username}: {runs.describe(before)}", flush=True)
     return elapsed, later, len(runs.started) - before, runs.server_ms(before), cookie
 
 
@@ -188,6 +207,7 @@ def _open_from_caseload(page: Any, mrn: str, runs: ScriptRuns) -> tuple[float, f
     timeline = (time.perf_counter() - started) * 1000
     assert mrn in page.url, f"the chart opened is not {mrn}'s ({page.url})"
     runs.settle(page, quiet_ms=1000)
+    print(f"  chart {mrn}: {runs.describe(before)}", flush=True)
     return summary, timeline, len(runs.started) - before, runs.server_ms(before)
 
 
