@@ -238,6 +238,7 @@ def _save_visit(page: Any) -> tuple[float, float]:
 def measure_browser(
     backend: str, database_url: str, users: BrowserUsers, *, patients: int, runs: int = 5
 ) -> tuple[list[BrowserResult], BrowserRunInfo]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -250,6 +251,7 @@ def measure_browser(
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    print(f"app server log and screenshots: {log.parent}", flush=True)
     steps: dict[str, list[float]] = {
         "login to caseload": [],
         "login to caseload: server script time": [],
@@ -287,9 +289,14 @@ def measure_browser(
                         page = context.new_page()
                         page.set_default_timeout(90_000)
                         script_runs = ScriptRuns(page)
-                        login_ms, then_ms, login_runs, login_server_ms, cookie = _log_in(
-                            page, base, username, landing, script_runs, then
-                        )
+                        try:
+                            login_ms, then_ms, login_runs, login_server_ms, cookie = _log_in(
+                                page, base, username, landing, script_runs, then
+                            )
+                        except PlaywrightTimeout:  # the landing page never came: logged, tried once more
+                            page.screenshot(path=str(log.parent / f"login-timeout-{role}-{run}.png"))
+                            print(f"  login as {username} timed out: {script_runs.describe(0)}", flush=True)
+                            cookie = False
                         if cookie:
                             break
                         info.cookie_retries += 1
