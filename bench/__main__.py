@@ -334,7 +334,8 @@ def browser_section(browser: list[BrowserResult], browser_runs: list[BrowserRunI
         "",
         f"Debian's Chromium, headless, 1440×900, driving the app as `make run` starts it (one app server per "
         f"database). Each step in a fresh browser context (a new Streamlit session), {browser[0].runs} times after "
-        "one warm-up run not counted; the same prescriber, patients and supervisor as the tables above. The chart is "
+        "one warm-up run not counted; users chosen as for the tables above (the busiest prescriber, their "
+        "patients with the most assessments and with the latest start, the first supervisor). The chart is "
         "opened by a click on the patient's caseload row (found with the search box first, not timed); *summary* "
         "is the visit summary above the fold, *timeline* the timeline drawn below it. The visit is saved on the "
         "long-history chart: 16 items answered by mouse, then from the click on “Save visit” to “Visit saved…” "
