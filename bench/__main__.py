@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
-from bench.browser import BrowserResult, measure_browser
+from bench.browser import BrowserResult, BrowserRunInfo, BrowserUsers, measure_browser
 from bench.throughput import ThroughputResult, measure_write_throughput, percentile
 from db.engine import make_engine, utcnow
 from db.migrate import upgrade
@@ -130,8 +130,11 @@ def _bench_users(engine: Engine) -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
-def busiest_prescriber_username(engine: Engine) -> str:
-    return _bench_users(engine)["prescriber"][0]
+def browser_users(engine: Engine) -> BrowserUsers:
+    """The server-side benchmark's prescriber, patients and supervisor, for the browser timings."""
+    users = _bench_users(engine)
+    prescriber, mrns = users["prescriber"]
+    return BrowserUsers(prescriber, users["supervisor"][0], short_mrn=mrns["short"], long_mrn=mrns["long"])
 
 
 def _replay_floor(engine: Engine, captured: list[tuple[str, object]], runs: int) -> float:
@@ -315,6 +318,68 @@ def prepare_database(
     return url, seeded, drop
 
 
+BROWSER_HEADING = "## In the browser (Chromium)"
+
+
+def browser_section(browser: list[BrowserResult], browser_runs: list[BrowserRunInfo]) -> list[str]:
+    """The browser timings, one column per database: median (max) ms over fresh browser contexts."""
+    if not browser:
+        return []
+    sizes = sorted({info.patients for info in browser_runs})
+    backends = list(dict.fromkeys(b.backend for b in browser))
+    by_key = {(b.backend, b.step): b for b in browser}
+    steps = list(dict.fromkeys(b.step for b in browser))
+    lines = [
+        f"{BROWSER_HEADING} at {', '.join(f'{n:,}' for n in sizes)} patients",
+        "",
+        f"Debian's Chromium, headless, 1440×900, driving the app as `make run` starts it (one app server per "
+        f"database). Each step in a fresh browser context (a new Streamlit session), {browser[0].runs} times after "
+        "one warm-up run not counted; users chosen as for the tables above (the busiest prescriber, their "
+        "patients with the most assessments and with the latest start, the first supervisor). The chart is "
+        "opened by a click on the patient's caseload row (found with the search box first, not timed); *summary* "
+        "is the visit summary above the fold, *timeline* the timeline drawn below it. The visit is saved on the "
+        "long-history chart: 16 items answered by mouse, then from the click on “Save visit” to “Visit saved…” "
+        "shown. Target: issue 16 (median).",
+        "",
+        "Cell: **median ms (max ms)**.",
+        "",
+        "| step | " + " | ".join(backends) + " | target ms |",
+        "|---|" + "---|" * len(backends) + "---|",
+    ]
+    for step in steps:
+        cells = []
+        for backend in backends:
+            result = by_key.get((backend, step))
+            cells.append("–" if result is None else f"{result.median_ms:g} ({result.max_ms:g})")
+        target = next((b.target_ms for b in browser if b.step == step and b.target_ms), None)
+        lines.append(f"| {step} | " + " | ".join(cells) + f" | {target if target else '–'} |")
+    lines += [
+        "",
+        "| database | patients | load before (1/5/15 min) | load after | full script runs per login (per run) "
+        "| per caseload row to chart | cookie retries |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for info in browser_runs:
+        counts = "; ".join(f"{role} {', '.join(map(str, n))}" for role, n in info.script_runs_per_login.items())
+        lines.append(
+            f"| {info.backend} | {info.patients:,} | {'/'.join(f'{x:.2f}' for x in info.load_before)} | "
+            f"{'/'.join(f'{x:.2f}' for x in info.load_after)} | {counts} | "
+            f"{', '.join(map(str, info.script_runs_per_chart_open)) or '–'} | {info.cookie_retries} |"
+        )
+    return lines
+
+
+def replace_browser_section(report: str, section: list[str]) -> str:
+    """RESULTS.md with its browser section replaced (or added before the hand-written notes), the rest as it was."""
+    lines = report.rstrip("\n").split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith(BROWSER_HEADING)), None)
+    if start is None:
+        notes = next((i for i, line in enumerate(lines) if line.startswith("## Reading these figures")), len(lines))
+        return "\n".join([*lines[:notes], *section, "", *lines[notes:]]) + "\n"
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join([*lines[:start], *section, "", *lines[end:]]) + "\n"
+
+
 def _cell(result: PageResult | None) -> str:
     if result is None:
         return "–"
@@ -327,12 +392,14 @@ def write_reports(
     browser: list[BrowserResult],
     writes: list[ThroughputResult],
     meta: dict,
+    browser_runs: list[BrowserRunInfo] | None = None,
 ) -> None:
     report = {
         "meta": meta,
         "runs": [asdict(r) for r in runs_info],
         "results": [asdict(r) for r in results],
         "browser": [asdict(b) for b in browser],
+        "browser_runs": [asdict(b) for b in browser_runs or []],
         "writes": [asdict(w) for w in writes],
     }
     (OUT / "results.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -400,14 +467,7 @@ def write_reports(
             f"{logins} |"
         )
     if browser:
-        lines += [
-            "",
-            f"## In the browser (Chromium, headless; {browser[0].runs} fresh browser contexts after a warm-up)",
-            "",
-            "| database | step | median ms | max ms | target ms |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [f"| {b.backend} | {b.step} | {b.median_ms:g} | {b.max_ms:g} | {b.target_ms} |" for b in browser]
+        lines += ["", *browser_section(browser, browser_runs or [])]
     if writes:
         lines += [
             "",
@@ -427,6 +487,29 @@ def write_reports(
     if notes.exists():
         lines += ["", notes.read_text().strip()]
     (OUT / "RESULTS.md").write_text("\n".join(lines) + "\n")
+
+
+def write_browser_report(browser: list[BrowserResult], browser_runs: list[BrowserRunInfo]) -> None:
+    """--browser-only: the browser results replace their databases' earlier ones in results.json and the browser
+    section of RESULTS.md; the page and write results (and the rest of RESULTS.md) stay as they were."""
+    path = OUT / "results.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    measured = {b.backend for b in browser}
+    report["browser"] = [b for b in report.get("browser", []) if b["backend"] not in measured] + [
+        asdict(b) for b in browser
+    ]
+    report["browser_runs"] = [b for b in report.get("browser_runs", []) if b["backend"] not in measured] + [
+        asdict(b) for b in browser_runs
+    ]
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    all_browser = [BrowserResult(**b) for b in report["browser"]]
+    all_runs = [
+        BrowserRunInfo(**{**b, "load_before": tuple(b["load_before"]), "load_after": tuple(b["load_after"])})
+        for b in report["browser_runs"]
+    ]
+    results_md = OUT / "RESULTS.md"
+    text_before = results_md.read_text() if results_md.exists() else ""
+    results_md.write_text(replace_browser_section(text_before, browser_section(all_browser, all_runs)))
 
 
 def main() -> int:
@@ -453,6 +536,11 @@ def main() -> int:
     )
     parser.add_argument("--browser-runs", type=int, default=5, help="0 skips the browser timings")
     parser.add_argument("--browser-at", type=int, default=10_000, help="program size for browser and write timings")
+    parser.add_argument(
+        "--browser-only",
+        action="store_true",
+        help="only the browser timings (at --browser-at); updates their part of results.json and RESULTS.md",
+    )
     parser.add_argument("--clinicians", type=int, default=20)
     parser.add_argument("--write-seconds", type=float, default=30.0, help="0 skips the write benchmark")
     parser.add_argument(
@@ -476,7 +564,10 @@ def main() -> int:
     results: list[PageResult] = []
     runs_info: list[RunInfo] = []
     browser: list[BrowserResult] = []
+    browser_runs: list[BrowserRunInfo] = []
     writes: list[ThroughputResult] = []
+    if args.browser_only:
+        args.patients, args.write_seconds = str(args.browser_at), 0
     sizes = [int(n) for n in args.patients.split(",")]
     backends = args.backends.split(",")
     if args.append and (OUT / "results.json").exists():
@@ -499,7 +590,7 @@ def main() -> int:
             for role in set(ROLE_PAGES) - roles:
                 del ROLE_PAGES[role]
             try:
-                if args.writes_only:
+                if args.writes_only or args.browser_only:
                     page_results, login_ms = [], {}
                 else:
                     page_results, login_ms = bench_backend(backend, url, patients, runs=args.runs)
@@ -507,9 +598,10 @@ def main() -> int:
                 ROLE_PAGES.clear()
                 ROLE_PAGES.update(saved)
             results += page_results
-            runs_info.append(
-                RunInfo(backend, patients, args.weeks_history, seeded, load_before, os.getloadavg(), login_ms)
-            )
+            if not args.browser_only:
+                runs_info.append(
+                    RunInfo(backend, patients, args.weeks_history, seeded, load_before, os.getloadavg(), login_ms)
+                )
             if patients == args.browser_at or args.writes_only:
                 # The commands use the process-wide engine (as in the app), so point it at this database.
                 os.environ["DATABASE_URL"] = url
@@ -519,9 +611,11 @@ def main() -> int:
                 get_engine.cache_clear()
                 engine = make_engine(url)
                 if args.browser_runs and not args.writes_only:
-                    browser += measure_browser(
-                        backend, url, busiest_prescriber_username(engine), runs=args.browser_runs
+                    timings, info = measure_browser(
+                        backend, url, browser_users(engine), patients=patients, runs=args.browser_runs
                     )
+                    browser += timings
+                    browser_runs.append(info)
                 if args.write_seconds:
                     writes.append(
                         measure_write_throughput(
@@ -536,7 +630,10 @@ def main() -> int:
                 "date": utcnow().date().isoformat(),
                 "machine": f"{os.cpu_count()} cores",
             }
-            write_reports(results, runs_info, browser, writes, meta)  # after every database: partial results kept
+            if args.browser_only:
+                write_browser_report(browser, browser_runs)
+            else:  # after every database: partial results kept
+                write_reports(results, runs_info, browser, writes, meta, browser_runs)
     print(f"wrote {OUT / 'results.json'} and {OUT / 'RESULTS.md'}")
     return 0
 
