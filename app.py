@@ -13,7 +13,7 @@ from components.patient_checkin import render_patient_checkin
 from components.resilience import database_guard
 from components.security import deployment_problems, read_secrets
 from db.settings import get_settings
-from db.sweep import start_background_sealer, start_background_sweep
+from db.sweep import start_background_overview_refresh, start_background_sealer, start_background_sweep
 
 st.set_page_config(page_title="IOP Medication Dashboard", page_icon=":material/medication:", layout="wide")
 
@@ -28,6 +28,9 @@ if problems:
 start_background_sweep(get_settings().sweep_interval_minutes * 60)
 # New audit rows are linked into the hash chain by a sealer, so that writes never queue on one chain lock.
 start_background_sealer(get_settings().audit_seal_interval_seconds)
+# The supervisor overview's default figures are a snapshot refreshed in the background, so a view costs the same
+# whatever the program's size (db.program_snapshot).
+start_background_overview_refresh(get_settings().overview_refresh_seconds)
 
 with database_guard():
     # A patient's check-in link (?checkin=<token>): the public page, and nothing else. It runs before the login

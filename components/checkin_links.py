@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 
 import pandas as pd
 import segno
 import streamlit as st
 
 from components.forms import finish_form, show_save_error, submission_token
+from components.tables import local_time
 from db.commands import EditConflict, InvalidInput
 from db.commands.checkin import (
     CHECKIN_MEASURES,
@@ -44,11 +44,6 @@ def qr_png(text: str) -> bytes:
     buffer = io.BytesIO()
     segno.make(text, error="m").save(buffer, kind="png", scale=6, border=2)
     return buffer.getvalue()
-
-
-def local_time(at: datetime) -> str:
-    """A stored naive-UTC time on the program's clock."""
-    return at.replace(tzinfo=UTC).astimezone(get_settings().timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _sent_key(patient_id: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -10,23 +10,24 @@ import streamlit as st
 
 from components.downloads import audited_csv_download
 from components.forms import escape_markdown
-from components.tables import DATE, labelled_table
+from components.tables import DATE, labelled_table, local_time
 from db.engine import utcnow
 from db.models import PROGRAM_PHASES
 from db.permissions import Actor
+from db.program_snapshot import recompute_overview
 from db.queries.caseload import program_today
 from db.queries.program import (
     CHECKIN_SHARE,
     CHECKIN_WINDOW_DAYS,
+    DEFAULT_ADMISSION_WINDOW_DAYS,
     METRICS,
     drill_down,
     outcome_rates,
-    outcomes,
     overview_by,
+    overview_data,
     patient_metrics,
-    program_figures,
-    refill_turnaround,
 )
+from db.settings import get_settings
 
 CHART_PAGE = "pages/clinical/patient_chart.py"
 PERCENT = "%.1f %%"
@@ -78,11 +79,14 @@ def render_overview(actor: Actor) -> None:
         key="overview_phases",
         placeholder="All active phases",
     )
-    admitted_from = filters[1].date_input("Admitted from", value=today - timedelta(days=365), key="overview_from")
+    admitted_from = filters[1].date_input(
+        "Admitted from", value=today - timedelta(days=DEFAULT_ADMISSION_WINDOW_DAYS), key="overview_from"
+    )
     admitted_to = filters[2].date_input("Admitted to", value=today, key="overview_to")
     filters = {"phases": phases or None, "admitted_from": admitted_from, "admitted_to": admitted_to}
-    figures = program_figures(actor, **filters)  # type: ignore[arg-type]
-    turnaround = refill_turnaround(actor, since=utcnow() - timedelta(days=90))
+    data = overview_data(actor, **filters)  # type: ignore[arg-type]
+    freshness_note(actor, data.as_of)
+    figures, turnaround = data.figures, data.turnaround
     totals = figures[list(METRICS)].sum() if not figures.empty else None
     if totals is not None:
         # A row that wraps: fixed columns cut the labels ("Open urge…") at 1024 px.
@@ -136,16 +140,36 @@ def render_overview(actor: Actor) -> None:
         audited_csv_download(actor, patients, name="drill_down", key="drill_csv")
         if event is not None and event.selection.rows:
             st.switch_page(CHART_PAGE, query_params={"patient": str(patients.iloc[event.selection.rows[0]]["mrn"])})
-    render_outcomes(actor, phases=phases or None, admitted_from=admitted_from, admitted_to=admitted_to)
+    render_outcomes(actor, data.outcomes)
 
 
-def render_outcomes(actor: Actor, **filters: object) -> None:
+def freshness_note(actor: Actor, as_of: datetime | None) -> None:
+    """Say how old the figures are; a supervisor can have the snapshot recomputed at once."""
+    if as_of is None:
+        st.caption(f"Figures computed now ({local_time(utcnow())}).")
+        return
+    interval = get_settings().overview_refresh_seconds
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.caption(
+        f"Figures as of {local_time(as_of)}, recomputed for the whole program "
+        + (f"every {interval} seconds." if interval else "on a schedule.")
+        + " Other filters are computed when chosen."
+    )
+    right.button(
+        "Recompute now",
+        key="overview_recompute",
+        icon=":material/refresh:",
+        on_click=recompute_overview,
+        args=(actor,),
+    )
+
+
+def render_outcomes(actor: Actor, every_measure: pd.DataFrame) -> None:
     st.subheader("Outcomes (measurement-based care)")
     st.caption(
         "Patients with a baseline score of 10 or more and a score in the last 60 days. Response: at least "
         "50 % reduction from baseline; remission: latest score below 5."
     )
-    every_measure = outcomes(actor, instrument=None, **filters)  # type: ignore[arg-type]
     for instrument in ("PHQ-9", "GAD-7"):
         table = every_measure[every_measure["measure"] == instrument]
         program = outcome_rates(table)

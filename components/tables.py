@@ -4,15 +4,23 @@ can tell apart. Free text from the database is always shown as text, never markd
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from db.settings import get_settings
+
 # One date format on every page: tables (st.column_config, moment.js tokens) and charts (Vega-Lite, d3 tokens)
 # show the same ISO date, so a date reads the same in a table, a tooltip and on an axis.
 DATE = "YYYY-MM-DD"
 DATETIME = "YYYY-MM-DD HH:mm"
+
+
+def local_time(at: datetime) -> str:
+    """A stored naive-UTC time on the program's clock."""
+    return at.replace(tzinfo=UTC).astimezone(get_settings().timezone).strftime("%Y-%m-%d %H:%M %Z")
 CHART_DATE = "%Y-%m-%d"
 
 # A severity is always its word plus a four-dot meter (the icon) and a cell colour: the colour only backs up

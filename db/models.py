@@ -704,6 +704,21 @@ class PatientMeasureSummary(Base):
     remission: Mapped[bool | None] = mapped_column(Boolean)
 
 
+class ProgramSnapshot(Base):
+    """Derived: the supervisor overview's figures for its default view (every active phase, admitted in the last
+    year), computed from the per-patient summaries by each app server's background refresher
+    (``db.program_snapshot``) and read by the overview in one statement, so its cost does not grow with the
+    program. One row per scope, replaced by each refresh; ``payload`` holds user ids, never names or patients."""
+
+    __tablename__ = "program_snapshots"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    program_today: Mapped[date] = mapped_column(Date)  # the day the time-relative figures were counted against
+    computed_at: Mapped[datetime] = mapped_column(DateTime)
+    compute_ms: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class AuditSeal(Base):
     """One audit event linked into the hash chain by the sealer, in id order; append-only like the log itself.
 

@@ -77,6 +77,10 @@ class Settings:
     sweep_interval_minutes: int = 15  # each app server raises overdue-lab flags in the background; 0 = off (cron)
     # each app server links new audit rows into the hash chain this often (db.audit_seal); 0 = off (cron)
     audit_seal_interval_seconds: float = 2.0
+    # each app server recomputes the overview's default figures this often (db.program_snapshot); 0 = off (cron)
+    overview_refresh_seconds: int = 60
+    # the overview shows a snapshot this old at most; older (or from another day) it computes its figures live
+    overview_snapshot_max_age_seconds: int = 180
     break_glass_minutes: int = 60
     # An account an admin created (or reset the password or authenticator of) waits for a second person. Off only for a
     # one-person demo (ACCOUNT_APPROVAL=off), where no second administrator or supervisor exists.
@@ -126,6 +130,8 @@ def get_settings() -> Settings:
         overdue_lab_grace_days=_env_int("OVERDUE_LAB_GRACE_DAYS", 7),
         sweep_interval_minutes=max(0, _env_int("SWEEP_INTERVAL_MINUTES", 15)),
         audit_seal_interval_seconds=max(0, _env_int("AUDIT_SEAL_INTERVAL_SECONDS", 2)),
+        overview_refresh_seconds=max(0, _env_int("OVERVIEW_REFRESH_SECONDS", 60)),
+        overview_snapshot_max_age_seconds=max(0, _env_int("OVERVIEW_SNAPSHOT_MAX_AGE_SECONDS", 180)),
         break_glass_minutes=_env_int("BREAK_GLASS_MINUTES", 60),
         account_approval=_env_switch("ACCOUNT_APPROVAL", True),
         mfa_required=_env_switch("MFA_REQUIRED", True),

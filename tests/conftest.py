@@ -32,6 +32,8 @@ os.environ.setdefault(
 os.environ["SWEEP_INTERVAL_MINUTES"] = "0"
 # Likewise the audit sealer: tests seal when they mean to (db.audit_seal.seal_pending), and verification seals first.
 os.environ["AUDIT_SEAL_INTERVAL_SECONDS"] = "0"
+# And the overview's snapshot refresh: tests refresh it when they mean to (tests/db/test_program_snapshot.py).
+os.environ["OVERVIEW_REFRESH_SECONDS"] = "0"
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 BACKENDS = ("sqlite", "postgresql")

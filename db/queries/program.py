@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 import clinical
 from db.engine import read_session, utcnow
@@ -27,6 +27,7 @@ from db.models import (
     PatientCheckinLink,
     PatientMeasureSummary,
     PatientSummary,
+    ProgramSnapshot,
     RefillRequest,
     Team,
     User,
@@ -81,23 +82,16 @@ def _past_target(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def program_figures(
-    actor: Actor,
+def _figure_rows(
+    session: Session,
     *,
-    phases: list[str] | None = None,
-    admitted_from: date | None = None,
-    admitted_to: date | None = None,
-    today: date | None = None,
-    now: datetime | None = None,
-    engine: Engine | None = None,
-) -> pd.DataFrame:
-    """Every overview figure summed per (prescriber, nurse) pair, in one GROUP BY over the per-patient summaries;
-    ``overview_by`` adds the pairs up per prescriber or per nurse. Rows: prescribers x their nurses, however
-    many patients the program has. Time-relative figures (overdue, past target, last 30 days) are computed here
-    against ``today``/``now``, from the dates the summary keeps."""
-    authorize(actor, "view_program", engine=engine)
-    today = today or program_today()
-    now = now or utcnow()
+    phases: list[str] | None,
+    admitted_from: date | None,
+    admitted_to: date | None,
+    today: date,
+    now: datetime,
+) -> list[list[Any]]:
+    """[prescriber_id, nurse_id, *the METRICS figures] per (prescriber, nurse) pair, in one GROUP BY."""
     summary = PatientSummary
     past_target = (
         select(Flag.patient_id, func.count().label("flags"))
@@ -138,6 +132,7 @@ def program_figures(
         "checkin_links_sent": func.sum(func.coalesce(checkin_links.c.sent, 0)),
         "checkin_links_answered": func.sum(func.coalesce(checkin_links.c.answered, 0)),
     }
+    assert list(figures) == list(METRICS)
     statement = (
         select(summary.prescriber_id, summary.nurse_id, *[value.label(name) for name, value in figures.items()])
         .outerjoin(past_target, past_target.c.patient_id == summary.patient_id)
@@ -146,16 +141,45 @@ def program_figures(
         .where(*_scope(lambda name: getattr(summary, name), phases, admitted_from, admitted_to))
         .group_by(summary.prescriber_id, summary.nurse_id)
     )
-    with read_session(engine) as session:
-        rows = session.execute(statement).all()
-        names = dict(session.execute(select(User.id, User.full_name)).all())
-    table = pd.DataFrame(rows, columns=["prescriber_id", "nurse_id", *figures])
-    table[list(METRICS)] = table[list(METRICS)].fillna(0).astype(int)
+    return [[row[0], row[1], *[int(value or 0) for value in row[2:]]] for row in session.execute(statement)]
+
+
+def _staff_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(User.id, User.full_name)).all())  # type: ignore[arg-type]
+
+
+def _figures_frame(rows: list[list[Any]], names: dict[int, str]) -> pd.DataFrame:
+    table = pd.DataFrame([row[2:] for row in rows], columns=list(METRICS), dtype=int)
     for index, column in enumerate(("prescriber_id", "nurse_id")):  # user ids; None, not NaN, for unassigned
         table[column] = pd.Series([row[index] for row in rows], dtype=object)
     table.insert(0, "prescriber", table["prescriber_id"].map(lambda uid: names.get(uid, "unassigned")))
     table.insert(1, "nurse", table["nurse_id"].map(lambda uid: names.get(uid, "unassigned")))
     return table
+
+
+def program_figures(
+    actor: Actor,
+    *,
+    phases: list[str] | None = None,
+    admitted_from: date | None = None,
+    admitted_to: date | None = None,
+    today: date | None = None,
+    now: datetime | None = None,
+    engine: Engine | None = None,
+) -> pd.DataFrame:
+    """Every overview figure summed per (prescriber, nurse) pair, in one GROUP BY over the per-patient summaries;
+    ``overview_by`` adds the pairs up per prescriber or per nurse. Rows: prescribers x their nurses, however
+    many patients the program has. Time-relative figures (overdue, past target, last 30 days) are computed here
+    against ``today``/``now``, from the dates the summary keeps."""
+    authorize(actor, "view_program", engine=engine)
+    today = today or program_today()
+    now = now or utcnow()
+    with read_session(engine) as session:
+        rows = _figure_rows(
+            session, phases=phases, admitted_from=admitted_from, admitted_to=admitted_to, today=today, now=now
+        )
+        names = _staff_names(session)
+    return _figures_frame(rows, names)
 
 
 def patient_metrics(
@@ -318,36 +342,110 @@ def drill_down(metrics: pd.DataFrame, group: str, name: str, metric: str) -> pd.
     ]
 
 
-def refill_turnaround(actor: Actor, *, since: datetime, engine: Engine | None = None) -> pd.DataFrame:
-    """Median hours from request to decision per (current) prescriber, over decisions since ``since``: the
-    median is taken in SQL (the middle one or two rows of each prescriber's ordered turnarounds)."""
-    authorize(actor, "view_program", engine=engine)
-    with read_session(engine) as session:
-        hours = hours_between(session.get_bind().dialect.name, RefillRequest.requested_at, RefillRequest.decided_at)
-        ranked = (
-            select(
-                Patient.prescriber_id,
-                hours.label("hours"),
-                func.row_number().over(partition_by=Patient.prescriber_id, order_by=hours).label("rank"),
-                func.count().over(partition_by=Patient.prescriber_id).label("decided"),
-            )
-            .join(Patient, Patient.id == RefillRequest.patient_id)
-            .where(RefillRequest.decided_at.is_not(None), RefillRequest.decided_at >= since)
-            .subquery()
+TURNAROUND = "Median refill turnaround (h)"
+
+
+def _turnaround_rows(session: Session, since: datetime) -> list[list[Any]]:
+    """[prescriber_id, median hours] per (current) prescriber over decisions since ``since``: the median is taken
+    in SQL (the middle one or two rows of each prescriber's ordered turnarounds)."""
+    hours = hours_between(session.get_bind().dialect.name, RefillRequest.requested_at, RefillRequest.decided_at)
+    ranked = (
+        select(
+            Patient.prescriber_id,
+            hours.label("hours"),
+            func.row_number().over(partition_by=Patient.prescriber_id, order_by=hours).label("rank"),
+            func.count().over(partition_by=Patient.prescriber_id).label("decided"),
         )
-        rows = session.execute(
-            select(User.full_name, func.avg(ranked.c.hours))
-            .join(User, User.id == ranked.c.prescriber_id)
-            .where(ranked.c.rank.in_(((ranked.c.decided + 1) // 2, (ranked.c.decided + 2) // 2)))
-            .group_by(ranked.c.prescriber_id, User.full_name)
-        ).all()
-    column = "Median refill turnaround (h)"
-    table = pd.DataFrame(rows, columns=["prescriber", column])
+        .join(Patient, Patient.id == RefillRequest.patient_id)
+        .where(RefillRequest.decided_at.is_not(None), RefillRequest.decided_at >= since)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.prescriber_id, func.avg(ranked.c.hours))
+        .where(
+            ranked.c.prescriber_id.is_not(None),
+            ranked.c.rank.in_(((ranked.c.decided + 1) // 2, (ranked.c.decided + 2) // 2)),
+        )
+        .group_by(ranked.c.prescriber_id)
+    )
+    return [[prescriber_id, float(median)] for prescriber_id, median in rows]
+
+
+def _turnaround_frame(rows: list[list[Any]], names: dict[int, str]) -> pd.DataFrame:
+    table = pd.DataFrame(
+        [[names[prescriber_id], median] for prescriber_id, median in rows if prescriber_id in names],
+        columns=["prescriber", TURNAROUND],
+    )
     if table.empty:
         return table
-    table[column] = table[column].astype(float).round(1)
+    table[TURNAROUND] = table[TURNAROUND].astype(float).round(1)
     # Two prescribers with one name share a row, as the per-prescriber figures do.
-    return table.groupby("prescriber", as_index=False)[column].median()
+    return table.groupby("prescriber", as_index=False)[TURNAROUND].median()
+
+
+def refill_turnaround(actor: Actor, *, since: datetime, engine: Engine | None = None) -> pd.DataFrame:
+    """Median hours from request to decision per (current) prescriber, over decisions since ``since``."""
+    authorize(actor, "view_program", engine=engine)
+    with read_session(engine) as session:
+        rows = _turnaround_rows(session, since)
+        names = _staff_names(session)
+    return _turnaround_frame(rows, names)
+
+
+OUTCOME_COLUMNS = ["measure", "prescriber_id", "admission_month", "patients", "responses", "remissions"]
+
+
+def _outcome_rows(
+    session: Session,
+    *,
+    instrument: str | None,
+    phases: list[str] | None,
+    admitted_from: date | None,
+    admitted_to: date | None,
+    recent_days: int,
+    min_baseline: int,
+    now: datetime,
+) -> list[list[Any]]:
+    summary, measure = PatientSummary, PatientMeasureSummary
+    conditions = [summary.program_phase.in_(phases)] if phases else []
+    if admitted_from:
+        conditions.append(summary.program_start_date >= admitted_from)
+    if admitted_to:
+        conditions.append(summary.program_start_date <= admitted_to)
+    if session.get_bind().dialect.name == "sqlite":
+        month = func.strftime("%Y-%m", summary.program_start_date)
+    else:
+        month = func.to_char(summary.program_start_date, "YYYY-MM")
+    rows = session.execute(
+        select(
+            measure.measure,
+            summary.prescriber_id,
+            month.label("admission_month"),
+            func.count().label("patients"),
+            func.sum(case((measure.response.is_(True), 1), else_=0)).label("responses"),
+            func.sum(case((measure.remission.is_(True), 1), else_=0)).label("remissions"),
+        )
+        .join(measure, measure.patient_id == summary.patient_id)
+        .where(
+            measure.measure.in_([instrument] if instrument else clinical.outcome_instruments()),
+            measure.baseline_total >= min_baseline,
+            measure.latest_total.is_not(None),
+            measure.latest_at >= now - timedelta(days=recent_days),
+            *conditions,
+        )
+        .group_by(measure.measure, summary.prescriber_id, month)
+    )
+    return [
+        [name, prescriber_id, month, int(patients), int(responses or 0), int(remissions or 0)]
+        for name, prescriber_id, month, patients, responses, remissions in rows
+    ]
+
+
+def _outcomes_frame(rows: list[list[Any]], names: dict[int, str]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    table["prescriber_id"] = pd.Series([row[1] for row in rows], dtype=object)
+    table.insert(0, "prescriber", table["prescriber_id"].map(names.get))
+    return table
 
 
 def outcomes(
@@ -367,43 +465,97 @@ def outcomes(
     kept in the per-patient measure summary), per measure (``instrument`` None: every outcome instrument, in one
     read). One GROUP BY; ``outcome_rates`` turns the counts into rates."""
     authorize(actor, "view_program", engine=engine)
-    now = now or utcnow()
-    summary, measure = PatientSummary, PatientMeasureSummary
-    conditions = [summary.program_phase.in_(phases)] if phases else []
-    if admitted_from:
-        conditions.append(summary.program_start_date >= admitted_from)
-    if admitted_to:
-        conditions.append(summary.program_start_date <= admitted_to)
     with read_session(engine) as session:
-        if session.get_bind().dialect.name == "sqlite":
-            month = func.strftime("%Y-%m", summary.program_start_date)
+        rows = _outcome_rows(
+            session,
+            instrument=instrument,
+            phases=phases,
+            admitted_from=admitted_from,
+            admitted_to=admitted_to,
+            recent_days=recent_days,
+            min_baseline=min_baseline,
+            now=now or utcnow(),
+        )
+        names = _staff_names(session)
+    return _outcomes_frame(rows, names)
+
+
+@dataclass(frozen=True)
+class OverviewData:
+    """What the overview shows: pair figures (``program_figures``), turnaround, outcome counts; ``as_of`` is the
+    snapshot's time when read from one (None: computed live for this view)."""
+
+    figures: pd.DataFrame
+    turnaround: pd.DataFrame
+    outcomes: pd.DataFrame
+    as_of: datetime | None
+
+
+SNAPSHOT_SCOPE = "default"
+DEFAULT_ADMISSION_WINDOW_DAYS = 365
+TURNAROUND_WINDOW_DAYS = 90
+
+
+def default_overview_filters(today: date) -> dict[str, Any]:
+    """The overview's filters as it opens: every active phase, admitted in the last year (the snapshot's scope)."""
+    admitted_from = today - timedelta(days=DEFAULT_ADMISSION_WINDOW_DAYS)
+    return {"phases": None, "admitted_from": admitted_from, "admitted_to": today}
+
+
+def overview_payload(
+    session: Session, *, today: date, now: datetime, filters: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The overview's figures for ``filters`` (default: the default view's) as JSON-ready rows (user ids, no names,
+    no patients): what a snapshot keeps."""
+    filters = filters if filters is not None else default_overview_filters(today)
+    return {
+        "figures": _figure_rows(session, **filters, today=today, now=now),
+        "turnaround": _turnaround_rows(session, now - timedelta(days=TURNAROUND_WINDOW_DAYS)),
+        "outcomes": _outcome_rows(session, instrument=None, **filters, recent_days=60, min_baseline=10, now=now),
+    }
+
+
+def overview_data(
+    actor: Actor,
+    *,
+    phases: list[str] | None = None,
+    admitted_from: date | None = None,
+    admitted_to: date | None = None,
+    live: bool = False,
+    today: date | None = None,
+    now: datetime | None = None,
+    engine: Engine | None = None,
+) -> OverviewData:
+    """The overview's figures. For the default filters, from the background refresher's snapshot when it is
+    younger than ``OVERVIEW_SNAPSHOT_MAX_AGE_SECONDS`` and was counted against today (one statement, whatever
+    the program's size); otherwise (other filters, ``live``, no fresh snapshot) computed now from the summaries."""
+    authorize(actor, "view_program", engine=engine)
+    today = today or program_today()
+    now = now or utcnow()
+    filters = {"phases": phases or None, "admitted_from": admitted_from, "admitted_to": admitted_to}
+    max_age = timedelta(seconds=get_settings().overview_snapshot_max_age_seconds)
+    with read_session(engine) as session:
+        snapshot = None
+        if not live and filters == default_overview_filters(today) and max_age:
+            snapshot = session.execute(
+                select(ProgramSnapshot.computed_at, ProgramSnapshot.payload).where(
+                    ProgramSnapshot.scope == SNAPSHOT_SCOPE,
+                    ProgramSnapshot.program_today == today,
+                    ProgramSnapshot.computed_at >= now - max_age,
+                )
+            ).first()
+        if snapshot is not None:
+            payload, as_of = snapshot.payload, snapshot.computed_at
         else:
-            month = func.to_char(summary.program_start_date, "YYYY-MM")
-        rows = session.execute(
-            select(
-                measure.measure,
-                summary.prescriber_id,
-                month.label("admission_month"),
-                func.count().label("patients"),
-                func.sum(case((measure.response.is_(True), 1), else_=0)).label("responses"),
-                func.sum(case((measure.remission.is_(True), 1), else_=0)).label("remissions"),
-            )
-            .join(measure, measure.patient_id == summary.patient_id)
-            .where(
-                measure.measure.in_([instrument] if instrument else clinical.outcome_instruments()),
-                measure.baseline_total >= min_baseline,
-                measure.latest_total.is_not(None),
-                measure.latest_at >= now - timedelta(days=recent_days),
-                *conditions,
-            )
-            .group_by(measure.measure, summary.prescriber_id, month)
-        ).all()
-        names = dict(session.execute(select(User.id, User.full_name)).all())
-    table = pd.DataFrame(
-        rows, columns=["measure", "prescriber_id", "admission_month", "patients", "responses", "remissions"]
+            payload = overview_payload(session, today=today, now=now, filters=filters)
+            as_of = None
+        names = _staff_names(session)
+    return OverviewData(
+        figures=_figures_frame(payload["figures"], names),
+        turnaround=_turnaround_frame(payload["turnaround"], names),
+        outcomes=_outcomes_frame(payload["outcomes"], names),
+        as_of=as_of,
     )
-    table.insert(0, "prescriber", table["prescriber_id"].map(names.get))
-    return table
 
 
 def outcome_rates(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:

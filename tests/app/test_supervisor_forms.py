@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from db.models import Patient
+from db.engine import read_session
+from db.models import Patient, ProgramSnapshot
+from db.program_snapshot import refresh_program_snapshot
 from db.queries.caseload import program_today
 from tests.app.conftest import PROJECT_ROOT, audit_rows, log_in, new_app, rows, shown
 from tests.factories import make_patient, make_team, make_user
@@ -157,3 +159,31 @@ def test_the_overview_counts_from_the_summaries_and_drills_down_to_one_caseload(
     assert not app.exception, app.exception
     drilled = next(frame.value for frame in app.dataframe if "mrn" in frame.value.columns)
     assert list(drilled["mrn"]) == ["MRN-LATE"]
+
+
+def test_the_overview_opens_on_its_snapshot_and_recompute_now_refreshes_it(engine: Engine, caseloads: dict) -> None:
+    refresh_program_snapshot(engine=engine)
+    taken_at = _snapshot_time(engine)
+    # A patient admitted after the snapshot: not counted until the next refresh.
+    make_patient(engine, prescriber=caseloads["to_prescriber"], mrn="MRN-NEW")
+    app = log_in(new_app(), "sup_reassign")
+    assert not app.exception, app.exception
+    assert any("Figures as of" in caption.value for caption in app.caption)
+    assert _active_patients(app, caseloads["to_prescriber"].full_name) is None  # no patients when the snapshot ran
+
+    app.button(key="overview_recompute").click().run()
+    assert not app.exception, app.exception
+    assert _snapshot_time(engine) > taken_at
+    assert _active_patients(app, caseloads["to_prescriber"].full_name) == 1
+    assert any("Figures as of" in caption.value for caption in app.caption)
+
+
+def _snapshot_time(engine: Engine) -> datetime:
+    with read_session(engine) as session:
+        return session.scalars(select(ProgramSnapshot.computed_at)).one()
+
+
+def _active_patients(app: AppTest, prescriber: str) -> int | None:
+    table = next(frame.value for frame in app.dataframe if "prescriber" in frame.value.columns)
+    matching = table[table["prescriber"] == prescriber]
+    return None if matching.empty else int(matching["Active patients"].iloc[0])

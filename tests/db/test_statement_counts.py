@@ -10,7 +10,8 @@ from db.auth import actor_for
 from db.engine import make_engine, read_session
 from db.migrate import upgrade
 from db.models import Patient, User
-from db.queries.program import outcomes, program_figures, refill_turnaround
+from db.program_snapshot import refresh_program_snapshot
+from db.queries.program import overview_data
 from db.queries.queues import refill_queue, triage_queue
 from seed import generate
 from tests.statement_counter import count_statements
@@ -25,10 +26,6 @@ def _program(tmp_path: Path, patients: int) -> Engine:
 
 
 def _statements_per_page(engine: Engine) -> dict[str, int]:
-    from datetime import timedelta
-
-    from db.engine import utcnow
-
     with read_session(engine) as session:
         busiest = session.execute(
             select(Patient.prescriber_id).group_by(Patient.prescriber_id).order_by(func.count().desc()).limit(1)
@@ -42,15 +39,8 @@ def _statements_per_page(engine: Engine) -> dict[str, int]:
     for page, read in (
         ("triage", lambda: triage_queue(nurse, engine=engine)),
         ("refills", lambda: refill_queue(prescriber, engine=engine)),
-        (
-            "overview",
-            lambda: (
-                program_figures(supervisor, engine=engine),
-                outcomes(supervisor, instrument="PHQ-9", engine=engine),
-                outcomes(supervisor, instrument="GAD-7", engine=engine),
-                refill_turnaround(supervisor, since=utcnow() - timedelta(days=90), engine=engine),
-            ),
-        ),
+        ("overview", lambda: overview_data(supervisor, live=True, engine=engine)),
+        ("overview snapshot refresh", lambda: refresh_program_snapshot(engine=engine)),
     ):
         with count_statements(engine) as statements:
             read()
