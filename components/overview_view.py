@@ -86,8 +86,7 @@ def render_overview(actor: Actor) -> None:
     filters = {"phases": phases or None, "admitted_from": admitted_from, "admitted_to": admitted_to}
     data = overview_data(actor, **filters)  # type: ignore[arg-type]
     freshness_note(actor, data.as_of)
-    figures, turnaround = data.figures, data.turnaround
-    totals = figures[list(METRICS)].sum() if not figures.empty else None
+    totals = data.by["prescriber"][list(METRICS)].sum() if not data.by["prescriber"].empty else None
     if totals is not None:
         # A row that wraps: fixed columns cut the labels ("Open urge…") at 1024 px.
         cards = st.container(horizontal=True, gap="medium")
@@ -101,8 +100,8 @@ def render_overview(actor: Actor) -> None:
             "were answered (per prescriber in the table below)",
             width="content",
         )
-    by_prescriber = overview_by(figures, "prescriber", turnaround)
-    by_nurse = overview_by(figures, "nurse")
+    by_prescriber = overview_by(data.by["prescriber"], "prescriber", data.turnaround)
+    by_nurse = overview_by(data.by["nurse"], "nurse")
     st.subheader("By prescriber")
     labelled_table(by_prescriber, overview_columns("prescriber"), key="overview_prescribers")
     audited_csv_download(actor, by_prescriber, name="overview_by_prescriber", key="overview_prescribers_csv")
@@ -114,7 +113,7 @@ def render_overview(actor: Actor) -> None:
     columns = st.columns([1, 2, 2])
     group = columns[0].radio("Group", ["prescriber", "nurse"], horizontal=True, key="drill_group")
     # Staff by id (a name may be shared), shown by name; None is the unassigned patients.
-    names = dict(zip(figures[f"{group}_id"], figures[group], strict=True)) if not figures.empty else {}
+    names = dict(zip(data.by[group][f"{group}_id"], data.by[group][group], strict=True))
     staff_ids = sorted(names, key=lambda uid: (names[uid], uid or 0))
     # Nothing chosen at first: a caseload's patients are read only when someone asks for them.
     staff_id = columns[1].selectbox(
@@ -164,17 +163,16 @@ def freshness_note(actor: Actor, as_of: datetime | None) -> None:
     )
 
 
-def render_outcomes(actor: Actor, every_measure: pd.DataFrame) -> None:
+def render_outcomes(actor: Actor, counts: dict[tuple[str, str], pd.DataFrame]) -> None:
     st.subheader("Outcomes (measurement-based care)")
     st.caption(
         "Patients with a baseline score of 10 or more and a score in the last 60 days. Response: at least "
         "50 % reduction from baseline; remission: latest score below 5."
     )
     for instrument in ("PHQ-9", "GAD-7"):
-        table = every_measure[every_measure["measure"] == instrument]
-        program = outcome_rates(table)
-        per_prescriber = outcome_rates(table, "prescriber")
-        by_month = outcome_rates(table, "admission_month")
+        program = outcome_rates(counts[(instrument, "scope")])
+        per_prescriber = outcome_rates(counts[(instrument, "prescriber")], "prescriber")
+        by_month = outcome_rates(counts[(instrument, "admission_month")], "admission_month")
         st.markdown(f"**{instrument}**")
         left, right = st.columns(2)
         with left:

@@ -487,18 +487,21 @@ def outcomes(
 
 @dataclass(frozen=True)
 class OverviewData:
-    """What the overview shows: pair figures (``program_figures``), turnaround, outcome counts; ``as_of`` is the
-    snapshot's time when read from one (None: computed live for this view)."""
+    """What the overview shows, reduced to one row per prescriber and per nurse (``by["prescriber"]``,
+    ``by["nurse"]``: name, user id and the METRICS figures, as ``overview_by`` takes them), the refill
+    turnaround per prescriber, and the outcome counts per (measure, "scope" | "prescriber" | "admission_month")
+    as ``outcome_rates`` takes them. ``as_of``: the snapshot's time, or None when computed for this view."""
 
-    figures: pd.DataFrame
+    by: dict[str, pd.DataFrame]
     turnaround: pd.DataFrame
-    outcomes: pd.DataFrame
+    outcomes: dict[tuple[str, str], pd.DataFrame]
     as_of: datetime | None
 
 
 SNAPSHOT_SCOPE = "default"
 DEFAULT_ADMISSION_WINDOW_DAYS = 365
 TURNAROUND_WINDOW_DAYS = 90
+OUTCOME_GROUPS = ("scope", "prescriber", "admission_month")
 
 
 def default_overview_filters(today: date) -> dict[str, Any]:
@@ -507,17 +510,57 @@ def default_overview_filters(today: date) -> dict[str, Any]:
     return {"phases": None, "admitted_from": admitted_from, "admitted_to": today}
 
 
+def _sum_by(rows: list[list[Any]], key_of: Any) -> list[list[Any]]:
+    """Rows of [key, *counts]: ``rows`` summed per ``key_of(row)`` (plain Python: a few thousand short rows)."""
+    sums: dict[Any, list[int]] = {}
+    for row in rows:
+        key, values = key_of(row)
+        total = sums.setdefault(key, [0] * len(values))
+        for index, value in enumerate(values):
+            total[index] += value
+    return [[key, *values] for key, values in sums.items()]
+
+
 def overview_payload(
     session: Session, *, today: date, now: datetime, filters: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The overview's figures for ``filters`` (default: the default view's) as JSON-ready rows (user ids, no names,
-    no patients): what a snapshot keeps."""
+    """The overview's figures for ``filters`` (default: the default view's), reduced to what the page shows and
+    JSON-ready (user ids, never names or patients): what a snapshot keeps. Per prescriber and per nurse, not
+    per pair, so reading it costs the staff's size, not the pairs' or the patients'."""
     filters = filters if filters is not None else default_overview_filters(today)
+    pairs = _figure_rows(session, **filters, today=today, now=now)
+    outcome_rows = _outcome_rows(session, instrument=None, **filters, recent_days=60, min_baseline=10, now=now)
+    outcomes: list[list[Any]] = []
+    for index, group in enumerate(OUTCOME_GROUPS):
+        # measure, prescriber_id, admission_month, patients, responses, remissions
+        keyed = _sum_by(outcome_rows, lambda row, i=index: ((row[0], None if i == 0 else row[i]), row[3:]))
+        outcomes += [[measure, group, key, *counts] for (measure, key), *counts in keyed]
     return {
-        "figures": _figure_rows(session, **filters, today=today, now=now),
+        "by_prescriber": _sum_by(pairs, lambda row: (row[0], row[2:])),
+        "by_nurse": _sum_by(pairs, lambda row: (row[1], row[2:])),
         "turnaround": _turnaround_rows(session, now - timedelta(days=TURNAROUND_WINDOW_DAYS)),
-        "outcomes": _outcome_rows(session, instrument=None, **filters, recent_days=60, min_baseline=10, now=now),
+        "outcomes": outcomes,
     }
+
+
+def _overview_frames(payload: dict[str, Any], names: dict[int, str], as_of: datetime | None) -> OverviewData:
+    by = {}
+    for group in ("prescriber", "nurse"):
+        rows = payload[f"by_{group}"]
+        table = pd.DataFrame([row[1:] for row in rows], columns=list(METRICS), dtype=int)
+        ids = pd.Series([row[0] for row in rows], dtype=object)  # None, not NaN, for the unassigned
+        table.insert(0, f"{group}_id", ids)
+        table.insert(0, group, ids.map(lambda uid: names.get(uid, "unassigned")))
+        by[group] = table
+    outcomes: dict[tuple[str, str], pd.DataFrame] = {}
+    for measure in clinical.outcome_instruments():
+        for group in OUTCOME_GROUPS:
+            rows = [row[2:] for row in payload["outcomes"] if row[0] == measure and row[1] == group]
+            table = pd.DataFrame(rows, columns=[group, "patients", "responses", "remissions"])
+            if group == "prescriber":
+                table[group] = [names.get(uid) for uid in table[group]]
+            outcomes[(measure, group)] = table
+    return OverviewData(by, _turnaround_frame(payload["turnaround"], names), outcomes, as_of)
 
 
 def overview_data(
@@ -552,15 +595,9 @@ def overview_data(
         if snapshot is not None:
             payload, as_of = snapshot.payload, snapshot.computed_at
         else:
-            payload = overview_payload(session, today=today, now=now, filters=filters)
-            as_of = None
+            payload, as_of = overview_payload(session, today=today, now=now, filters=filters), None
         names = _staff_names(session)
-    return OverviewData(
-        figures=_figures_frame(payload["figures"], names),
-        turnaround=_turnaround_frame(payload["turnaround"], names),
-        outcomes=_outcomes_frame(payload["outcomes"], names),
-        as_of=as_of,
-    )
+    return _overview_frames(payload, names, as_of)
 
 
 def outcome_rates(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:

@@ -18,7 +18,14 @@ from db.models import Patient, ProgramSnapshot, User
 from db.permissions import Actor, PermissionDenied
 from db.program_snapshot import recompute_overview, refresh_program_snapshot
 from db.queries.caseload import program_today
-from db.queries.program import default_overview_filters, overview_by, overview_data
+from db.queries.program import (
+    default_overview_filters,
+    outcome_rates,
+    outcomes,
+    overview_by,
+    overview_data,
+    program_figures,
+)
 from seed import generate
 from tests.statement_counter import count_statements
 
@@ -46,13 +53,27 @@ def test_the_snapshot_shows_the_same_figures_as_the_live_computation(program: En
     from_snapshot = overview_data(supervisor, **filters, now=now, engine=program)
     live = overview_data(supervisor, **filters, live=True, now=now, engine=program)
     assert from_snapshot.as_of == now and live.as_of is None
-    assert int(live.figures["active_patients"].sum()) > 0 and not live.outcomes.empty and not live.turnaround.empty
+    assert int(live.by["prescriber"]["active_patients"].sum()) > 0 and not live.turnaround.empty
     for group in ("prescriber", "nurse"):
         _assert_same(
-            overview_by(from_snapshot.figures, group, from_snapshot.turnaround),
-            overview_by(live.figures, group, live.turnaround),
+            overview_by(from_snapshot.by[group], group, from_snapshot.turnaround),
+            overview_by(live.by[group], group, live.turnaround),
         )
-    _assert_same(from_snapshot.outcomes, live.outcomes)
+    assert from_snapshot.outcomes.keys() == live.outcomes.keys()
+    for key, table in live.outcomes.items():
+        _assert_same(from_snapshot.outcomes[key], table)
+    # And the same as the per-pair figures the drill-down's caseloads add up to.
+    pairs = program_figures(supervisor, **filters, now=now, engine=program)
+    for group in ("prescriber", "nurse"):
+        _assert_same(overview_by(pairs, group), overview_by(from_snapshot.by[group], group))
+    every_measure = outcomes(supervisor, instrument=None, **filters, now=now, engine=program)
+    for instrument in ("PHQ-9", "GAD-7"):
+        table = every_measure[every_measure["measure"] == instrument]
+        assert len(table) > 0
+        for by in (None, "prescriber", "admission_month"):
+            _assert_same(
+                outcome_rates(table, by), outcome_rates(from_snapshot.outcomes[(instrument, by or "scope")], by)
+            )
 
 
 def test_reading_the_snapshot_takes_the_same_statements_however_big_the_program(tmp_path: Path) -> None:
@@ -113,14 +134,16 @@ def test_the_snapshot_follows_writes_at_its_next_refresh(program: Engine) -> Non
         expected_patient_version=patient.version,
         engine=program,
     )
-    assert overview_data(supervisor, **filters, engine=program).figures["urgent_flags"].sum() == (
-        before.figures["urgent_flags"].sum()
-    )  # the snapshot still stands until its next refresh
+    urgent = "urgent_flags"
+    # The snapshot still stands until its next refresh.
+    assert overview_data(supervisor, **filters, engine=program).by["nurse"][urgent].sum() == (
+        before.by["nurse"][urgent].sum()
+    )
     refresh_program_snapshot(engine=program)
     after = overview_data(supervisor, **filters, engine=program)
     live = overview_data(supervisor, **filters, live=True, engine=program)
-    assert after.figures["urgent_flags"].sum() == live.figures["urgent_flags"].sum()
-    assert after.figures["urgent_flags"].sum() >= before.figures["urgent_flags"].sum()
+    assert after.by["nurse"][urgent].sum() == live.by["nurse"][urgent].sum()
+    assert after.by["nurse"][urgent].sum() > before.by["nurse"][urgent].sum()
 
 
 def test_a_refresh_is_skipped_while_another_servers_is_fresh(program: Engine) -> None:
