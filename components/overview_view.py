@@ -85,7 +85,7 @@ def render_overview(actor: Actor) -> None:
     admitted_to = filters[2].date_input("Admitted to", value=today, key="overview_to")
     filters = {"phases": phases or None, "admitted_from": admitted_from, "admitted_to": admitted_to}
     data = overview_data(actor, **filters)  # type: ignore[arg-type]
-    freshness_note(actor, data.as_of)
+    freshness_note(actor, data.as_of, data.turnaround_as_of)
     totals = data.by["prescriber"][list(METRICS)].sum() if not data.by["prescriber"].empty else None
     if totals is not None:
         # A row that wraps: fixed columns cut the labels ("Open urge…") at 1024 px.
@@ -142,10 +142,15 @@ def render_overview(actor: Actor) -> None:
     render_outcomes(actor, data.outcomes)
 
 
-def freshness_note(actor: Actor, as_of: datetime | None) -> None:
+def freshness_note(actor: Actor, as_of: datetime | None, turnaround_as_of: datetime | None) -> None:
     """Say how old the figures are; a supervisor can have the snapshot recomputed at once."""
     if as_of is None:
-        st.caption(f"Figures computed now ({local_time(utcnow())}).")
+        turnaround = (
+            f"; the median refill turnaround (all patients, whatever the filters) as of {local_time(turnaround_as_of)}"
+            if turnaround_as_of is not None
+            else ""
+        )
+        st.caption(f"Figures computed now ({local_time(utcnow())}){turnaround}.")
         return
     interval = get_settings().overview_refresh_seconds
     left, right = st.columns([4, 1], vertical_alignment="center")

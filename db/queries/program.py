@@ -496,6 +496,7 @@ class OverviewData:
     turnaround: pd.DataFrame
     outcomes: dict[tuple[str, str], pd.DataFrame]
     as_of: datetime | None
+    turnaround_as_of: datetime | None = None  # the snapshot's, when computed for other filters (None: now)
 
 
 SNAPSHOT_SCOPE = "default"
@@ -522,7 +523,12 @@ def _sum_by(rows: list[list[Any]], key_of: Any) -> list[list[Any]]:
 
 
 def overview_payload(
-    session: Session, *, today: date, now: datetime, filters: dict[str, Any] | None = None
+    session: Session,
+    *,
+    today: date,
+    now: datetime,
+    filters: dict[str, Any] | None = None,
+    turnaround: list[list[Any]] | None = None,
 ) -> dict[str, Any]:
     """The overview's figures for ``filters`` (default: the default view's), reduced to what the page shows and
     JSON-ready (user ids, never names or patients): what a snapshot keeps. Per prescriber and per nurse, not
@@ -538,12 +544,18 @@ def overview_payload(
     return {
         "by_prescriber": _sum_by(pairs, lambda row: (row[0], row[2:])),
         "by_nurse": _sum_by(pairs, lambda row: (row[1], row[2:])),
-        "turnaround": _turnaround_rows(session, now - timedelta(days=TURNAROUND_WINDOW_DAYS)),
+        "turnaround": (
+            turnaround
+            if turnaround is not None
+            else _turnaround_rows(session, now - timedelta(days=TURNAROUND_WINDOW_DAYS))
+        ),
         "outcomes": outcomes,
     }
 
 
-def _overview_frames(payload: dict[str, Any], names: dict[int, str], as_of: datetime | None) -> OverviewData:
+def _overview_frames(
+    payload: dict[str, Any], names: dict[int, str], as_of: datetime | None, turnaround_as_of: datetime | None
+) -> OverviewData:
     by = {}
     for group in ("prescriber", "nurse"):
         rows = payload[f"by_{group}"]
@@ -560,7 +572,7 @@ def _overview_frames(payload: dict[str, Any], names: dict[int, str], as_of: date
             if group == "prescriber":
                 table[group] = [names.get(uid) for uid in table[group]]
             outcomes[(measure, group)] = table
-    return OverviewData(by, _turnaround_frame(payload["turnaround"], names), outcomes, as_of)
+    return OverviewData(by, _turnaround_frame(payload["turnaround"], names), outcomes, as_of, turnaround_as_of)
 
 
 def overview_data(
@@ -576,7 +588,8 @@ def overview_data(
 ) -> OverviewData:
     """The overview's figures. For the default filters, from the background refresher's snapshot when it is
     younger than ``OVERVIEW_SNAPSHOT_MAX_AGE_SECONDS`` and was counted against today (one statement, whatever
-    the program's size); otherwise (other filters, ``live``, no fresh snapshot) computed now from the summaries."""
+    the program's size); otherwise (other filters, ``live``, no fresh snapshot) computed now from the summaries.
+    The refill turnaround does not depend on the filters: a fresh snapshot's is used for other filters too."""
     authorize(actor, "view_program", engine=engine)
     today = today or program_today()
     now = now or utcnow()
@@ -584,7 +597,7 @@ def overview_data(
     max_age = timedelta(seconds=get_settings().overview_snapshot_max_age_seconds)
     with read_session(engine) as session:
         snapshot = None
-        if not live and filters == default_overview_filters(today) and max_age:
+        if not live and max_age:
             snapshot = session.execute(
                 select(ProgramSnapshot.computed_at, ProgramSnapshot.payload).where(
                     ProgramSnapshot.scope == SNAPSHOT_SCOPE,
@@ -592,12 +605,15 @@ def overview_data(
                     ProgramSnapshot.computed_at >= now - max_age,
                 )
             ).first()
-        if snapshot is not None:
+        if snapshot is not None and filters == default_overview_filters(today):
             payload, as_of = snapshot.payload, snapshot.computed_at
+            turnaround_as_of = as_of
         else:
-            payload, as_of = overview_payload(session, today=today, now=now, filters=filters), None
+            turnaround = snapshot.payload["turnaround"] if snapshot is not None else None
+            payload = overview_payload(session, today=today, now=now, filters=filters, turnaround=turnaround)
+            as_of, turnaround_as_of = None, snapshot.computed_at if snapshot is not None else None
         names = _staff_names(session)
-    return _overview_frames(payload, names, as_of)
+    return _overview_frames(payload, names, as_of, turnaround_as_of)
 
 
 def outcome_rates(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:

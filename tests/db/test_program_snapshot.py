@@ -100,7 +100,12 @@ def test_a_stale_snapshot_another_days_or_other_filters_are_computed_live(progra
     assert overview_data(supervisor, **default_overview_filters(today), engine=program).as_of is not None
     # Other filters: live.
     narrower = {**default_overview_filters(today), "phases": ["intensive"]}
-    assert overview_data(supervisor, **narrower, engine=program).as_of is None
+    narrow = overview_data(supervisor, **narrower, engine=program)
+    # ... but the refill turnaround, which no filter changes, is the snapshot's.
+    assert narrow.as_of is None and narrow.turnaround_as_of is not None
+    recomputed = overview_data(supervisor, **narrower, live=True, engine=program)
+    assert recomputed.turnaround_as_of is None
+    pd.testing.assert_frame_equal(narrow.turnaround, recomputed.turnaround)
     # Older than OVERVIEW_SNAPSHOT_MAX_AGE_SECONDS (180 s): live.
     with write_session(program) as session:
         session.execute(update(ProgramSnapshot).values(computed_at=utcnow() - timedelta(seconds=181)))
