@@ -149,11 +149,23 @@ def _replay_floor(engine: Engine, captured: list[tuple[str, object]], runs: int)
     each replay is rolled back, so the data (and the audit chain) stay as they were."""
     times = []
     raw = engine.raw_connection()
+    sqlite = engine.dialect.name == "sqlite"
     try:
         for _ in range(runs):
             cursor = raw.cursor()
             started = time.perf_counter()
+            if sqlite:  # the app's SQLite connections are in autocommit mode (db.engine): open the transaction
+                cursor.execute("BEGIN")
             for statement, parameters in captured:
+                if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+                    # A replayed insert reuses the id the page's own run committed (an audit row's id is assigned
+                    # before the insert): the insert is still attempted, its unique-key failure undone alone.
+                    cursor.execute("SAVEPOINT replay")
+                    try:
+                        cursor.execute(statement, parameters)
+                    except engine.dialect.loaded_dbapi.IntegrityError:
+                        cursor.execute("ROLLBACK TO SAVEPOINT replay")
+                    continue
                 cursor.execute(statement, parameters)
                 if cursor.description is not None:
                     cursor.fetchall()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.forms import escape_markdown
 from components.tables import CHART_DATE, DATE, DATETIME, dose_text, labelled_table
-from components.timeline import RANGES, default_range, time_window, timeline_spec
+from components.timeline import RANGES, arrow_datasets, default_range, time_window, timeline_spec
 from components.visit_summary import render_visit_summary
 from db.engine import utcnow
 from db.permissions import Actor
@@ -74,8 +74,9 @@ def render_timeline(data: ChartData, *, key: str) -> None:
     options = list(RANGES)
     choice = st.segmented_control("Time range", options, default=default_range(first, now), key=f"{key}_range")
     start, end = time_window(choice or "All", first, now)
+    spec = timeline_spec(data.assessments, data.dose_changes, data.side_effects, start=start, end=end)
     st.vega_lite_chart(
-        spec=timeline_spec(data.assessments, data.dose_changes, data.side_effects, start=start, end=end),
+        spec=arrow_datasets(spec),
         width="stretch",  # the panels are "container" wide: the chart fits the page, legends included
         theme="streamlit",  # axis, title and legend colours follow the light or dark theme
         key=f"{key}_timeline",

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+from streamlit import dataframe_util
 
 import clinical
 from clinical.interop import answer_codes
@@ -63,55 +66,65 @@ CHANGE_TOOLTIP = [
 ITEM_LABEL_CHARS = 48
 
 
-def dose_periods(dose_changes: pd.DataFrame, *, until: datetime) -> pd.DataFrame:
-    """Turn the dose history into periods (drug, dose, from, to) for the medication lanes."""
-    columns = ["drug", "start", "end", "dose_label", "reason", "daily_mg"]
+def _period_records(dose_changes: pd.DataFrame, *, until: datetime) -> list[dict[str, Any]]:
+    """The dose history as periods (drug, dose, from, to), each prescription's in the order of its changes."""
     if dose_changes.empty:
-        return pd.DataFrame(columns=columns)
+        return []
+    by_prescription: dict[object, list[dict[str, Any]]] = {}
+    for change in dose_changes.sort_values(["changed_at", "id"]).to_dict("records"):
+        by_prescription.setdefault(change["prescription_id"], []).append(change)
     periods = []
-    for _, history in dose_changes.sort_values(["changed_at", "id"]).groupby("prescription_id", sort=False):
-        rows = history.to_dict("records")
+    for rows in by_prescription.values():
         for current, following in zip(rows, [*rows[1:], None], strict=True):
             if current["change_type"] == "stop":
                 continue
-            end = following["changed_at"] if following is not None else until
             periods.append(
                 {
                     "drug": current["drug"],
                     "start": current["changed_at"],
-                    "end": end,
+                    "end": following["changed_at"] if following is not None else until,
                     "dose_label": dose_text(current["new_dose"], current["unit"], current["new_frequency"]),
                     "reason": current["reason"],
                     "daily_mg": current["new_daily_mg"],
                 }
             )
-    return pd.DataFrame(periods, columns=columns)
+    return periods
 
 
-def _change_marks(dose_changes: pd.DataFrame) -> pd.DataFrame:
+def dose_periods(dose_changes: pd.DataFrame, *, until: datetime) -> pd.DataFrame:
+    """Turn the dose history into periods (drug, dose, from, to) for the medication lanes."""
+    columns = ["drug", "start", "end", "dose_label", "reason", "daily_mg"]
+    return pd.DataFrame(_period_records(dose_changes, until=until), columns=columns)
+
+
+def _change_records(dose_changes: pd.DataFrame) -> list[dict[str, Any]]:
     if dose_changes.empty:
-        return pd.DataFrame(columns=["at", "drug", "change", "from_dose", "to_dose", "reason", "author"])
-    return pd.DataFrame(
+        return []
+    authors = dose_changes["author"] if "author" in dose_changes else [""] * len(dose_changes)
+    return [
         {
-            "at": dose_changes["changed_at"],
-            "drug": dose_changes["drug"],
-            "change": dose_changes["change_type"],
-            "from_dose": [
-                dose_text(*values)
-                for values in zip(
-                    dose_changes["old_dose"], dose_changes["unit"], dose_changes["old_frequency"], strict=True
-                )
-            ],
-            "to_dose": [
-                dose_text(*values)
-                for values in zip(
-                    dose_changes["new_dose"], dose_changes["unit"], dose_changes["new_frequency"], strict=True
-                )
-            ],
-            "reason": dose_changes["reason"],
-            "author": dose_changes.get("author", pd.Series([""] * len(dose_changes))),
+            "at": _iso(at),
+            "drug": drug,
+            "change": change,
+            "from_dose": dose_text(old_dose, unit, old_frequency),
+            "to_dose": dose_text(new_dose, unit, new_frequency),
+            "reason": _json_value(reason),
+            "author": _json_value(author),
         }
-    )
+        for at, drug, change, old_dose, new_dose, unit, old_frequency, new_frequency, reason, author in zip(
+            dose_changes["changed_at"],
+            dose_changes["drug"],
+            dose_changes["change_type"],
+            dose_changes["old_dose"],
+            dose_changes["new_dose"],
+            dose_changes["unit"],
+            dose_changes["old_frequency"],
+            dose_changes["new_frequency"],
+            dose_changes["reason"],
+            authors,
+            strict=True,
+        )
+    ]
 
 
 def scales_shown(assessments: pd.DataFrame) -> tuple[str, ...]:
@@ -125,65 +138,96 @@ def scales_shown(assessments: pd.DataFrame) -> tuple[str, ...]:
     return (*MEASURES, *sorted(others))
 
 
+@functools.cache
+def _answer_words(instrument: str) -> dict[int, str]:
+    return {code.score: code.display for code in answer_codes(instrument)}
+
+
 def _item_text(instrument: str, answer: object) -> str:
     """'2 · More than half the days' for an item answer (its words from the LOINC answer list when there is one)."""
     if answer is None or isinstance(answer, bool) or not isinstance(answer, int | float):
         return "—"
-    words = {code.score: code.display for code in answer_codes(instrument)}
+    words = _answer_words(instrument)
     value = int(answer)
     return f"{value} · {words[value]}" if value in words else str(value)
+
+
+def _score_records(assessments: pd.DataFrame) -> list[dict[str, Any]]:
+    """One record per score with a total, grouped by instrument (in order of each one's first score), oldest
+    first: total, severity, change from baseline, item answers as text, item 9."""
+    if assessments.empty:
+        return []
+    ordered = assessments.sort_values("administered_at")
+    answers_column = ordered["answers"] if "answers" in ordered else [None] * len(ordered)
+    by_instrument: dict[str, list[dict[str, Any]]] = {}
+    baselines: dict[str, int] = {}
+    for at, instrument, total, severity, source, answers in zip(
+        ordered["administered_at"],
+        ordered["instrument"],
+        ordered["total"],
+        ordered["severity"],
+        ordered["source"],
+        answers_column,
+        strict=True,
+    ):
+        rows = by_instrument.setdefault(instrument, [])
+        if total is None or pd.isna(total):
+            continue
+        total = int(total)
+        is_baseline = instrument not in baselines
+        baseline = baselines.setdefault(instrument, total)
+        answers = answers if isinstance(answers, list) else []
+        change = total - baseline
+        percent = f" ({100 * change / baseline:+.0f} %)" if baseline else ""
+        row: dict[str, Any] = {
+            "at": at,
+            "instrument": instrument,
+            "total": total,
+            "severity": severity,
+            "source": source,
+            "from_baseline": "this is the baseline" if is_baseline else f"{change:+d}{percent}",
+            "item9": answers[8] if instrument == "PHQ-9" and len(answers) > 8 else None,
+        }
+        row.update({f"item_{n}": _item_text(str(instrument), value) for n, value in enumerate(answers, start=1)})
+        rows.append(row)
+    return [row for rows in by_instrument.values() for row in rows]
 
 
 def score_rows(assessments: pd.DataFrame) -> pd.DataFrame:
     """One row per score for the chart: total, severity, change from baseline, item answers as text, item 9."""
     columns = ["at", "instrument", "total", "severity", "source", "from_baseline", "item9"]
-    if assessments.empty:
-        return pd.DataFrame(columns=columns)
-    rows: list[dict[str, Any]] = []
-    for instrument, scores in assessments.sort_values("administered_at").groupby("instrument", sort=False):
-        baseline: int | None = None
-        for score in scores.itertuples():
-            if score.total is None or pd.isna(score.total):
-                continue
-            total = int(score.total)
-            is_baseline = baseline is None
-            baseline = total if baseline is None else baseline
-            answers = getattr(score, "answers", None)
-            answers = answers if isinstance(answers, list) else []
-            change = total - baseline
-            percent = f" ({100 * change / baseline:+.0f} %)" if baseline else ""
-            row: dict[str, Any] = {
-                "at": score.administered_at,
-                "instrument": instrument,
-                "total": total,
-                "severity": score.severity,
-                "source": score.source,
-                "from_baseline": "this is the baseline" if is_baseline else f"{change:+d}{percent}",
-                "item9": answers[8] if instrument == "PHQ-9" and len(answers) > 8 else None,
-            }
-            row.update({f"item_{n}": _item_text(str(instrument), value) for n, value in enumerate(answers, start=1)})
-            rows.append(row)
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(_score_records(assessments))
     return frame if not frame.empty else pd.DataFrame(columns=columns)
 
 
-def reference_rows(assessments: pd.DataFrame, instruments: tuple[str, ...]) -> pd.DataFrame:
-    """Per instrument: the baseline (its first score) and, where the instrument defines one, the response level."""
+def _reference_records(first_scores: dict[str, tuple[object, int]], instruments: tuple[str, ...]) -> list[dict]:
+    """From each instrument's first score (its time and total): the baseline and, where the instrument defines
+    one, the response level."""
     rows: list[dict[str, Any]] = []
     for instrument in instruments:
-        scores = assessments[assessments["instrument"] == instrument].dropna(subset=["total"])
-        if scores.empty:
+        if instrument not in first_scores:
             continue
-        first = scores.sort_values("administered_at").iloc[0]
-        baseline = int(first["total"])
-        since = f"{instrument} {baseline} on {pd.Timestamp(first['administered_at']):%Y-%m-%d}"
+        at, baseline = first_scores[instrument]
+        since = f"{instrument} {baseline} on {pd.Timestamp(at):%Y-%m-%d}"  # type: ignore[arg-type]
         rows.append({"instrument": instrument, "line": BASELINE, "value": baseline, "detail": since})
         level = clinical.response_level(instrument, baseline)
         if level is not None and baseline > 0:
             rows.append(
                 {"instrument": instrument, "line": RESPONSE, "value": level, "detail": f"{level:g} (half of {since})"}
             )
-    return pd.DataFrame(rows, columns=["instrument", "line", "value", "detail"])
+    return rows
+
+
+def reference_rows(assessments: pd.DataFrame, instruments: tuple[str, ...]) -> pd.DataFrame:
+    """Per instrument: the baseline (its first score) and, where the instrument defines one, the response level."""
+    first_scores = {}
+    for instrument in instruments:
+        scores = assessments[assessments["instrument"] == instrument].dropna(subset=["total"])
+        if not scores.empty:
+            first = scores.sort_values("administered_at").iloc[0]
+            first_scores[instrument] = (first["administered_at"], int(first["total"]))
+    columns = ["instrument", "line", "value", "detail"]
+    return pd.DataFrame(_reference_records(first_scores, instruments), columns=columns)
 
 
 def _score_tooltip(instrument: str) -> list[alt.Tooltip]:
@@ -442,23 +486,40 @@ def _template(instruments: tuple[str, ...]) -> str:
     return json.dumps(chart.to_dict())
 
 
-def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
-    """Rows as JSON values (times as ISO strings, missing values as null) for the spec's data sets."""
-    if frame.empty:
-        return []
-    return json.loads(frame[columns].to_json(orient="records", date_format="iso"))
+def _iso(value: object) -> object:
+    """A time as the ISO text the data sets carry (as pandas writes it: milliseconds, no zone); None stays None."""
+    if value is None or value is pd.NaT or (not isinstance(value, datetime | date) and pd.isna(value)):  # type: ignore[call-overload]
+        return None
+    if not isinstance(value, datetime):  # a date
+        return f"{value:%Y-%m-%d}T00:00:00.000"
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}"
+
+
+def _json_value(value: object) -> object:
+    """A cell as a JSON value: a missing one (None, NaN, NaT) as None, a numpy number as a Python one."""
+    if value is None:
+        return None
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def timeline_spec(
     assessments: pd.DataFrame, dose_changes: pd.DataFrame, side_effects: pd.DataFrame, *, start: datetime, end: datetime
 ) -> dict[str, Any]:
-    """The chart's Vega-Lite spec for one patient: the shared template plus this patient's data sets."""
+    """The chart's Vega-Lite spec for one patient: the shared template plus this patient's data sets.
+
+    The data sets are built as plain records (no DataFrame per set): the chart is drawn on every chart view."""
     instruments = scales_shown(assessments)
-    scores = score_rows(assessments)
-    periods = dose_periods(dose_changes, until=end)
-    effects = side_effects.rename(columns={"reported_at": "at"})
-    medication_rows = max(1, periods["drug"].nunique() if not periods.empty else 1)
-    effect_rows = max(1, effects["drug"].nunique() if not effects.empty else 1)
+    scores = _score_records(assessments)
+    first_scores: dict[str, tuple[object, int]] = {}
+    for score in scores:
+        first_scores.setdefault(score["instrument"], (score["at"], score["total"]))
+    periods = _period_records(dose_changes, until=end)
+    medication_rows = max(1, len({period["drug"] for period in periods}))
+    effect_rows = max(1, side_effects["drug"].nunique() if not side_effects.empty else 1)
     # Whole days: the window moves with the clock, but the template need only change once a day.
     template = (
         _template(instruments)
@@ -468,18 +529,70 @@ def timeline_spec(
         .replace(str(_EFFECT_HEIGHT), str(max(40, 22 * effect_rows)))
     )
     spec: dict[str, Any] = json.loads(template)
+    item_columns = sorted({key for score in scores for key in score if key.startswith("item_")}, key=_item_number)
     spec.setdefault("datasets", {}).update(
         {
-            "scores": _records(scores, list(scores.columns)),
-            "references": _records(reference_rows(assessments, instruments), ["instrument", "line", "value", "detail"]),
-            "changes": _records(
-                _change_marks(dose_changes), ["at", "drug", "change", "from_dose", "to_dose", "reason", "author"]
-            ),
-            "periods": _records(periods, ["drug", "start", "end", "dose_label", "reason"]),
-            "effects": _records(effects, ["at", "drug", "symptom", "severity"]),
+            "scores": [
+                {
+                    **{key: _json_value(value) for key, value in score.items()},
+                    "at": _iso(score["at"]),
+                    **{column: score.get(column) for column in item_columns if column not in score},
+                }
+                for score in scores
+            ],
+            "references": _reference_records(first_scores, instruments),
+            "changes": _change_records(dose_changes),
+            "periods": [
+                {
+                    "drug": period["drug"],
+                    "start": _iso(period["start"]),
+                    "end": _iso(period["end"]),
+                    "dose_label": period["dose_label"],
+                    "reason": _json_value(period["reason"]),
+                }
+                for period in periods
+            ],
+            "effects": [
+                {"at": _iso(at), "drug": drug, "symptom": symptom, "severity": _json_value(severity)}
+                for at, drug, symptom, severity in zip(
+                    side_effects["reported_at"],
+                    side_effects["drug"],
+                    side_effects["symptom"],
+                    side_effects["severity"],
+                    strict=True,
+                )
+            ]
+            if not side_effects.empty
+            else [],
         }
     )
     return spec
+
+
+def arrow_datasets(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with each data set as Arrow IPC bytes, which st.vega_lite_chart sends as they are.
+
+    Left as records, Streamlit built a DataFrame per data set and converted that (about a tenth of a chart view).
+    The template's own data sets (the severity bands) are named by a hash of their content and hold no patient
+    data, so their bytes are kept."""
+    datasets = {
+        name: _template_dataset_bytes(name, json.dumps(rows)) if name.startswith("data-") else _arrow_bytes(rows)
+        for name, rows in spec.get("datasets", {}).items()
+    }
+    return {**spec, "datasets": datasets} if datasets else spec
+
+
+def _arrow_bytes(rows: list[dict[str, Any]]) -> bytes:
+    return dataframe_util.convert_arrow_table_to_arrow_bytes(pa.Table.from_pylist(rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _template_dataset_bytes(name: str, rows: str) -> bytes:
+    return _arrow_bytes(json.loads(rows))
+
+
+def _item_number(column: str) -> int:
+    return int(column.removeprefix("item_"))
 
 
 RANGES = {"Last 3 months": 91, "Last 6 months": 182, "Last year": 365, "Last 2 years": 730, "All": None}

@@ -268,17 +268,22 @@ def record_denial(engine: Engine, denial: PermissionDenied) -> None:
         )
 
 
-def require_patient(session: Session, actor: Actor, patient_id: int, capability: str) -> Patient:
+def require_patient(
+    session: Session, actor: Actor, patient_id: int, capability: str, *, serialize: bool = True
+) -> Patient:
     """Return the patient if the actor may do ``capability`` for them; otherwise audit and raise.
 
     The same message is given for a patient who does not exist and one the actor may not see, so the
-    answer reveals nothing about other caseloads.
+    answer reveals nothing about other caseloads. ``serialize=False`` is for a write transaction that only
+    reads the patient and appends an audit event (opening a chart): it checks nothing a concurrent write could
+    make untrue, so it need not queue behind the patient's writes.
     """
     if session.info.get("write_transaction"):
         require_live_actor(session, actor, capability)
-        # Writes about one patient queue here (writes about different patients do not): what this write checks
-        # next (the record's version, current medications, open flags) stays true until it commits.
-        serialize_writes_on(session, "patient", patient_id)
+        if serialize:
+            # Writes about one patient queue here (writes about different patients do not): what this write
+            # checks next (the record's version, current medications, open flags) stays true until it commits.
+            serialize_writes_on(session, "patient", patient_id)
     patient = None
     if actor.can(capability):
         patient = session.scalar(

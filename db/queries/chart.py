@@ -44,7 +44,8 @@ class ChartData:
 
 def _frame(session, statement: Select) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     result = session.execute(statement)
-    return pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
+    # From the rows as tuples: building from one mapping per row made pandas match every row's keys.
+    return pd.DataFrame.from_records([tuple(row) for row in result], columns=list(result.keys()))
 
 
 def chart_data(actor: Actor, patient_id: int, *, today: date | None = None, engine: Engine | None = None) -> ChartData:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, or_, select
 
 from db.audit import record_event
 from db.engine import read_session, write_session
-from db.models import Patient, User
+from db.models import Allergy, Diagnosis, Patient, User
 from db.permissions import Actor, PermissionDenied, caseload_scope, patient_scope, require_patient
 
 
@@ -116,8 +116,18 @@ def _yes_no(value: bool | None) -> str:
 def open_chart(actor: Actor, patient_id: int, *, engine: Engine | None = None) -> ChartHeader:
     """Read a chart's header; the access (or its refusal) is written to the audit log."""
     with write_session(engine) as session:
-        patient = require_patient(session, actor, patient_id, "view_chart")
-        session.refresh(patient, attribute_names=["allergies", "diagnoses"])
+        # Reading the header and auditing the view change nothing a concurrent write on this patient checks,
+        # so the view does not wait for such a write (nor take PostgreSQL's per-patient write lock).
+        patient = require_patient(session, actor, patient_id, "view_chart", serialize=False)
+        # Two plain reads (a refresh of the relationships added a third statement re-reading the patient's id).
+        diagnoses = session.execute(
+            select(Diagnosis.icd10_code, Diagnosis.description, Diagnosis.is_primary)
+            .where(Diagnosis.patient_id == patient.id)
+            .order_by(Diagnosis.id)
+        ).all()
+        allergies = session.execute(
+            select(Allergy.substance, Allergy.reaction).where(Allergy.patient_id == patient.id).order_by(Allergy.id)
+        ).all()
         names = dict(
             session.execute(
                 select(User.id, User.full_name).where(User.id.in_([patient.prescriber_id or 0, patient.nurse_id or 0]))
@@ -142,8 +152,8 @@ def open_chart(actor: Actor, patient_id: int, *, engine: Engine | None = None) -
             state_of_residence=patient.state_of_residence,
             program_phase=patient.program_phase,
             program_start_date=patient.program_start_date,
-            diagnoses=[(d.icd10_code, d.description, d.is_primary) for d in patient.diagnoses],
-            allergies=[(a.substance, a.reaction) for a in patient.allergies],
+            diagnoses=[(code, description, is_primary) for code, description, is_primary in diagnoses],
+            allergies=[(substance, reaction) for substance, reaction in allergies],
             emergency_contact=contact or None,
             crisis_plan=patient.crisis_plan,
             telehealth_consent_date=patient.telehealth_consent_date,

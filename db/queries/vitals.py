@@ -56,18 +56,31 @@ def vitals_due(prescriptions: pd.DataFrame, visits: pd.DataFrame, *, today: date
     if prescriptions.empty:
         return pd.DataFrame(columns=columns)
     history = vitals_history(visits)
+    # Plain lists, not a pandas selection per vital and per medication: this runs on every chart view.
+    times = history["visit_at"].tolist() if not history.empty else []
     last_by_vital: dict[str, date | None] = {}
     for vital, column in RECORDED_BY.items():
-        taken = history.loc[history[column].notna(), "visit_at"] if not history.empty else pd.Series(dtype=object)
-        last_by_vital[vital] = pd.Timestamp(taken.max()).date() if len(taken) else None
+        values = history[column].tolist() if not history.empty else []
+        taken = [at for at, value in zip(times, values, strict=True) if not pd.isna(value)]
+        last_by_vital[vital] = pd.Timestamp(max(taken)).date() if taken else None
     due: dict[str, tuple[date, list[str]]] = {}
-    active = prescriptions[(prescriptions["status"] == "active") & prescriptions["is_psychiatric"].astype(bool)]
-    for row in active.itertuples():
-        start = row.start_date if isinstance(row.start_date, date) else pd.Timestamp(row.start_date).date()
+    active = [
+        (drug, start_date)
+        for drug, start_date, status, is_psychiatric in zip(
+            prescriptions["drug"],
+            prescriptions["start_date"],
+            prescriptions["status"],
+            prescriptions["is_psychiatric"],
+            strict=True,
+        )
+        if status == "active" and bool(is_psychiatric)
+    ]
+    for drug, start_date in active:
+        start = start_date if isinstance(start_date, date) else pd.Timestamp(start_date).date()
         weeks = max(0, (today - start).days // 7)
         points = [
-            *clinical.monitoring_labs(row.drug, "start", on=start, include_vitals=True),
-            *clinical.monitoring_labs(row.drug, "maintenance", on=today, weeks_on_treatment=weeks, include_vitals=True),
+            *clinical.monitoring_labs(drug, "start", on=start, include_vitals=True),
+            *clinical.monitoring_labs(drug, "maintenance", on=today, weeks_on_treatment=weeks, include_vitals=True),
         ]
         for point in points:
             if point.kind != "vital":
@@ -76,7 +89,7 @@ def vitals_due(prescriptions: pd.DataFrame, visits: pd.DataFrame, *, today: date
             if last is not None and last >= point.due_by - timedelta(days=EARLY_WINDOW_DAYS):
                 continue  # measured for this due date (or later)
             earliest, drugs = due.get(point.test, (point.due_by, []))
-            due[point.test] = (min(earliest, point.due_by), sorted({*drugs, row.drug}))
+            due[point.test] = (min(earliest, point.due_by), sorted({*drugs, drug}))
     rows = [
         {
             "vital": vital,
