@@ -49,8 +49,9 @@ with database_guard():
     navigation = register_pages(actor)
     if actor is None:
         actor = login_form()  # stops the run unless a login was just submitted and succeeded
-        # Registered again now the role is known, so "/" opens this role's landing page in this very run: a
-        # rerun here would drop the login cookie component before the browser stored the cookie.
+        # Registered again now the role is known, so "/" opens this role's landing page in this very run: the
+        # landing page runs once per login (the login cookie's component, drawn with the "Log out" button, answers
+        # to its own fragment).
         navigation = register_pages(actor)
     st.sidebar.markdown(f"**{escape_markdown(actor.full_name)}**")  # a stored name, shown as typed
     st.sidebar.caption(actor.role.title())

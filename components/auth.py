@@ -1,23 +1,29 @@
 """Login page, server-side session check and logout.
 
 Every script run starts here: the session id kept in this browser tab's server-side state (or, after a
-reload, the signed login cookie set by streamlit-authenticator) is looked up in the database, which
-decides whether the user is still logged in. Nothing the browser sends decides access by itself.
+reload, the signed login cookie, components.login_cookie) is looked up in the database, which decides whether
+the user is still logged in. Nothing the browser sends decides access by itself.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, ParamSpec
 
 import streamlit as st
-import streamlit_authenticator as stauth
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components.account import account_gate
+from components.login_cookie import (
+    draw_pending_cookie_write,
+    login_cookie_from_request,
+    remove_login_cookie,
+    set_login_cookie,
+    sign_login_token,
+)
 from db.auth import (
     LoginOutcome,
     attach_cookie,
@@ -33,7 +39,6 @@ from db.settings import get_settings
 SESSION_KEY = "auth_session_id"
 # The server-side second login step (db.auth.login_challenges) between a correct password and the session.
 CHALLENGE_KEY = "_login_challenge_id"
-COOKIE_NAME = "iop_dashboard_login"
 LOGOUT_BUTTON_KEY = "logout_button"
 SESSION_ENDED_NOTICE = "Your session has ended. Please log in again."
 # Set just before a rerun that a timer (not the user) asked for, so that run does not count as activity.
@@ -42,22 +47,17 @@ _FINGERPRINT_PREFIX = "_auth_fragment_fingerprint:"
 P = ParamSpec("P")
 
 
-def _authenticator() -> stauth.Authenticate:
-    # Credentials stay in the database; the authenticator is used for its signed, expiring login cookie.
-    settings = get_settings()
-    return stauth.Authenticate(
-        {"usernames": {}},
-        cookie_name=COOKIE_NAME,
-        cookie_key=str(st.secrets["auth"]["cookie_key"]),
-        cookie_expiry_days=settings.session_lifetime_hours / 24,
-    )
+def _cookie_key() -> str:
+    return str(st.secrets["auth"]["cookie_key"])
 
 
-def _resume_from_cookie(authenticator: stauth.Authenticate) -> Actor | None:
-    token = authenticator.cookie_controller.get_cookie()
-    if not token or "username" not in token or "exp_date" not in token:
+def _resume_from_cookie() -> Actor | None:
+    """The live session named by the login cookie the browser sent with the page (a reload, a new tab)."""
+    cookie = login_cookie_from_request(_cookie_key())
+    if cookie is None:
         return None
-    return resume_from_cookie(str(token["username"]), float(token["exp_date"]))
+    username, expires = cookie
+    return resume_from_cookie(username, expires)
 
 
 def client_address() -> str | None:
@@ -78,26 +78,14 @@ def client_address() -> str | None:
 
 
 def _forget_session() -> None:
-    for key in (SESSION_KEY, "username", "name", "authentication_status"):
-        st.session_state.pop(key, None)
+    st.session_state.pop(SESSION_KEY, None)
 
 
-def _remove_stale_login_cookie(authenticator: stauth.Authenticate) -> None:
-    """On the login page, delete a login cookie the browser still holds (after logout, or for an ended session).
-
-    Done here, on a page that stays, rather than in the logout run: there the page changes under the cookie
-    component and the deletion never reached the browser (the cookie survived logout). Not in the run that
-    submits the form, whose component sets the new cookie."""
-    manager = authenticator.cookie_controller.cookie_model.cookie_manager
-    if COOKIE_NAME in (manager.cookies or {}):
-        authenticator.cookie_controller.delete_cookie()
-
-
-def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
+def _render_login_form() -> Actor | None:
     st.title("IOP Medication Dashboard")
     st.caption("Virtual intensive outpatient program · synthetic demo data only")
-    # Kept until the next login attempt: removing a stale login cookie below reruns the page, and a notice
-    # popped in the first run ("Your session has ended") would vanish before the user read it.
+    # Kept until the next login attempt, so any later run of the login page (a wrong password, the second
+    # factor's "Start again") still says why the user is here.
     notice = st.session_state.get("login_notice")
     if notice:
         st.info(notice)
@@ -108,7 +96,9 @@ def _render_login_form(authenticator: stauth.Authenticate) -> Actor | None:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Log in", type="primary")
     if not submitted:
-        _remove_stale_login_cookie(authenticator)
+        # A login cookie the browser still holds (after logout, or for a session that ended) goes now, on the
+        # login page; not in the run that submits the form, which sets the new one.
+        remove_login_cookie()
         return None
     st.session_state.pop("login_notice", None)
     result = login(username, password, client_address=client_address())
@@ -149,10 +139,8 @@ def _render_second_factor_form() -> Actor | None:
 def current_actor() -> Actor | None:
     """The logged-in actor, re-read from the database, or None; draws nothing (no login form).
 
-    Called once per script run by app.py (the authenticator's cookie component may render only once).
+    Called once per script run by app.py.
     """
-    authenticator = _authenticator()
-    st.session_state["_authenticator"] = authenticator
     session_id = st.session_state.get(SESSION_KEY)
     by_timer = bool(st.session_state.pop(TIMER_RERUN_KEY, False))
     actor = resolve_session(session_id, activity=not by_timer) if session_id else None
@@ -160,22 +148,23 @@ def current_actor() -> Actor | None:
         _forget_session()
         st.session_state["login_notice"] = SESSION_ENDED_NOTICE
     if actor is None and not session_id:
-        actor = _resume_from_cookie(authenticator)
+        actor = _resume_from_cookie()
         if actor is not None:
             st.session_state[SESSION_KEY] = actor.session_id
     return actor
 
 
 def login_form() -> Actor:
-    """For a run where ``current_actor()`` found nobody: the login page; the run stops unless a login succeeds."""
-    authenticator = st.session_state["_authenticator"]
+    """For a run where ``current_actor()`` found nobody: the login page; the run stops unless a login succeeds.
+
+    It draws this run's write of the login cookie (its removal on the login page, or the new cookie)."""
     login_area = st.empty()
     with login_area.container():
-        actor = _render_login_form(authenticator)
+        actor = _render_login_form()
     if actor is None:
         st.stop()
     login_area.empty()
-    _set_login_cookie(authenticator, actor)
+    _set_login_cookie(actor)  # drawn with the sidebar's "Log out" button, in this run
     return actor
 
 
@@ -184,28 +173,19 @@ def served_over_tls() -> bool:
     return str(st.context.url or "").lower().startswith("https://")
 
 
-def _set_login_cookie(authenticator: stauth.Authenticate, actor: Actor) -> None:
+def _set_login_cookie(actor: Actor) -> None:
     """Set the signed login cookie and tie it to the server-side session.
 
-    It is rendered outside the login form's container (which is cleared) and without a rerun, so the
-    cookie component reaches the browser. The cookie is written by JavaScript (streamlit-authenticator's cookie
-    component), so it cannot be HttpOnly; it is SameSite=Strict, Secure whenever the page came over https, and
-    only names a server-side session (README, "The login cookie").
+    It is drawn in this run, at the foot of the sidebar (``logout_button``), and without a rerun, so the cookie
+    component reaches the browser; its answer reruns only its own fragment, not the landing page drawn after
+    it. The cookie is written by JavaScript, so it cannot be HttpOnly; it is SameSite=Strict, Secure whenever
+    the page came over https, expires with the session's absolute lifetime, and only names a server-side
+    session (README, "The login cookie").
     """
-    st.session_state["username"] = actor.username
-    st.session_state["logout"] = None
-    model = authenticator.cookie_controller.cookie_model
-    # streamlit-authenticator's set_cookie() offers no Secure flag: the same signed token, set with one.
-    model.exp_date = model._set_exp_date()
-    model.cookie_manager.set(
-        COOKIE_NAME,
-        model._token_encode(),
-        expires_at=datetime.fromtimestamp(model.exp_date),
-        secure=True if served_over_tls() else None,
-        same_site="strict",
-    )
-    if model.exp_date is not None and actor.session_id:
-        attach_cookie(actor.session_id, float(model.exp_date))
+    expires = time.time() + get_settings().session_lifetime_hours * 3600
+    set_login_cookie(sign_login_token(actor.username, expires, _cookie_key()), expires, secure=served_over_tls())
+    if actor.session_id:
+        attach_cookie(actor.session_id, expires)
 
 
 def rerun_app_by_timer() -> None:
@@ -306,12 +286,13 @@ def end_session(actor: Actor) -> None:
     """Log out: end the server-side session; the login page drawn next removes the cookie from the browser."""
     logout(actor.session_id)
     _forget_session()
-    # streamlit-authenticator reads no login cookie in this browser session any more (st.context.cookies keeps
-    # the one sent when the page was opened); a new login clears this.
-    st.session_state["logout"] = True
     st.session_state["login_notice"] = "You have been logged out."
 
 
 def logout_button(actor: Actor) -> None:
-    """The sidebar's "Log out" button; app.py acts on it at the start of the next run (``logout_requested``)."""
+    """The sidebar's "Log out" button; app.py acts on it at the start of the next run (``logout_requested``).
+
+    Below it, a login cookie write the browser has not confirmed yet (drawn once per logged-in run, here)."""
     st.sidebar.button("Log out", key=LOGOUT_BUTTON_KEY, width="stretch")
+    with st.sidebar:
+        draw_pending_cookie_write()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import streamlit as st
 
+from components.auth import session_fragment
 from components.downloads import audited_csv_download
 from components.tables import DATE, WRAPPED_ROW_HEIGHT, labelled_table
 from db.permissions import Actor
@@ -93,17 +96,31 @@ def render_caseload(actor: Actor, table: pd.DataFrame, *, key: str = "caseload")
         "sorted by attention (urgent flags, escalations, overdue visits, worsening scores, overdue labs "
         "and measures first). Select a row to open the chart."
     )
-    event = labelled_table(
+    _caseload_table(actor, shown, f"{key}_table")
+
+
+def _open_selected_chart(table_key: str, mrns: list[str]) -> None:
+    """The table's on_select callback: a selected row opens that patient's chart.
+
+    A callback runs before the script, so the switch to the chart starts the chart's run straight away: the
+    caseload is not run again only to read the selection. The chart page checks the session and the patient."""
+    event = st.session_state.get(table_key)
+    rows = event["selection"]["rows"] if event else []
+    if rows and rows[0] < len(mrns):
+        st.switch_page(CHART_PAGE, query_params={"patient": mrns[rows[0]]})
+
+
+@session_fragment()
+def _caseload_table(actor: Actor, shown: pd.DataFrame, table_key: str) -> None:
+    """The table, in a fragment: a click on a row is then an interaction of this fragment, not of the page, and
+    its callback's switch to the chart is the only full run the click causes."""
+    labelled_table(
         shown,
         COLUMNS,
-        key=f"{key}_table",
+        key=table_key,
         severity_columns=["Top flag", "PHQ-9 severity", "GAD-7 severity"],
         wrap=True,
         height=min(max(len(shown), 1), 12) * WRAPPED_ROW_HEIGHT + 40,  # up to twelve rows before it scrolls
-        on_select="rerun",
+        on_select=functools.partial(_open_selected_chart, table_key, shown["MRN"].astype(str).tolist()),
         selection_mode="single-row",
     )
-    selected = event.selection.rows if event is not None else []
-    if selected:
-        mrn = str(shown.iloc[selected[0]]["MRN"])
-        st.switch_page(CHART_PAGE, query_params={"patient": mrn})

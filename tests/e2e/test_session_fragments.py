@@ -102,7 +102,7 @@ def test_an_untouched_triage_tab_reaches_the_idle_timeout_while_it_refreshes(
     page = new_page()
     _open_triage(page, base, "nurse")
     session_id = _live_session(engine, "nurse").id
-    # Let the page settle: the login cookie's component reruns the app a few times as the page loads.
+    # Let the page settle (the login's run and the cookie fragment's rerun) before the idle clock is set back.
     page.wait_for_timeout(REFRESH_SECONDS * 1_500)
     # 40 s idle (past the 30 s between activity writes): timer refreshes must not count as activity...
     _set_last_seen(engine, session_id, 40)
