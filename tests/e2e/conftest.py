@@ -183,3 +183,9 @@ def log_in(page, base_url: str, username: str, password: str = DEMO_PASSWORD) ->
 
 
 __all__ = ["log_in", "screenshot"]
+
+
+def answer_question(page, question: str, answer: str) -> None:  # type: ignore[no-untyped-def]
+    """Click one answer of a questionnaire item (a radio group named by the question), as a user would."""
+    group = page.get_by_role("radiogroup", name=question).filter(visible=True).first
+    group.get_by_text(answer, exact=True).click()

@@ -14,7 +14,7 @@ from db.auth import actor_for
 from db.engine import make_engine, read_session
 from db.models import Flag, Patient, User
 from db.queries.queues import refill_queue
-from tests.e2e.conftest import log_in, screenshot
+from tests.e2e.conftest import answer_question, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -47,11 +47,6 @@ def _patient_without_open_self_harm_flag(database_url: str) -> str:
     engine.dispose()
     assert mrn, "the demo data has no suitable patient"
     return str(mrn)
-
-
-def _answer(page, question: str, answer: str) -> None:  # type: ignore[no-untyped-def]
-    group = page.get_by_role("radiogroup", name=question).filter(visible=True).first
-    group.get_by_text(answer, exact=True).click()
 
 
 def test_urgent_flag_reaches_the_nurse_live_and_the_prescriber_sees_it_acknowledged(  # type: ignore[no-untyped-def]
@@ -87,8 +82,9 @@ def test_urgent_flag_reaches_the_nurse_live_and_the_prescriber_sees_it_acknowled
         "Moving or speaking slowly, or being fidgety or restless",
     ]
     for number, label in enumerate(labels, start=1):
-        _answer(prescriber, f"{number}. {label}", "1 · Several days")
-    _answer(prescriber, "9. Thoughts that you would be better off dead, or of hurting yourself", "1 · Several days")
+        answer_question(prescriber, f"{number}. {label}", "1 · Several days")
+    item_9 = "9. Thoughts that you would be better off dead, or of hurting yourself"
+    answer_question(prescriber, item_9, "1 · Several days")
     prescriber.get_by_role("textbox", name="Assessment").filter(visible=True).first.fill(
         "Passive thoughts of death this week; no plan or intent. Safety plan reviewed."
     )

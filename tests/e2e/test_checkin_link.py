@@ -12,7 +12,7 @@ from sqlalchemy import and_, exists, select
 from db.engine import make_engine, read_session
 from db.models import Flag, Patient, User
 from db.queries.caseload import program_today
-from tests.e2e.conftest import log_in, screenshot
+from tests.e2e.conftest import answer_question, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -64,11 +64,6 @@ def _patient_of_prescriber_and_nurse(database_url: str) -> str:
     return str(mrn)
 
 
-def _answer(page, question: str, answer: str) -> None:  # type: ignore[no-untyped-def]
-    group = page.get_by_role("radiogroup", name=question).filter(visible=True).first
-    group.get_by_text(answer, exact=True).click()
-
-
 def test_patient_answers_on_a_phone_and_the_care_team_sees_score_and_urgent_flag(  # type: ignore[no-untyped-def]
     app_url: str, e2e_database_url: str, new_page, browser
 ) -> None:
@@ -99,9 +94,9 @@ def test_patient_answers_on_a_phone_and_the_care_team_sees_score_and_urgent_flag
         assert phone.locator("[data-testid='stSidebar']").count() == 0
         phone.get_by_text(re.compile("call or text 988")).first.wait_for()  # under item 9, before any answer
         for number, label in enumerate(PHQ9_LABELS, start=1):
-            _answer(phone, f"{number}. {label}", "Several days")
+            answer_question(phone, f"{number}. {label}", "Several days")
         for number, label in enumerate(GAD7_LABELS, start=1):
-            _answer(phone, f"{number}. {label}", "Not at all")
+            answer_question(phone, f"{number}. {label}", "Not at all")
         phone.get_by_role("spinbutton", name=re.compile("How many doses")).fill("0")
         # Phone friendly: the whole form fits the screen's width (no sideways scrolling).
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
