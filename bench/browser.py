@@ -246,7 +246,13 @@ def measure_browser(
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.run_app", "--port", str(port), "--address", "127.0.0.1", "--no-seed"],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
+        # As deployed: the overview's snapshot refreshed in the background (the page-level bench turns it off).
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "OVERVIEW_REFRESH_SECONDS": "60",
+            "OVERVIEW_SNAPSHOT_MAX_AGE_SECONDS": "180",
+        },
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
