@@ -17,7 +17,21 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Select,
+    String,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 import clinical
@@ -146,7 +160,7 @@ def _measure_statement(instrument: str, filtered: bool) -> Select[Any]:
     baseline, latest, previous = aliased(A), aliased(A), aliased(A)
     return (
         select(
-            edges.c.patient_id,
+            edges.c.patient_id.label("patient_id"),  # named, so that the union's ORDER BY can name it
             baseline.total.label("baseline_total"),
             baseline.administered_at.label("baseline_at"),
             latest.total.label("latest_total"),
@@ -159,17 +173,26 @@ def _measure_statement(instrument: str, filtered: bool) -> Select[Any]:
         .outerjoin(latest, latest.id == edges.c.latest_id)
         .outerjoin(previous, previous.id == edges.c.previous_id)
         .where(edges.c.last_administered_at.is_not(None))
-        .order_by(edges.c.patient_id)
     )
 
 
-def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, instrument: str) -> list[dict[str, Any]]:
-    statement = _measure_statement(instrument, patient_ids is not None)
+@functools.cache
+def _measures_statement(instruments: tuple[str, ...], filtered: bool) -> CompoundSelect[Any]:
+    """Every outcome measure's row in one statement (one round trip): the per-measure statements, joined."""
+    parts = [
+        _measure_statement(instrument, filtered).add_columns(literal(instrument, String).label("measure"))
+        for instrument in instruments
+    ]
+    return union_all(*parts).order_by("measure", "patient_id")
+
+
+def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None) -> list[dict[str, Any]]:
+    statement = _measures_statement(tuple(clinical.outcome_instruments()), patient_ids is not None)
     rows = []
     for row in connection.execute(statement, _parameters(patient_ids)).mappings():
-        values = {"measure": instrument, **row, "percent_reduction": None, "response": None, "remission": None}
+        values = {**row, "percent_reduction": None, "response": None, "remission": None}
         if values["baseline_total"] is not None and values["latest_total"] is not None:
-            outcome = clinical.treatment_outcome(values["baseline_total"], values["latest_total"], instrument)
+            outcome = clinical.treatment_outcome(values["baseline_total"], values["latest_total"], values["measure"])
             values.update(
                 percent_reduction=outcome.percent_reduction, response=outcome.response, remission=outcome.remission
             )
@@ -179,7 +202,7 @@ def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None, ins
 
 def _write(connection: Connection, patient_ids: Sequence[int] | None, now: datetime) -> int:
     summaries = _summary_rows(connection, patient_ids, now)
-    measures = [row for name in clinical.outcome_instruments() for row in _measure_rows(connection, patient_ids, name)]
+    measures = _measure_rows(connection, patient_ids)
     last_phq9 = {row["patient_id"]: row["last_administered_at"] for row in measures if row["measure"] == "PHQ-9"}
     for row in summaries:
         row["last_phq9_at"] = last_phq9.get(row["patient_id"])
@@ -201,15 +224,20 @@ _LOCK_PATIENTS = (
 )
 
 
-def refresh_patient_summary(session: Session, patient_ids: int | Iterable[int]) -> None:
-    """Recompute the summaries of the patients a write changed, inside the write's transaction."""
+def refresh_patient_summary(session: Session, patient_ids: int | Iterable[int], *, rows_locked: bool = False) -> None:
+    """Recompute the summaries of the patients a write changed, inside the write's transaction.
+    ``rows_locked``: the write has already updated these patients' rows in this transaction (so holds their row
+    locks, the same exclusion the lock below takes)."""
     ids = sorted({patient_ids} if isinstance(patient_ids, int) else set(patient_ids))
     if not ids:
         return
     session.flush()  # the write's pending rows are part of what the summary counts
-    # Lock the patients in id order (never two writers waiting on each other): see the module docstring.
-    session.execute(_LOCK_PATIENTS, {"patient_ids": ids})
-    _write(session.connection(), ids, utcnow())
+    connection = session.connection()
+    if not rows_locked and connection.dialect.name == "postgresql":
+        # Lock the patients in id order (never two writers waiting on each other): see the module docstring.
+        # SQLite needs no lock: a write transaction holds the database's one write lock.
+        connection.execute(_LOCK_PATIENTS, {"patient_ids": ids})
+    _write(connection, ids, utcnow())
 
 
 def rebuild_summaries(connection: Connection) -> int:

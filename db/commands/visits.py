@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -193,26 +194,37 @@ def validate_visit(
     return errors, scores
 
 
-def previous_totals(session: Session, patient_id: int, *, before: datetime | None = None) -> dict[str, int]:
-    """The newest PHQ-9 and GAD-7 totals (taken before ``before``, if given): what a new score is compared with."""
+@functools.cache
+def _previous_totals_statement(bounded: bool) -> Select[Any]:
+    """Built once per shape (parameters ``patient_id``, and ``before`` when bounded): building it per save cost
+    more CPU than running it."""
+    patient = bindparam("patient_id")
     conditions = [
-        Assessment.patient_id == patient_id,
+        Assessment.patient_id == patient,
         Assessment.instrument.in_(("PHQ-9", "GAD-7")),
         current_assessment(),  # a corrected self-report counts once, as its correction
     ]
-    if before is not None:
-        conditions.append(Assessment.administered_at < before)
+    if bounded:
+        conditions.append(Assessment.administered_at < bindparam("before"))
     newest = (
         select(Assessment.instrument, func.max(Assessment.administered_at).label("at"))
         .where(*conditions)
         .group_by(Assessment.instrument)
         .subquery()
     )
-    rows = session.execute(
+    return (
         select(Assessment.instrument, Assessment.total)
         .join(newest, (newest.c.instrument == Assessment.instrument) & (newest.c.at == Assessment.administered_at))
-        .where(Assessment.patient_id == patient_id, current_assessment())
-    ).all()
+        .where(Assessment.patient_id == patient, current_assessment())
+    )
+
+
+def previous_totals(session: Session, patient_id: int, *, before: datetime | None = None) -> dict[str, int]:
+    """The newest PHQ-9 and GAD-7 totals (taken before ``before``, if given): what a new score is compared with."""
+    parameters: dict[str, Any] = {"patient_id": patient_id}
+    if before is not None:
+        parameters["before"] = before
+    rows = session.execute(_previous_totals_statement(before is not None), parameters).all()
     return {instrument: total for instrument, total in rows if total is not None}
 
 
@@ -319,7 +331,7 @@ def save_visit(
         raise EditConflict(
             "This patient's record was changed by someone else a moment ago. Nothing was saved; reload and try again."
         ) from error
-    refresh_patient_summary(session, patient.id)
+    refresh_patient_summary(session, patient.id, rows_locked=True)  # the version update above locked the row
     record_event(
         session,
         actor,
