@@ -21,6 +21,8 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Connection,
+    Delete,
+    Insert,
     Select,
     String,
     bindparam,
@@ -207,13 +209,21 @@ def _write(connection: Connection, patient_ids: Sequence[int] | None, now: datet
     for row in summaries:
         row["last_phq9_at"] = last_phq9.get(row["patient_id"])
     for model in (PatientMeasureSummary, PatientSummary):
-        connection.execute(
-            delete(model).where(*_limit_to(model.patient_id, patient_ids is not None)), _parameters(patient_ids)
-        )
+        connection.execute(_delete_statement(model, patient_ids is not None), _parameters(patient_ids))
     for model, rows in ((PatientSummary, summaries), (PatientMeasureSummary, measures)):
         for start in range(0, len(rows), REBUILD_CHUNK):
-            connection.execute(insert(model), rows[start : start + REBUILD_CHUNK])
+            connection.execute(_insert_statement(model), rows[start : start + REBUILD_CHUNK])
     return len(summaries)
+
+
+@functools.cache
+def _delete_statement(model: type[PatientSummary] | type[PatientMeasureSummary], filtered: bool) -> Delete:
+    return delete(model).where(*_limit_to(model.patient_id, filtered))
+
+
+@functools.cache
+def _insert_statement(model: type[PatientSummary] | type[PatientMeasureSummary]) -> Insert:
+    return insert(model)
 
 
 _LOCK_PATIENTS = (
