@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, bindparam, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 import clinical
@@ -325,12 +325,8 @@ def save_visit(
                 findings.append((finding, "visits", visit_id))
     raised = raise_findings(session, actor, patient.id, findings, raised_at=visit.visit_at)
     labs = _maintenance_labs(session, actor, patient, list(active.values()), today)
-    if visit.next_visit_due is not None:
-        patient.next_visit_due = visit.next_visit_due
-    # Every visit updates the patient row (advancing its version), so a form opened before it is refused.
-    flag_modified(patient, "next_visit_due")
     try:
-        session.flush()
+        _advance_patient_version(session, patient, visit.next_visit_due)
     except StaleDataError as error:
         raise EditConflict(
             "This patient's record was changed by someone else a moment ago. Nothing was saved; reload and try again."
@@ -358,6 +354,34 @@ def save_visit(
         flags_updated=[(o.flag.severity, o.flag.kind, o.flag.summary) for o in raised if not o.is_new],
         previous_totals=previous,
     )
+
+
+def _advance_patient_version(session: Session, patient: Patient, next_visit_due: date | None) -> None:
+    """Every visit updates the patient row (advancing its version), so a form opened before it is refused; the
+    UPDATE names the version this transaction read, so a change that slipped in raises StaleDataError."""
+    if session.is_modified(patient):  # changed earlier in this transaction: one versioned ORM update for all
+        if next_visit_due is not None:
+            patient.next_visit_due = next_visit_due
+        flag_modified(patient, "next_visit_due")
+        session.flush()
+        return
+    session.flush()  # whatever else the session holds is written first, as before
+    due = patient.next_visit_due if next_visit_due is None else next_visit_due
+    # A plain UPDATE rather than the ORM's versioned flush (the same statement, less CPU).
+    updated = session.connection().execute(
+        _ADVANCE_PATIENT_VERSION, {"patient_id": patient.id, "read_version": patient.version, "due": due}
+    )
+    if updated.rowcount != 1:
+        raise StaleDataError(f"patient {patient.id} changed since version {patient.version} was read")
+    set_committed_value(patient, "version", patient.version + 1)
+    set_committed_value(patient, "next_visit_due", due)
+
+
+_ADVANCE_PATIENT_VERSION = (
+    Patient.__table__.update()
+    .where(Patient.__table__.c.id == bindparam("patient_id"), Patient.__table__.c.version == bindparam("read_version"))
+    .values(version=Patient.__table__.c.version + 1, next_visit_due=bindparam("due"))
+)
 
 
 def store_reports(
