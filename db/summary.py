@@ -55,21 +55,35 @@ def hours_between(dialect: str, start: Any, end: Any) -> ColumnElement[float]:
     return func.extract("epoch", end - start) / 3600.0
 
 
-def _limit_to(column: Any, filtered: bool) -> list[ColumnElement[bool]]:
-    return [column.in_(bindparam("patient_ids", expanding=True))] if filtered else []
+# Which patients a statement covers: every one (a rebuild), one (most writes), or a list. One patient is an
+# equality rather than an expanding IN, which SQLAlchemy would re-render into the statement on every execution.
+ALL, ONE, SOME = "all", "one", "some"
+
+
+def _scope(patient_ids: Sequence[int] | None) -> str:
+    return ALL if patient_ids is None else ONE if len(patient_ids) == 1 else SOME
+
+
+def _limit_to(column: Any, scope: str) -> list[ColumnElement[bool]]:
+    if scope == ONE:
+        return [column == bindparam("patient_id")]
+    return [column.in_(bindparam("patient_ids", expanding=True))] if scope == SOME else []
 
 
 def _parameters(patient_ids: Sequence[int] | None) -> dict[str, Any]:
-    return {} if patient_ids is None else {"patient_ids": list(patient_ids)}
+    scope = _scope(patient_ids)
+    if patient_ids is None or scope == ALL:
+        return {}
+    return {"patient_id": patient_ids[0]} if scope == ONE else {"patient_ids": list(patient_ids)}
 
 
 # The statements are built once per shape and reused: building these SQLAlchemy expressions (aliases,
 # correlated subqueries) cost tens of milliseconds, far more than running them for one patient.
 @functools.cache
-def _summary_statement(dialect: str, filtered: bool) -> Select[Any]:
+def _summary_statement(dialect: str, scope: str) -> Select[Any]:
     visits = (
         select(Visit.patient_id, func.max(Visit.visit_at).label("last_visit_at"))
-        .where(*_limit_to(Visit.patient_id, filtered))
+        .where(*_limit_to(Visit.patient_id, scope))
         .group_by(Visit.patient_id)
         .subquery()
     )
@@ -82,7 +96,7 @@ def _summary_statement(dialect: str, filtered: bool) -> Select[Any]:
                 for severity, column in UNRESOLVED_BY_SEVERITY.items()
             ],
         )
-        .where(Flag.state != "resolved", *_limit_to(Flag.patient_id, filtered))
+        .where(Flag.state != "resolved", *_limit_to(Flag.patient_id, scope))
         .group_by(Flag.patient_id)
         .subquery()
     )
@@ -96,7 +110,7 @@ def _summary_statement(dialect: str, filtered: bool) -> Select[Any]:
                 case((decided, hours_between(dialect, RefillRequest.requested_at, RefillRequest.decided_at)), else_=0.0)
             ).label("refill_turnaround_hours"),
         )
-        .where(*_limit_to(RefillRequest.patient_id, filtered))
+        .where(*_limit_to(RefillRequest.patient_id, scope))
         .group_by(RefillRequest.patient_id)
         .subquery()
     )
@@ -118,13 +132,13 @@ def _summary_statement(dialect: str, filtered: bool) -> Select[Any]:
         .outerjoin(visits, visits.c.patient_id == Patient.id)
         .outerjoin(flags, flags.c.patient_id == Patient.id)
         .outerjoin(refills, refills.c.patient_id == Patient.id)
-        .where(*_limit_to(Patient.id, filtered))
+        .where(*_limit_to(Patient.id, scope))
         .order_by(Patient.id)
     )
 
 
 def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now: datetime) -> list[dict[str, Any]]:
-    statement = _summary_statement(connection.dialect.name, patient_ids is not None)
+    statement = _summary_statement(connection.dialect.name, _scope(patient_ids))
     rows = []
     for row in connection.execute(statement, _parameters(patient_ids)).mappings():
         values = dict(row)
@@ -135,7 +149,7 @@ def _summary_rows(connection: Connection, patient_ids: Sequence[int] | None, now
 
 
 @functools.cache
-def _measure_statement(instrument: str, filtered: bool) -> Select[Any]:
+def _measure_statement(instrument: str, scope: str) -> Select[Any]:
     """First, latest and previous current scored administration of ``instrument`` per patient (index seeks, as
     the overview's outcomes did), and the newest current administration scored or not."""
     scored = (A.patient_id == Patient.id, A.instrument == instrument, A.total.is_not(None), current_assessment())
@@ -158,7 +172,7 @@ def _measure_statement(instrument: str, filtered: bool) -> Select[Any]:
             edge(newest=True, skip=1).label("previous_id"),
             last_administered.label("last_administered_at"),
         )
-        .where(*_limit_to(Patient.id, filtered))
+        .where(*_limit_to(Patient.id, scope))
         .subquery()
     )
     baseline, latest, previous = aliased(A), aliased(A), aliased(A)
@@ -181,17 +195,17 @@ def _measure_statement(instrument: str, filtered: bool) -> Select[Any]:
 
 
 @functools.cache
-def _measures_statement(instruments: tuple[str, ...], filtered: bool) -> CompoundSelect[Any]:
+def _measures_statement(instruments: tuple[str, ...], scope: str) -> CompoundSelect[Any]:
     """Every outcome measure's row in one statement (one round trip): the per-measure statements, joined."""
     parts = [
-        _measure_statement(instrument, filtered).add_columns(literal(instrument, String).label("measure"))
+        _measure_statement(instrument, scope).add_columns(literal(instrument, String).label("measure"))
         for instrument in instruments
     ]
     return union_all(*parts).order_by("measure", "patient_id")
 
 
 def _measure_rows(connection: Connection, patient_ids: Sequence[int] | None) -> list[dict[str, Any]]:
-    statement = _measures_statement(tuple(clinical.outcome_instruments()), patient_ids is not None)
+    statement = _measures_statement(tuple(clinical.outcome_instruments()), _scope(patient_ids))
     rows = []
     for row in connection.execute(statement, _parameters(patient_ids)).mappings():
         values = {**row, "percent_reduction": None, "response": None, "remission": None}
@@ -218,7 +232,7 @@ def _write(connection: Connection, patient_ids: Sequence[int] | None, now: datet
         connection.execute(_upsert_statement(dialect, PatientMeasureSummary), measures)
         return len(summaries)
     for model in (PatientMeasureSummary, PatientSummary):
-        connection.execute(_delete_statement(model, patient_ids is not None), _parameters(patient_ids))
+        connection.execute(_delete_statement(model, _scope(patient_ids)), _parameters(patient_ids))
     for model, rows in ((PatientSummary, summaries), (PatientMeasureSummary, measures)):
         for start in range(0, len(rows), REBUILD_CHUNK):
             connection.execute(_insert_statement(model), rows[start : start + REBUILD_CHUNK])
@@ -246,8 +260,8 @@ def _upsert_statement(dialect: str, model: type[PatientSummary] | type[PatientMe
 
 
 @functools.cache
-def _delete_statement(model: type[PatientSummary] | type[PatientMeasureSummary], filtered: bool) -> Delete:
-    return delete(model).where(*_limit_to(model.patient_id, filtered))
+def _delete_statement(model: type[PatientSummary] | type[PatientMeasureSummary], scope: str) -> Delete:
+    return delete(model).where(*_limit_to(model.patient_id, scope))
 
 
 @functools.cache
