@@ -674,11 +674,21 @@ def main() -> int:
                 "date": utcnow().date().isoformat(),
                 "machine": f"{os.cpu_count()} cores",
             }
-            if args.browser_only:
+            if args.writes_only:
+                for w in writes[-1:]:
+                    print(
+                        f"{w.backend}: {w.saves_per_second} saves/s ({w.saves} in {w.seconds} s, {w.clinicians} "
+                        f"clinicians), median {w.median_ms} ms, p95 {w.p95_ms} ms, CPU {w.cpu_ms_per_save} ms per "
+                        f"save, {w.conflicts} conflicts, {w.errors} errors, waiting on locks {w.waiting_on_locks}, "
+                        f"load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}",
+                        flush=True,
+                    )
+            elif args.browser_only:
                 write_browser_report(browser, browser_runs)
             else:  # after every database: partial results kept
                 write_reports(results, runs_info, browser, writes, meta, browser_runs)
-    print(f"wrote {OUT / 'results.json'} and {OUT / 'RESULTS.md'}")
+    if not args.writes_only:
+        print(f"wrote {OUT / 'results.json'} and {OUT / 'RESULTS.md'}")
     return 0
 
 

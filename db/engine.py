@@ -102,11 +102,15 @@ def serialize_writes_on(session: Session, space: str, key: int | str) -> None:
     SQLite every write transaction already holds the one write lock."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    keyed = "CAST(:key AS integer)" if isinstance(key, int) else "hashtext(:key)"
     session.execute(
-        text(f"SELECT pg_advisory_xact_lock(CAST(:space AS integer), {keyed})"),
+        _ADVISORY_LOCK_BY_NUMBER if isinstance(key, int) else _ADVISORY_LOCK_BY_NAME,
         {"space": WRITE_LOCK_SPACES[space], "key": key},
     )
+
+
+# Built once: text() parses its statement each time it is built.
+_ADVISORY_LOCK_BY_NUMBER = text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))")
+_ADVISORY_LOCK_BY_NAME = text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(:key))")
 
 
 @contextmanager

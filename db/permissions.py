@@ -15,11 +15,12 @@ Any clinical user granted emergency ("break the glass") access to a chart may re
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from db.audit import record_event
@@ -167,6 +168,15 @@ def session_end_reason(
     return None
 
 
+# Built once (checked in every write transaction).
+_LIVE_SESSION = (
+    select(User.is_active, AuthSession.revoked_at, AuthSession.expires_at, AuthSession.last_seen_at)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(AuthSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
+)
+_USER_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id"))
+
+
 def require_live_actor(session: Session, actor: Actor, capability: str | None = None) -> None:
     """Refuse (PermissionDenied, audited) unless the actor's account is active and, for an actor who logged in
     (``session_id``), the login session is neither revoked nor past its idle or absolute timeout.
@@ -180,11 +190,7 @@ def require_live_actor(session: Session, actor: Actor, capability: str | None = 
     now = utcnow()
     reason: str | None
     if actor.session_id:
-        row = session.execute(
-            select(User.is_active, AuthSession.revoked_at, AuthSession.expires_at, AuthSession.last_seen_at)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(AuthSession.id == actor.session_id, User.id == actor.user_id)
-        ).first()
+        row = session.execute(_LIVE_SESSION, {"session_id": actor.session_id, "user_id": actor.user_id}).first()
         reason = "no such session" if row is None else session_end_reason(
             is_active=row.is_active,
             revoked_at=row.revoked_at,
@@ -193,7 +199,7 @@ def require_live_actor(session: Session, actor: Actor, capability: str | None = 
             now=now,
         )
     else:
-        is_active = session.scalar(select(User.is_active).where(User.id == actor.user_id))
+        is_active = session.scalar(_USER_ACTIVE, {"user_id": actor.user_id})
         reason = None if is_active else "user deactivated or unknown"
     if reason is not None:
         raise PermissionDenied(
@@ -206,11 +212,16 @@ def require_live_actor(session: Session, actor: Actor, capability: str | None = 
 
 
 def _role_scope(actor: Actor) -> ColumnElement[bool]:
-    if actor.role == "prescriber":
-        return Patient.prescriber_id == actor.user_id
-    if actor.role == "nurse":
-        return Patient.team_id == actor.team_id if actor.team_id is not None else false()
-    if actor.role == "supervisor":
+    return _role_condition(actor.role, actor.user_id, actor.team_id)
+
+
+def _role_condition(role: str, user_id: Any, team_id: Any) -> ColumnElement[bool]:
+    """The role's own patients; ``user_id`` and ``team_id`` are values or bound parameters."""
+    if role == "prescriber":
+        return Patient.prescriber_id == user_id
+    if role == "nurse":
+        return Patient.team_id == team_id if team_id is not None else false()
+    if role == "supervisor":
         return true()
     return false()
 
@@ -225,17 +236,45 @@ def patient_scope(
 ) -> ColumnElement[bool]:
     """A SQL condition on ``Patient`` that is true exactly for the patients the actor may see (``capability``
     None or ``view_chart``) or may act for (any other capability: only grants that allow care actions count)."""
-    scope = _role_scope(actor)
-    if not include_break_glass or actor.role == "admin":
+    return _scope_condition(
+        actor.role,
+        actor.user_id,
+        actor.team_id,
+        now or utcnow(),
+        include_break_glass=include_break_glass,
+        care_only=capability is not None and capability not in READ_ONLY_GRANT_CAPABILITIES,
+    )
+
+
+def _scope_condition(
+    role: str, user_id: Any, team_id: Any, now: Any, *, include_break_glass: bool, care_only: bool
+) -> ColumnElement[bool]:
+    scope = _role_condition(role, user_id, team_id)
+    if not include_break_glass or role == "admin":
         return scope
     conditions = [
         BreakGlassGrant.patient_id == Patient.id,
-        BreakGlassGrant.user_id == actor.user_id,
-        BreakGlassGrant.expires_at > (now or utcnow()),
+        BreakGlassGrant.user_id == user_id,
+        BreakGlassGrant.expires_at > now,
     ]
-    if capability is not None and capability not in READ_ONLY_GRANT_CAPABILITIES:
+    if care_only:
         conditions.append(BreakGlassGrant.allows_care.is_(True))
     return or_(scope, exists().where(and_(*conditions)))
+
+
+@functools.cache
+def _patient_in_scope(role: str, has_team: bool, care_only: bool) -> Select[tuple[Patient]]:
+    """``require_patient``'s statement, built once per shape (parameters ``patient_id``, ``actor_user_id``,
+    ``actor_team_id``, ``now``): building it per write cost more CPU than running it."""
+    scope = _scope_condition(
+        role,
+        bindparam("actor_user_id"),
+        bindparam("actor_team_id") if has_team else None,
+        bindparam("now"),
+        include_break_glass=True,
+        care_only=care_only,
+    )
+    return select(Patient).where(Patient.id == bindparam("patient_id"), scope)
 
 
 def caseload_scope(actor: Actor) -> ColumnElement[bool]:
@@ -286,8 +325,12 @@ def require_patient(
             serialize_writes_on(session, "patient", patient_id)
     patient = None
     if actor.can(capability):
+        statement = _patient_in_scope(
+            actor.role, actor.team_id is not None, capability not in READ_ONLY_GRANT_CAPABILITIES
+        )
         patient = session.scalar(
-            select(Patient).where(Patient.id == patient_id, patient_scope(actor, capability=capability))
+            statement,
+            {"patient_id": patient_id, "actor_user_id": actor.user_id, "actor_team_id": actor.team_id, "now": utcnow()},
         )
     if patient is None:
         raise PermissionDenied(

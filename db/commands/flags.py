@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, exists, select, update
+from sqlalchemy import Engine, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,22 @@ class RaisedFlag:
         return f"{what} flag already open: this finding was added to it ({self.flag.state})"
 
 
+# Built once (a visit or check-in checks each finding against the open flags).
+_OPEN_FLAG_FOR_CAUSE = select(Flag).where(
+    Flag.patient_id == bindparam("patient_id"), Flag.cause == bindparam("cause"), Flag.is_open.is_(True)
+)
+_FINDING_RECORDED = select(FlagEvent.id).where(
+    FlagEvent.flag_id == bindparam("flag_id"),
+    FlagEvent.source_table == bindparam("source_table"),
+    FlagEvent.source_id == bindparam("source_id"),
+)
+_FINDING_RECORDED_NO_TABLE = select(FlagEvent.id).where(
+    FlagEvent.flag_id == bindparam("flag_id"),
+    FlagEvent.source_table.is_(None),
+    FlagEvent.source_id == bindparam("source_id"),
+)
+
+
 def raise_flags(
     session: Session,
     actor: AuditActor | Actor | None,
@@ -58,9 +74,7 @@ def raise_flags(
     outcomes: list[RaisedFlag] = []
     now = utcnow()
     for finding in findings:
-        existing = session.scalar(
-            select(Flag).where(Flag.patient_id == patient_id, Flag.cause == finding.cause, Flag.is_open.is_(True))
-        )
+        existing = session.scalar(_OPEN_FLAG_FOR_CAUSE, {"patient_id": patient_id, "cause": finding.cause})
         if existing is not None:
             if _record_repeat_finding(session, actor, existing, finding, source_table, source_id, raised_at or now):
                 outcomes.append(RaisedFlag(existing, is_new=False))
@@ -125,11 +139,8 @@ def _record_repeat_finding(
         if (flag.source_table, flag.source_id) == (source_table, source_id):
             return False
         seen = session.scalar(
-            select(FlagEvent.id).where(
-                FlagEvent.flag_id == flag.id,
-                FlagEvent.source_table == source_table,
-                FlagEvent.source_id == source_id,
-            )
+            _FINDING_RECORDED if source_table is not None else _FINDING_RECORDED_NO_TABLE,
+            {"flag_id": flag.id, "source_table": source_table, "source_id": source_id},
         )
         if seen is not None:
             return False

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, bindparam, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 import clinical
@@ -193,26 +194,37 @@ def validate_visit(
     return errors, scores
 
 
-def previous_totals(session: Session, patient_id: int, *, before: datetime | None = None) -> dict[str, int]:
-    """The newest PHQ-9 and GAD-7 totals (taken before ``before``, if given): what a new score is compared with."""
+@functools.cache
+def _previous_totals_statement(bounded: bool) -> Select[Any]:
+    """Built once per shape (parameters ``patient_id``, and ``before`` when bounded): building it per save cost
+    more CPU than running it."""
+    patient = bindparam("patient_id")
     conditions = [
-        Assessment.patient_id == patient_id,
+        Assessment.patient_id == patient,
         Assessment.instrument.in_(("PHQ-9", "GAD-7")),
         current_assessment(),  # a corrected self-report counts once, as its correction
     ]
-    if before is not None:
-        conditions.append(Assessment.administered_at < before)
+    if bounded:
+        conditions.append(Assessment.administered_at < bindparam("before"))
     newest = (
         select(Assessment.instrument, func.max(Assessment.administered_at).label("at"))
         .where(*conditions)
         .group_by(Assessment.instrument)
         .subquery()
     )
-    rows = session.execute(
+    return (
         select(Assessment.instrument, Assessment.total)
         .join(newest, (newest.c.instrument == Assessment.instrument) & (newest.c.at == Assessment.administered_at))
-        .where(Assessment.patient_id == patient_id, current_assessment())
-    ).all()
+        .where(Assessment.patient_id == patient, current_assessment())
+    )
+
+
+def previous_totals(session: Session, patient_id: int, *, before: datetime | None = None) -> dict[str, int]:
+    """The newest PHQ-9 and GAD-7 totals (taken before ``before``, if given): what a new score is compared with."""
+    parameters: dict[str, Any] = {"patient_id": patient_id}
+    if before is not None:
+        parameters["before"] = before
+    rows = session.execute(_previous_totals_statement(before is not None), parameters).all()
     return {instrument: total for instrument, total in rows if total is not None}
 
 
@@ -265,27 +277,31 @@ def save_visit(
             select(Prescription).where(Prescription.patient_id == patient.id, Prescription.status == "active")
         )
     }
-    record = Visit(
-        patient_id=patient.id,
-        clinician_id=actor.user_id,
-        visit_type=visit.visit_type,
-        visit_at=visit.visit_at,
-        modality=visit.modality,
-        duration_minutes=int(visit.duration_minutes),
-        missed_doses=visit.missed_doses,
-        weight_kg=visit.weight_kg,
-        bp_systolic=visit.bp_systolic,
-        bp_diastolic=visit.bp_diastolic,
-        height_cm=visit.height_cm,
-        waist_cm=visit.waist_cm,
-        heart_rate=visit.heart_rate,
-        assessment_note=visit.assessment_note.strip() or None,
-        plan_note=visit.plan_note.strip() or None,
-        details=details or None,
-        next_visit_due=visit.next_visit_due,
-    )
-    session.add(record)
+    # Plain INSERTs (here and for the scores): the rows are not changed again in this transaction, and the ORM's
+    # unit of work cost more CPU than the statements. Whatever the session holds is written first, as before.
     session.flush()
+    visit_id = session.connection().execute(
+        _INSERT_VISIT,
+        {
+            "patient_id": patient.id,
+            "clinician_id": actor.user_id,
+            "visit_type": visit.visit_type,
+            "visit_at": visit.visit_at,
+            "modality": visit.modality,
+            "duration_minutes": int(visit.duration_minutes),
+            "missed_doses": visit.missed_doses,
+            "weight_kg": visit.weight_kg,
+            "bp_systolic": visit.bp_systolic,
+            "bp_diastolic": visit.bp_diastolic,
+            "height_cm": visit.height_cm,
+            "waist_cm": visit.waist_cm,
+            "heart_rate": visit.heart_rate,
+            "assessment_note": visit.assessment_note.strip() or None,
+            "plan_note": visit.plan_note.strip() or None,
+            "details": details or None,
+            "next_visit_due": visit.next_visit_due,
+        },
+    ).scalar_one()
     findings = store_reports(
         session,
         patient.id,
@@ -296,30 +312,26 @@ def save_visit(
         active=active,
         reported_at=visit.visit_at,
         source="visit",
-        visit_id=record.id,
+        visit_id=visit_id,
         entered_by_id=actor.user_id,
     )
     if visit.missed_doses:
-        findings += missed_dose_findings(int(visit.missed_doses), source=("visits", record.id))
+        findings += missed_dose_findings(int(visit.missed_doses), source=("visits", visit_id))
     if visit.weight_kg is not None:
-        baseline = _baseline_weight(session, patient.id, record.id)
+        baseline = _baseline_weight(session, patient.id, visit_id)
         if baseline is not None:
             finding = clinical.flag_for_weight_gain([p.drug for p in active.values()], baseline, visit.weight_kg)
             if finding is not None:
-                findings.append((finding, "visits", record.id))
+                findings.append((finding, "visits", visit_id))
     raised = raise_findings(session, actor, patient.id, findings, raised_at=visit.visit_at)
     labs = _maintenance_labs(session, actor, patient, list(active.values()), today)
-    if visit.next_visit_due is not None:
-        patient.next_visit_due = visit.next_visit_due
-    # Every visit updates the patient row (advancing its version), so a form opened before it is refused.
-    flag_modified(patient, "next_visit_due")
     try:
-        session.flush()
+        _advance_patient_version(session, patient, visit.next_visit_due)
     except StaleDataError as error:
         raise EditConflict(
             "This patient's record was changed by someone else a moment ago. Nothing was saved; reload and try again."
         ) from error
-    refresh_patient_summary(session, patient.id)
+    refresh_patient_summary(session, patient.id, rows_locked=True)  # the version update above locked the row
     record_event(
         session,
         actor,
@@ -327,7 +339,7 @@ def save_visit(
         patient_id=patient.id,
         data_category="visit",
         record_type="visit",
-        record_id=record.id,
+        record_id=visit_id,
         detail=f"{visit.visit_type} {visit.modality}, {len(scores)} measures, "
         + (f"C-SSRS {screen.severity} risk, " if screen is not None else "")
         + ("higher level of care considered, " if screen is not None and visit.higher_level_of_care_considered else "")
@@ -335,13 +347,41 @@ def save_visit(
         f"{len(labs)} labs ordered",
     )
     return VisitResult(
-        visit_id=record.id,
+        visit_id=visit_id,
         scores=scores,
         flags_raised=[(o.flag.severity, o.flag.kind, o.flag.summary) for o in raised if o.is_new],
         labs_ordered=[(lab.test, lab.due_by) for lab in labs],
         flags_updated=[(o.flag.severity, o.flag.kind, o.flag.summary) for o in raised if not o.is_new],
         previous_totals=previous,
     )
+
+
+def _advance_patient_version(session: Session, patient: Patient, next_visit_due: date | None) -> None:
+    """Every visit updates the patient row (advancing its version), so a form opened before it is refused; the
+    UPDATE names the version this transaction read, so a change that slipped in raises StaleDataError."""
+    if session.is_modified(patient):  # changed earlier in this transaction: one versioned ORM update for all
+        if next_visit_due is not None:
+            patient.next_visit_due = next_visit_due
+        flag_modified(patient, "next_visit_due")
+        session.flush()
+        return
+    session.flush()  # whatever else the session holds is written first, as before
+    due = patient.next_visit_due if next_visit_due is None else next_visit_due
+    # A plain UPDATE rather than the ORM's versioned flush (the same statement, less CPU).
+    updated = session.connection().execute(
+        _ADVANCE_PATIENT_VERSION, {"patient_id": patient.id, "read_version": patient.version, "due": due}
+    )
+    if updated.rowcount != 1:
+        raise StaleDataError(f"patient {patient.id} changed since version {patient.version} was read")
+    set_committed_value(patient, "version", patient.version + 1)
+    set_committed_value(patient, "next_visit_due", due)
+
+
+_ADVANCE_PATIENT_VERSION = (
+    Patient.__table__.update()
+    .where(Patient.__table__.c.id == bindparam("patient_id"), Patient.__table__.c.version == bindparam("read_version"))
+    .values(version=Patient.__table__.c.version + 1, next_visit_due=bindparam("due"))
+)
 
 
 def store_reports(
@@ -366,23 +406,32 @@ def store_reports(
     if previous is None:
         previous = previous_totals(session, patient_id)
     findings: list[Finding] = []
-    for score in scores:
-        assessment = Assessment(
-            patient_id=patient_id,
-            instrument=score.instrument,
-            answers=answers[score.instrument],
-            total=score.total,
-            severity=score.severity,
-            administered_at=reported_at,
-            source=source,
-            visit_id=visit_id,
-            entered_by_id=entered_by_id,
-            external_id=(external_ids or {}).get(score.instrument),
-        )
-        session.add(assessment)
-        session.flush()
-        for finding in clinical.flags_for_score(score, previous.get(score.instrument)):
-            findings.append((finding, "assessments", assessment.id))
+    if scores:
+        session.flush()  # whatever the session holds is written first, as an ORM flush would
+        rows = [
+            {
+                "patient_id": patient_id,
+                "instrument": score.instrument,
+                "answers": answers[score.instrument],
+                "total": score.total,
+                "severity": score.severity,
+                "administered_at": reported_at,
+                "source": source,
+                "visit_id": visit_id,
+                "entered_by_id": entered_by_id,
+                "external_id": (external_ids or {}).get(score.instrument),
+                "supersedes_id": None,
+                "retracted_at": None,
+                "retracted_reason": None,
+                "retracted_by_id": None,
+            }
+            for score in scores
+        ]
+        # One statement for all the scores on PostgreSQL; ids in the order of the rows.
+        assessment_ids = session.connection().execute(_INSERT_ASSESSMENTS, rows).scalars().all()
+        for score, assessment_id in zip(scores, assessment_ids, strict=True):
+            for finding in clinical.flags_for_score(score, previous.get(score.instrument)):
+                findings.append((finding, "assessments", assessment_id))
     for effect in side_effects:
         prescription = active.get(effect.prescription_id or -1)
         report = SideEffectReport(
@@ -402,6 +451,10 @@ def store_reports(
         if finding is not None:
             findings.append((finding, "side_effect_reports", report.id))
     return findings
+
+
+_INSERT_VISIT = Visit.__table__.insert().returning(Visit.__table__.c.id)
+_INSERT_ASSESSMENTS = Assessment.__table__.insert().returning(Assessment.__table__.c.id, sort_by_parameter_order=True)
 
 
 def missed_dose_findings(missed_doses: int, *, source: tuple[str, int]) -> list[Finding]:

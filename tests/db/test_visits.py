@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
+from clinical import score_instrument
 from db.commands import EditConflict, InvalidInput
-from db.commands.visits import SideEffectEntry, VisitInput, log_visit
-from db.engine import read_session, utcnow
+from db.commands.visits import SideEffectEntry, VisitInput, log_visit, save_visit
+from db.engine import read_session, utcnow, write_session
 from db.models import Assessment, AuditEvent, Flag, Patient, SideEffectReport, Visit
+from db.permissions import require_patient
+from db.queries.caseload import program_today
 from tests.factories import make_patient, make_team, make_user
 
 CALM_PHQ9 = [1, 1, 1, 0, 0, 0, 0, 0, 0]
@@ -126,6 +129,28 @@ def test_stale_form_is_refused(engine: Engine, setup: dict) -> None:
             expected_patient_version=opened_at_version,
         )
     assert _count(engine, Visit) == 1
+
+
+def test_a_visit_advances_the_version_once_and_keeps_the_next_visit_due(engine: Engine, setup: dict) -> None:
+    before = _version(engine, setup["patient"])
+    due = program_today() + timedelta(days=14)
+    log_visit(setup["prescriber"], setup["patient"], _visit(next_visit_due=due), expected_patient_version=before)
+    log_visit(setup["prescriber"], setup["patient"], _visit(), expected_patient_version=before + 1)
+    with read_session(engine) as session:
+        patient = session.get(Patient, setup["patient"])
+        assert (patient.version, patient.next_visit_due) == (before + 2, due)  # a visit without a date keeps it
+
+
+def test_a_change_after_the_patient_was_read_refuses_the_visit(engine: Engine, setup: dict) -> None:
+    """The version update names the version the save read: a change between the read and the update (which the
+    per-patient lock normally prevents) fails the save rather than being overwritten."""
+    scores = [score_instrument("PHQ-9", CALM_PHQ9), score_instrument("GAD-7", CALM_GAD7)]
+    with pytest.raises(EditConflict), write_session(engine) as session:
+        patient = require_patient(session, setup["prescriber"], setup["patient"], "log_visit")
+        table = Patient.__table__
+        session.connection().execute(update(table).where(table.c.id == patient.id).values(version=patient.version + 1))
+        save_visit(session, setup["prescriber"], patient, _visit(), scores)
+    assert _count(engine, Visit) == _count(engine, Assessment) == 0
 
 
 def test_other_prescriber_cannot_log_a_visit(engine: Engine, setup: dict) -> None:
