@@ -587,6 +587,9 @@ def main() -> int:
     os.environ.setdefault("MFA_REQUIRED", "off")
     os.environ["SWEEP_INTERVAL_MINUTES"] = "0"
     os.environ["OVERVIEW_REFRESH_SECONDS"] = "0"
+    # Nor the audit sealer of the app the AppTest runs in this process (the write benchmark runs its own, and the
+    # browser timings' app server seals as deployed).
+    os.environ["AUDIT_SEAL_INTERVAL_SECONDS"] = "0"
     # The audit seal's key and checkpoints (a deployment keeps them outside the database): one per benchmark run.
     os.environ.setdefault("AUDIT_HMAC_KEY", secrets.token_urlsafe(48))
     os.environ.setdefault("AUDIT_CHECKPOINT_PATH", str(Path(tempfile.mkdtemp()) / "audit-checkpoints.log"))
@@ -604,6 +607,9 @@ def main() -> int:
         args.patients, args.write_seconds = str(args.browser_at), 0
     sizes = [int(n) for n in args.patients.split(",")]
     backends = args.backends.split(",")
+    earlier_browser: list[BrowserResult] = []
+    earlier_browser_runs: list[BrowserRunInfo] = []
+    earlier_writes: list[ThroughputResult] = []
     if args.append and (OUT / "results.json").exists():
         earlier = json.loads((OUT / "results.json").read_text())
         measured = {(b, n) for b in backends for n in sizes}
@@ -613,6 +619,13 @@ def main() -> int:
             for r in earlier.get("runs", [])
             if (r["backend"], r["patients"]) not in measured
         ]
+        # Browser and write timings of an earlier run stand unless this run measures them again.
+        earlier_browser = [BrowserResult(**b) for b in earlier.get("browser", [])]
+        earlier_browser_runs = [
+            BrowserRunInfo(**{**b, "load_before": tuple(b["load_before"]), "load_after": tuple(b["load_after"])})
+            for b in earlier.get("browser_runs", [])
+        ]
+        earlier_writes = [ThroughputResult(**w) for w in earlier.get("writes", [])]
     for patients in sizes:
         for backend in backends:
             url, seeded, drop = prepare_database(
@@ -686,7 +699,14 @@ def main() -> int:
             elif args.browser_only:
                 write_browser_report(browser, browser_runs)
             else:  # after every database: partial results kept
-                write_reports(results, runs_info, browser, writes, meta, browser_runs)
+                write_reports(
+                    results,
+                    runs_info,
+                    browser or earlier_browser,
+                    writes or earlier_writes,
+                    meta,
+                    browser_runs or earlier_browser_runs,
+                )
     if not args.writes_only:
         print(f"wrote {OUT / 'results.json'} and {OUT / 'RESULTS.md'}")
     return 0

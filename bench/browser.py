@@ -252,6 +252,7 @@ def measure_browser(
             "DATABASE_URL": database_url,
             "OVERVIEW_REFRESH_SECONDS": "60",
             "OVERVIEW_SNAPSHOT_MAX_AGE_SECONDS": "180",
+            "AUDIT_SEAL_INTERVAL_SECONDS": "2",
         },
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
