@@ -3,6 +3,8 @@ constant number of statements, and never shown when stale, from another day or f
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from db.queries.program import (
     overview_data,
     program_figures,
 )
+from db.sweep import start_background_overview_refresh
 from seed import generate
 from tests.statement_counter import count_statements
 
@@ -170,3 +173,24 @@ def test_only_a_role_that_sees_the_program_may_recompute_it(program: Engine) -> 
     with read_session(program) as session:
         assert session.scalar(select(func.count()).select_from(ProgramSnapshot)) == 0
     assert recompute_overview(_user(program, "supervisor"), engine=program) is not None
+
+
+def test_the_background_refresh_runs_at_once_and_zero_turns_it_off(program: Engine) -> None:
+    stop = threading.Event()
+    # A long interval: only the run at start can write the snapshot within the test.
+    thread = start_background_overview_refresh(3600, stop=stop)
+    try:
+        assert thread is not None and start_background_overview_refresh(3600) is thread  # once per process
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not _snapshot_rows(program):
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert _snapshot_rows(program) == 1
+    assert start_background_overview_refresh(0) is None
+
+
+def _snapshot_rows(engine: Engine) -> int:
+    with read_session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(ProgramSnapshot)) or 0)
