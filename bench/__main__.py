@@ -19,8 +19,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
@@ -521,6 +522,38 @@ def write_reports(
     (OUT / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
+def _with_load_tuples(row: dict[str, Any]) -> dict[str, Any]:
+    """A run's stored row with its load averages as tuples again (JSON keeps them as lists)."""
+    return {**row, "load_before": tuple(row["load_before"]), "load_after": tuple(row["load_after"])}
+
+
+@dataclass
+class EarlierResults:
+    """What --append keeps of an earlier results.json."""
+
+    results: list[PageResult] = field(default_factory=list)
+    runs: list[RunInfo] = field(default_factory=list)
+    browser: list[BrowserResult] = field(default_factory=list)
+    browser_runs: list[BrowserRunInfo] = field(default_factory=list)
+    writes: list[ThroughputResult] = field(default_factory=list)
+
+
+def earlier_results(report: dict[str, Any], measured: set[tuple[str, int]]) -> EarlierResults:
+    """The page results and runs of the (database, size) pairs this run does not measure, and every browser and
+    write timing: those stand unless this run measures them again."""
+    return EarlierResults(
+        results=[PageResult(**r) for r in report.get("results", []) if (r["backend"], r["patients"]) not in measured],
+        runs=[
+            RunInfo(**_with_load_tuples(r))
+            for r in report.get("runs", [])
+            if (r["backend"], r["patients"]) not in measured
+        ],
+        browser=[BrowserResult(**b) for b in report.get("browser", [])],
+        browser_runs=[BrowserRunInfo(**_with_load_tuples(b)) for b in report.get("browser_runs", [])],
+        writes=[ThroughputResult(**w) for w in report.get("writes", [])],
+    )
+
+
 def write_browser_report(browser: list[BrowserResult], browser_runs: list[BrowserRunInfo]) -> None:
     """--browser-only: the browser results replace their databases' earlier ones in results.json and the browser
     section of RESULTS.md; the page and write results (and the rest of RESULTS.md) stay as they were."""
@@ -535,10 +568,7 @@ def write_browser_report(browser: list[BrowserResult], browser_runs: list[Browse
     ]
     path.write_text(json.dumps(report, indent=1) + "\n")
     all_browser = [BrowserResult(**b) for b in report["browser"]]
-    all_runs = [
-        BrowserRunInfo(**{**b, "load_before": tuple(b["load_before"]), "load_after": tuple(b["load_after"])})
-        for b in report["browser_runs"]
-    ]
+    all_runs = [BrowserRunInfo(**_with_load_tuples(b)) for b in report["browser_runs"]]
     results_md = OUT / "RESULTS.md"
     text_before = results_md.read_text() if results_md.exists() else ""
     results_md.write_text(replace_browser_section(text_before, browser_section(all_browser, all_runs)))
@@ -607,25 +637,12 @@ def main() -> int:
         args.patients, args.write_seconds = str(args.browser_at), 0
     sizes = [int(n) for n in args.patients.split(",")]
     backends = args.backends.split(",")
-    earlier_browser: list[BrowserResult] = []
-    earlier_browser_runs: list[BrowserRunInfo] = []
-    earlier_writes: list[ThroughputResult] = []
+    earlier = EarlierResults()
     if args.append and (OUT / "results.json").exists():
-        earlier = json.loads((OUT / "results.json").read_text())
-        measured = {(b, n) for b in backends for n in sizes}
-        results = [PageResult(**r) for r in earlier.get("results", []) if (r["backend"], r["patients"]) not in measured]
-        runs_info = [
-            RunInfo(**{**r, "load_before": tuple(r["load_before"]), "load_after": tuple(r["load_after"])})
-            for r in earlier.get("runs", [])
-            if (r["backend"], r["patients"]) not in measured
-        ]
-        # Browser and write timings of an earlier run stand unless this run measures them again.
-        earlier_browser = [BrowserResult(**b) for b in earlier.get("browser", [])]
-        earlier_browser_runs = [
-            BrowserRunInfo(**{**b, "load_before": tuple(b["load_before"]), "load_after": tuple(b["load_after"])})
-            for b in earlier.get("browser_runs", [])
-        ]
-        earlier_writes = [ThroughputResult(**w) for w in earlier.get("writes", [])]
+        earlier = earlier_results(
+            json.loads((OUT / "results.json").read_text()), {(b, n) for b in backends for n in sizes}
+        )
+        results, runs_info = earlier.results, earlier.runs
     for patients in sizes:
         for backend in backends:
             url, seeded, drop = prepare_database(
@@ -702,10 +719,10 @@ def main() -> int:
                 write_reports(
                     results,
                     runs_info,
-                    browser or earlier_browser,
-                    writes or earlier_writes,
+                    browser or earlier.browser,
+                    writes or earlier.writes,
                     meta,
-                    browser_runs or earlier_browser_runs,
+                    browser_runs or earlier.browser_runs,
                 )
     if not args.writes_only:
         print(f"wrote {OUT / 'results.json'} and {OUT / 'RESULTS.md'}")

@@ -21,6 +21,8 @@ from db.queries.program import (
     CHECKIN_WINDOW_DAYS,
     DEFAULT_ADMISSION_WINDOW_DAYS,
     METRICS,
+    OUTCOME_MIN_BASELINE,
+    OUTCOME_RECENT_DAYS,
     drill_down,
     outcome_rates,
     overview_by,
@@ -171,8 +173,8 @@ def freshness_note(actor: Actor, as_of: datetime | None, turnaround_as_of: datet
 def render_outcomes(actor: Actor, counts: dict[tuple[str, str], pd.DataFrame]) -> None:
     st.subheader("Outcomes (measurement-based care)")
     st.caption(
-        "Patients with a baseline score of 10 or more and a score in the last 60 days. Response: at least "
-        "50 % reduction from baseline; remission: latest score below 5."
+        f"Patients with a baseline score of {OUTCOME_MIN_BASELINE} or more and a score in the last "
+        f"{OUTCOME_RECENT_DAYS} days. Response: at least 50 % reduction from baseline; remission: latest score below 5."
     )
     for instrument in ("PHQ-9", "GAD-7"):
         program = outcome_rates(counts[(instrument, "scope")])

@@ -16,11 +16,6 @@ from db.settings import get_settings
 # show the same ISO date, so a date reads the same in a table, a tooltip and on an axis.
 DATE = "YYYY-MM-DD"
 DATETIME = "YYYY-MM-DD HH:mm"
-
-
-def local_time(at: datetime) -> str:
-    """A stored naive-UTC time on the program's clock."""
-    return at.replace(tzinfo=UTC).astimezone(get_settings().timezone).strftime("%Y-%m-%d %H:%M %Z")
 CHART_DATE = "%Y-%m-%d"
 
 # A severity is always its word plus a four-dot meter (the icon) and a cell colour: the colour only backs up
@@ -50,6 +45,11 @@ SEVERITY_BACKGROUNDS = {
 SEVERITY_TEXT = "#1a202c"
 # Two lines of text per row: Streamlit wraps a text column's content when the rows are taller than one line.
 WRAPPED_ROW_HEIGHT = 52
+
+
+def local_time(at: datetime) -> str:
+    """A stored naive-UTC time on the program's clock."""
+    return at.replace(tzinfo=UTC).astimezone(get_settings().timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def severity_label(severity: object) -> str:

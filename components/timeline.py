@@ -218,15 +218,18 @@ def _reference_records(first_scores: dict[str, tuple[object, int]], instruments:
     return rows
 
 
+def _first_scores(scores: list[dict[str, Any]]) -> dict[str, tuple[object, int]]:
+    """Each instrument's first score (time, total), from ``_score_records`` (oldest first per instrument)."""
+    first: dict[str, tuple[object, int]] = {}
+    for score in scores:
+        first.setdefault(score["instrument"], (score["at"], score["total"]))
+    return first
+
+
 def reference_rows(assessments: pd.DataFrame, instruments: tuple[str, ...]) -> pd.DataFrame:
     """Per instrument: the baseline (its first score) and, where the instrument defines one, the response level."""
-    first_scores = {}
-    for instrument in instruments:
-        scores = assessments[assessments["instrument"] == instrument].dropna(subset=["total"])
-        if not scores.empty:
-            first = scores.sort_values("administered_at").iloc[0]
-            first_scores[instrument] = (first["administered_at"], int(first["total"]))
     columns = ["instrument", "line", "value", "detail"]
+    first_scores = _first_scores(_score_records(assessments))
     return pd.DataFrame(_reference_records(first_scores, instruments), columns=columns)
 
 
@@ -514,9 +517,6 @@ def timeline_spec(
     The data sets are built as plain records (no DataFrame per set): the chart is drawn on every chart view."""
     instruments = scales_shown(assessments)
     scores = _score_records(assessments)
-    first_scores: dict[str, tuple[object, int]] = {}
-    for score in scores:
-        first_scores.setdefault(score["instrument"], (score["at"], score["total"]))
     periods = _period_records(dose_changes, until=end)
     medication_rows = max(1, len({period["drug"] for period in periods}))
     effect_rows = max(1, side_effects["drug"].nunique() if not side_effects.empty else 1)
@@ -540,7 +540,7 @@ def timeline_spec(
                 }
                 for score in scores
             ],
-            "references": _reference_records(first_scores, instruments),
+            "references": _reference_records(_first_scores(scores), instruments),
             "changes": _change_records(dose_changes),
             "periods": [
                 {

@@ -57,10 +57,21 @@ CHECKIN_SHARE = "% of check-in links answered"
 CHECKIN_WINDOW_DAYS = 90
 
 
-def _scope(column_of: Any, phases: list[str] | None, admitted_from: date | None, admitted_to: date | None) -> list:
-    """The overview's filters: active phases (or the chosen ones) and the admission window."""
+def _scope(
+    column_of: Any,
+    phases: list[str] | None,
+    admitted_from: date | None,
+    admitted_to: date | None,
+    *,
+    discharged_too: bool = False,
+) -> list:
+    """The overview's filters: the chosen phases (none chosen: the active ones, or every phase with
+    ``discharged_too``, as outcomes count patients who finished the program) and the admission window."""
     phase = column_of("program_phase")
-    conditions = [phase != "discharged"] if not phases else [phase.in_(phases)]
+    if phases:
+        conditions = [phase.in_(phases)]
+    else:
+        conditions = [] if discharged_too else [phase != "discharged"]
     if admitted_from:
         conditions.append(column_of("program_start_date") >= admitted_from)
     if admitted_to:
@@ -397,6 +408,9 @@ def refill_turnaround(actor: Actor, *, since: datetime, engine: Engine | None = 
     return _turnaround_frame(rows, names)
 
 
+# Outcomes count patients with a baseline at least this high and a score in the last this many days.
+OUTCOME_MIN_BASELINE = 10
+OUTCOME_RECENT_DAYS = 60
 OUTCOME_COLUMNS = ["measure", "prescriber_id", "admission_month", "patients", "responses", "remissions"]
 
 
@@ -412,11 +426,7 @@ def _outcome_rows(
     now: datetime,
 ) -> list[list[Any]]:
     summary, measure = PatientSummary, PatientMeasureSummary
-    conditions = [summary.program_phase.in_(phases)] if phases else []
-    if admitted_from:
-        conditions.append(summary.program_start_date >= admitted_from)
-    if admitted_to:
-        conditions.append(summary.program_start_date <= admitted_to)
+    conditions = _scope(lambda name: getattr(summary, name), phases, admitted_from, admitted_to, discharged_too=True)
     if session.get_bind().dialect.name == "sqlite":
         month = func.strftime("%Y-%m", summary.program_start_date)
     else:
@@ -460,8 +470,8 @@ def outcomes(
     phases: list[str] | None = None,
     admitted_from: date | None = None,
     admitted_to: date | None = None,
-    recent_days: int = 60,
-    min_baseline: int = 10,
+    recent_days: int = OUTCOME_RECENT_DAYS,
+    min_baseline: int = OUTCOME_MIN_BASELINE,
     now: datetime | None = None,
     engine: Engine | None = None,
 ) -> pd.DataFrame:
@@ -535,7 +545,9 @@ def overview_payload(
     per pair, so reading it costs the staff's size, not the pairs' or the patients'."""
     filters = filters if filters is not None else default_overview_filters(today)
     pairs = _figure_rows(session, **filters, today=today, now=now)
-    outcome_rows = _outcome_rows(session, instrument=None, **filters, recent_days=60, min_baseline=10, now=now)
+    outcome_rows = _outcome_rows(
+        session, instrument=None, **filters, recent_days=OUTCOME_RECENT_DAYS, min_baseline=OUTCOME_MIN_BASELINE, now=now
+    )
     outcomes: list[list[Any]] = []
     for index, group in enumerate(OUTCOME_GROUPS):
         # measure, prescriber_id, admission_month, patients, responses, remissions

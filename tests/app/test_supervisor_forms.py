@@ -177,6 +177,15 @@ def test_the_overview_opens_on_its_snapshot_and_recompute_now_refreshes_it(engin
     assert _active_patients(app, caseloads["to_prescriber"].full_name) == 1
     assert any("Figures as of" in caption.value for caption in app.caption)
 
+    # Another filter is computed for this view; only the refill turnaround, which no filter changes, is the
+    # snapshot's, and the page says so.
+    app.multiselect(key="overview_phases").set_value(["intensive"]).run()
+    assert not app.exception, app.exception
+    notes = [caption.value for caption in app.caption]
+    assert not any("Figures as of" in note for note in notes)
+    assert any("Figures computed now" in note and "median refill turnaround" in note for note in notes)
+    assert not any(button.key == "overview_recompute" for button in app.button)
+
 
 def _snapshot_time(engine: Engine) -> datetime:
     with read_session(engine) as session:
